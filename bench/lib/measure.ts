@@ -1,0 +1,79 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+/*
+ * Throughput measurement for benchmarks that compare two implementations on a shared,
+ * noisy machine: the candidates run in alternating short rounds, so both see the same
+ * background load, and the median of the per-round rates is reported with their ratio.
+ */
+
+export interface Rate {
+  opsPerSecond: number;
+}
+
+/** Runs `fn` repeatedly for about `ms` and returns operations per second. */
+export function measureRate(fn: () => unknown, ms: number): number {
+  // Batches keep the clock out of the measured loop.
+  let ops = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let i = 0; i < 200; i++) fn();
+    ops += 200;
+    now = performance.now();
+  }
+  return ops / ((now - start) / 1000);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Alternates candidates for `rounds` rounds of `roundMs` each; returns the median rate of each. */
+export function compareRates(
+  candidates: Record<string, () => unknown>,
+  options: { rounds?: number; roundMs?: number; warmupMs?: number } = {},
+): Record<string, number> {
+  const { rounds = 9, roundMs = 300, warmupMs = 500 } = options;
+  const names = Object.keys(candidates);
+  for (const name of names) measureRate(candidates[name]!, warmupMs);
+  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) samples[name]!.push(measureRate(candidates[name]!, roundMs));
+  }
+  return Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
+}
+
+const resultsPath = fileURLToPath(new URL("../results/latest.json", import.meta.url));
+
+/** Merges one benchmark's figures into bench/results/latest.json. */
+export async function saveResults(benchmark: string, figures: unknown): Promise<void> {
+  await mkdir(fileURLToPath(new URL("../results/", import.meta.url)), { recursive: true });
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(await readFile(resultsPath, "utf8")) as Record<string, unknown>;
+  } catch {
+    // first run
+  }
+  all[benchmark] = { ...(figures as object), measuredAt: new Date().toISOString(), node: process.version };
+  await writeFile(resultsPath, `${JSON.stringify(all, null, 2)}\n`);
+}
+
+/** Prints rows as an aligned text table. */
+export function printTable(headers: string[], rows: (string | number)[][]): void {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  for (const [i, row] of cells.entries()) {
+    process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}\n`);
+    if (i === 0) process.stdout.write(`${widths.map((w) => "-".repeat(w)).join("  ")}\n`);
+  }
+}
+
+export function formatRate(opsPerSecond: number): string {
+  return opsPerSecond >= 1e6
+    ? `${(opsPerSecond / 1e6).toFixed(2)} M/s`
+    : `${(opsPerSecond / 1e3).toFixed(1)} k/s`;
+}

@@ -1,0 +1,130 @@
+import type { MqttMessage } from "../../streams/message.js";
+import type { SparkplugPayload } from "../payload.js";
+import type { HostState } from "../state.js";
+import type { EdgeTopic, SparkplugTopic } from "../topic.js";
+import type { HostCommand, HostEvent, RebirthReason, Scope } from "./events.js";
+import { type EdgeNode, type HostApplication, newEdgeNode, nodeKey } from "./model.js";
+import type { HostOptions } from "./options.js";
+import type { RebirthPolicy } from "./rebirth-policy.js";
+import { SequenceTracker } from "./sequence.js";
+
+/** One message as the session processed it, with what it caused (what `inspect` prints). */
+export interface ProcessedMessage {
+  message: MqttMessage;
+  topic: SparkplugTopic;
+  /** The decoded payload of an edge or certificate message. */
+  payload?: SparkplugPayload;
+  /** The parsed payload of a STATE message. */
+  state?: HostState;
+  events: HostEvent[];
+  /** How long the message was held back waiting for a missing seq. */
+  heldMs?: number;
+}
+
+/** An edge message that has been decoded and waits for (or passes) the seq check. */
+export interface Arrival {
+  message: MqttMessage;
+  topic: EdgeTopic;
+  payload: SparkplugPayload;
+  processed: ProcessedMessage;
+}
+
+/** The host's whole state. Handlers mutate it; only HostSession.step calls them. */
+export interface HostModel {
+  readonly options: HostOptions;
+  readonly nodes: Map<string, EdgeNode>;
+  readonly hosts: Map<string, HostApplication>;
+  readonly sequences: Map<string, SequenceTracker<Arrival>>;
+  readonly policy: RebirthPolicy;
+  /** Node keys with a pending deadline (reorder, settle, stale, unproven), so ticks skip the rest. */
+  readonly timed: Set<string>;
+  /** Timestamp of our STATE birth/will for the current broker session (undefined: not connected). */
+  willTimestamp: number | undefined;
+  broker: string | undefined;
+}
+
+/** A processed message, or an event that belongs to no message (timers, held-back gaps). */
+export type TimelineEntry =
+  | { kind: "message"; processed: ProcessedMessage }
+  | { kind: "event"; event: HostEvent };
+
+/** Collects the output of one step, attributing events to the message being processed. */
+export class StepOutput {
+  readonly events: HostEvent[] = [];
+  readonly commands: HostCommand[] = [];
+  readonly processed: ProcessedMessage[] = [];
+  /** Messages and unattributed events in the order they happened. */
+  readonly timeline: TimelineEntry[] = [];
+  private current: ProcessedMessage | undefined;
+
+  begin(processed: ProcessedMessage): void {
+    this.current = processed;
+    this.processed.push(processed);
+    this.timeline.push({ kind: "message", processed });
+  }
+
+  end(): void {
+    this.current = undefined;
+  }
+
+  /** Takes a message out of this step's output (it is held back and will be begun again later). */
+  retract(processed: ProcessedMessage): void {
+    const index = this.processed.indexOf(processed);
+    if (index >= 0) this.processed.splice(index, 1);
+    const at = this.timeline.findIndex((e) => e.kind === "message" && e.processed === processed);
+    if (at >= 0) this.timeline.splice(at, 1);
+    if (this.current === processed) this.current = undefined;
+  }
+
+  emit(event: HostEvent): void {
+    this.events.push(event);
+    if (this.current) this.current.events.push(event);
+    else this.timeline.push({ kind: "event", event });
+  }
+
+  command(command: HostCommand): void {
+    this.commands.push(command);
+  }
+}
+
+export function getNode(model: HostModel, group: string, edge: string, now: number): EdgeNode {
+  const key = nodeKey(group, edge);
+  let node = model.nodes.get(key);
+  if (!node) {
+    node = newEdgeNode(group, edge, now);
+    model.nodes.set(key, node);
+  }
+  return node;
+}
+
+export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Arrival> {
+  let tracker = model.sequences.get(node.key);
+  if (!tracker) {
+    tracker = new SequenceTracker<Arrival>();
+    model.sequences.set(node.key, tracker);
+  }
+  return tracker;
+}
+
+/** Asks the policy for a rebirth of the node in `scope` (it may decline: switches, intervals). */
+export function requestRebirth(model: HostModel, scope: Scope, reason: RebirthReason, now: number): void {
+  if (model.policy.request(scope, reason, now)) model.timed.add(nodeKey(scope.group, scope.edge));
+}
+
+export function scopeOf(node: EdgeNode): Scope;
+export function scopeOf(node: EdgeNode, device: string): Scope & { device: string };
+export function scopeOf(node: EdgeNode, device: string | undefined): Scope;
+export function scopeOf(node: EdgeNode, device?: string): Scope {
+  return device === undefined
+    ? { group: node.group, edge: node.edge }
+    : { group: node.group, edge: node.edge, device };
+}
+
+/** Reads the bdSeq metric of an NBIRTH or NDEATH as a bigint. */
+export function bdSeqOf(payload: SparkplugPayload): bigint | undefined {
+  const metric = payload.metrics.find((m) => m.name === "bdSeq");
+  const value = metric?.value;
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  return undefined;
+}

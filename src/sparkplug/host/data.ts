@@ -1,0 +1,84 @@
+import type { DeviceTopic } from "../topic.js";
+import {
+  type Arrival,
+  getNode,
+  type HostModel,
+  requestRebirth,
+  type StepOutput,
+  scopeOf,
+} from "./context.js";
+import { getDevice } from "./device-birth.js";
+import type { EdgeNode } from "./model.js";
+
+/**
+ * NDATA / DDATA (in seq order). DATA from a node (or device) whose birth we have not seen
+ * cannot be decoded (3.0 DATA has aliases and no datatypes) and means we missed a birth:
+ * ask for a rebirth. DATA naming a metric that is not in the birth asks for one as well.
+ * The first DATA after an NBIRTH also ends the birth burst: devices that were not reborn
+ * by then are gone.
+ */
+export function handleData(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
+  const { topic, payload } = arrival;
+  const node = getNode(model, topic.group, topic.edge, now);
+  const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
+  if (node.status !== "online") {
+    if (deviceId !== undefined) getDevice(node, deviceId);
+    out.emit({ kind: "data-before-birth", ...scopeOf(node, deviceId), verb: topic.verb });
+    requestRebirth(model, scopeOf(node), "unknown-node", now);
+    return;
+  }
+  settleDevices(out, node, now);
+  if (deviceId !== undefined) {
+    const device = getDevice(node, deviceId);
+    if (device.status !== "online" || device.awaitingBirth) {
+      if (device.status === "unknown" && device.birth !== undefined && !device.awaitingBirth) {
+        // Known from a certificate, and now proven alive by its own traffic.
+        device.status = "online";
+        device.stale = false;
+        out.emit({ kind: "device-born", ...scopeOf(node, deviceId), source: device.birth.source });
+      } else {
+        out.emit({ kind: "data-before-birth", ...scopeOf(node, deviceId), verb: topic.verb });
+        requestRebirth(model, scopeOf(node), "unknown-node", now);
+        return;
+      }
+    }
+  }
+  const table = deviceId === undefined ? node.birth?.metrics : node.devices.get(deviceId)?.birth?.metrics;
+  const track = model.options.trackValues;
+  let unknown = false;
+  for (const metric of payload.metrics) {
+    const definition =
+      metric.datatypeSource === "none" ? undefined : table?.resolve(metric.alias, metric.name);
+    if (definition) {
+      // Historical values are back-fill: they never replace the current value. The last
+      // non-historical occurrence in a payload is the current one (they are in time order).
+      if (track && !metric.isHistorical) {
+        definition.value = metric.value;
+        definition.timestamp = metric.timestamp ?? payload.timestamp;
+      }
+      continue;
+    }
+    // Untyped and unresolved, or typed (non-compliant but common) yet absent from the birth.
+    unknown = true;
+    out.emit({
+      kind: "unknown-metric",
+      ...scopeOf(node, deviceId),
+      alias: metric.alias?.toString(),
+      name: metric.name,
+    });
+  }
+  if (unknown) requestRebirth(model, scopeOf(node), "unknown-metric", now);
+}
+
+/** Ends a birth burst: devices still awaiting their DBIRTH after an NBIRTH are offline. */
+export function settleDevices(out: StepOutput, node: EdgeNode, now: number): void {
+  if (node.deviceSettleDeadline === undefined) return;
+  node.deviceSettleDeadline = undefined;
+  for (const device of node.devices.values()) {
+    if (!device.awaitingBirth) continue;
+    device.awaitingBirth = false;
+    device.status = "offline";
+    device.diedAt = now;
+    out.emit({ kind: "device-died", ...scopeOf(node, device.id), reason: "not-reborn", at: now });
+  }
+}

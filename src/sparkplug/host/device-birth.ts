@@ -1,0 +1,80 @@
+import { MetricTable } from "../metric-table.js";
+import type { DeviceTopic } from "../topic.js";
+import {
+  type Arrival,
+  getNode,
+  type HostModel,
+  requestRebirth,
+  type StepOutput,
+  scopeOf,
+} from "./context.js";
+import { type BirthSource, type Device, type EdgeNode, newDevice } from "./model.js";
+
+export function getDevice(node: EdgeNode, id: string): Device {
+  let device = node.devices.get(id);
+  if (!device) {
+    device = newDevice(id);
+    node.devices.set(id, device);
+  }
+  return device;
+}
+
+/**
+ * DBIRTH (live, in seq order): replaces the device's model and takes it online. It belongs
+ * to the node's current session, so a DBIRTH from a node whose NBIRTH we have not seen
+ * is kept (we now know the device and its metrics) but does not make it online: the node
+ * is asked to rebirth.
+ */
+export function handleDeviceBirth(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
+  const topic = arrival.topic as DeviceTopic;
+  const node = getNode(model, topic.group, topic.edge, now);
+  const device = getDevice(node, topic.device);
+  const metrics = MetricTable.fromBirth(
+    arrival.payload.metrics,
+    node.birth?.metrics,
+    model.options.birthValues,
+  );
+  for (const alias of metrics.duplicateAliases) {
+    out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
+  }
+  device.birth = { receivedAt: now, timestamp: arrival.payload.timestamp, source: "live", metrics };
+  device.awaitingBirth = false;
+  if (node.status !== "online") {
+    device.status = "unknown";
+    device.stale = false;
+    out.emit({ kind: "data-before-birth", ...scopeOf(node, device.id), verb: "DBIRTH" });
+    requestRebirth(model, scopeOf(node), "unknown-node", now);
+    return;
+  }
+  device.status = "online";
+  device.stale = false;
+  device.diedAt = undefined;
+  out.emit({ kind: "device-born", ...scopeOf(node, device.id), source: "live" });
+}
+
+/** A DBIRTH of unknown freshness (certificate or retained): tables, not liveness. */
+export function handleUnprovenDeviceBirth(
+  model: HostModel,
+  out: StepOutput,
+  arrival: Pick<Arrival, "topic" | "payload" | "message">,
+  source: BirthSource,
+  now: number,
+): void {
+  const topic = arrival.topic as DeviceTopic;
+  const node = getNode(model, topic.group, topic.edge, now);
+  const device = getDevice(node, topic.device);
+  if (device.status === "online" && !device.stale) return;
+  if (device.status === "offline" && device.birth?.source === "live") return; // it died after this birth
+  const metrics = MetricTable.fromBirth(
+    arrival.payload.metrics,
+    node.birth?.metrics,
+    model.options.birthValues,
+  );
+  for (const alias of metrics.duplicateAliases) {
+    out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
+  }
+  device.birth = { receivedAt: now, timestamp: arrival.payload.timestamp, source, metrics };
+  device.status = "unknown";
+  if (node.unprovenSince === undefined) node.unprovenSince = now;
+  model.timed.add(node.key);
+}

@@ -1,0 +1,428 @@
+import type { MqttMessage } from "../../streams/message.js";
+import { DataType } from "../datatype.js";
+import { decodePayload } from "../decode.js";
+import { encodePayload } from "../encode.js";
+import type { MetricTable } from "../metric-table.js";
+import { parseStatePayload } from "../state.js";
+import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
+import {
+  type Arrival,
+  getNode,
+  type HostModel,
+  type ProcessedMessage,
+  requestRebirth,
+  StepOutput,
+  scopeOf,
+  sequenceOf,
+  type TimelineEntry,
+} from "./context.js";
+import { handleData, settleDevices } from "./data.js";
+import { handleDeviceBirth, handleUnprovenDeviceBirth } from "./device-birth.js";
+import { handleDeviceDeath } from "./device-death.js";
+import type { HostCommand, HostEvent } from "./events.js";
+import { handleHostState, stateCommand } from "./host-state.js";
+import type { EdgeNode, HostApplication } from "./model.js";
+import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
+import { handleNodeDeath, markNodeDead } from "./node-death.js";
+import type { HostOptions } from "./options.js";
+import { RebirthPolicy } from "./rebirth-policy.js";
+
+/** What drives the session: messages, the passing of time, and the broker connection. */
+export type HostInput =
+  | { kind: "message"; message: MqttMessage }
+  | { kind: "tick" }
+  /** Connected and subscribed; `willTimestamp` is the one in the Will registered at CONNECT. */
+  | { kind: "broker-online"; broker: string; willTimestamp: number }
+  | { kind: "broker-lost"; broker: string }
+  | { kind: "shutdown" };
+
+export interface HostStep {
+  /** Messages processed in this step, in processing order (held messages when released). */
+  processed: ProcessedMessage[];
+  /** Processed messages and events of no message, in the order they happened. */
+  timeline: TimelineEntry[];
+  /** Every event of this step, in order. */
+  events: HostEvent[];
+  commands: HostCommand[];
+}
+
+export const REBIRTH_METRIC = "Node Control/Rebirth";
+
+/**
+ * A Sparkplug 3.0 host application's view of the namespace: groups → edge nodes → devices,
+ * who is alive, birth tables, sequence numbers, rebirth requests, host STATE.
+ *
+ * It is a reducer: `step(input, now)` applies one input at time `now` and returns the
+ * events and commands it caused. It does no I/O and never reads a clock, so the same
+ * inputs always give the same outputs (replay and tests run on virtual time). The state is
+ * updated in place: copying a 100,000-device model per message is not an option.
+ */
+export class HostSession {
+  private readonly model: HostModel;
+
+  constructor(options: HostOptions, random: () => number = Math.random) {
+    this.model = {
+      options,
+      nodes: new Map(),
+      hosts: new Map(),
+      sequences: new Map(),
+      policy: new RebirthPolicy(options.rebirth, random),
+      timed: new Set(),
+      willTimestamp: undefined,
+      broker: undefined,
+    };
+  }
+
+  /** Edge nodes by `<group>/<edge>`. */
+  get nodes(): ReadonlyMap<string, EdgeNode> {
+    return this.model.nodes;
+  }
+
+  /** Other host applications, by `<version>:<hostId>`. */
+  get hosts(): ReadonlyMap<string, HostApplication> {
+    return this.model.hosts;
+  }
+
+  get options(): HostOptions {
+    return this.model.options;
+  }
+
+  node(group: string, edge: string): EdgeNode | undefined {
+    return this.model.nodes.get(`${group}/${edge}`);
+  }
+
+  /** The birth table that decodes DATA on `topic` (the node's or the device's). */
+  tableFor(topic: EdgeTopic): MetricTable | undefined {
+    const node = this.node(topic.group, topic.edge);
+    if (!node) return undefined;
+    if (topic.kind === "node") return node.birth?.metrics;
+    return node.devices.get(topic.device)?.birth?.metrics;
+  }
+
+  /** Applies one input at time `now` (ms). Never throws on any message content. */
+  step(input: HostInput, now: number): HostStep {
+    const out = new StepOutput();
+    switch (input.kind) {
+      case "message":
+        this.onMessage(out, input.message, now);
+        break;
+      case "tick":
+        this.onTick(out, now);
+        break;
+      case "broker-online":
+        this.onBrokerOnline(out, input.broker, input.willTimestamp, now);
+        break;
+      case "broker-lost":
+        this.onBrokerLost(out, input.broker);
+        break;
+      case "shutdown":
+        if (this.model.options.publishState && this.model.willTimestamp !== undefined) {
+          out.command(stateCommand(this.model.options.hostId, false, now, this.model.broker));
+        }
+        break;
+    }
+    this.releaseRebirths(out, now);
+    return { processed: out.processed, timeline: out.timeline, events: out.events, commands: out.commands };
+  }
+
+  /** The earliest time a tick has something to do, if any. */
+  nextDeadline(): number | undefined {
+    let next = this.model.policy.nextDeadline();
+    const consider = (t: number | undefined): void => {
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    };
+    const { options } = this.model;
+    for (const key of this.model.timed) {
+      const node = this.model.nodes.get(key);
+      if (!node) continue;
+      const gap = this.model.sequences.get(key)?.gapOpenedAt;
+      if (gap !== undefined) consider(gap + options.rebirth.reorderTimeoutMs);
+      consider(node.deviceSettleDeadline);
+      consider(node.staleDeadline);
+      if (node.unprovenSince !== undefined) consider(node.unprovenSince + options.unprovenGraceMs);
+    }
+    return next;
+  }
+
+  private onMessage(out: StepOutput, message: MqttMessage, now: number): void {
+    const topic = parseTopic(message.topic);
+    const processed: ProcessedMessage = { message, topic, events: [] };
+    out.begin(processed);
+    try {
+      switch (topic.kind) {
+        case "not-sparkplug":
+          out.emit({ kind: "not-sparkplug", topic: message.topic, reason: topic.reason });
+          break;
+        case "state": {
+          const parsed = parseStatePayload(message.payload, topic.version);
+          if (!parsed.ok) {
+            out.emit({ kind: "protocol-warning", topic: message.topic, message: parsed.error });
+            break;
+          }
+          processed.state = parsed.state;
+          handleHostState(this.model, out, topic.hostId, topic.version, parsed.state, now);
+          break;
+        }
+        case "certificate": {
+          const decoded = decodePayload(message.payload);
+          if (!decoded.ok) {
+            out.emit({
+              kind: "decode-error",
+              topic: message.topic,
+              message: decoded.error.message,
+              offset: decoded.error.offset,
+            });
+            break;
+          }
+          processed.payload = decoded.payload;
+          const arrival = { message, topic: topic.birth, payload: decoded.payload };
+          if (topic.birth.verb === "NBIRTH")
+            handleUnprovenNodeBirth(this.model, out, arrival, "certificate", now);
+          else handleUnprovenDeviceBirth(this.model, out, arrival, "certificate", now);
+          break;
+        }
+        default:
+          this.onEdgeMessage(out, processed, topic, now);
+      }
+    } finally {
+      out.end();
+    }
+  }
+
+  private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
+    const { message } = processed;
+    const decoded = decodePayload(message.payload, { table: this.tableFor(topic) });
+    if (!decoded.ok) {
+      out.emit({
+        kind: "decode-error",
+        topic: message.topic,
+        message: decoded.error.message,
+        offset: decoded.error.offset,
+      });
+      return;
+    }
+    const payload = decoded.payload;
+    processed.payload = payload;
+    if (message.retain && topic.verb !== "NCMD" && topic.verb !== "DCMD") {
+      out.emit({ kind: "retained-message", topic: message.topic });
+      // A retained birth is of unknown age: it teaches tables, not liveness. Other retained edge messages are ignored.
+      if (topic.verb === "NBIRTH")
+        handleUnprovenNodeBirth(this.model, out, { message, topic, payload }, "retained", now);
+      if (topic.verb === "DBIRTH")
+        handleUnprovenDeviceBirth(this.model, out, { message, topic, payload }, "retained", now);
+      return;
+    }
+    const arrival: Arrival = { message, topic, payload, processed };
+    switch (topic.verb) {
+      case "NCMD":
+        if (payload.metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
+          this.model.policy.observed(topic.group, topic.edge, now);
+          out.emit({ kind: "rebirth-observed", group: topic.group, edge: topic.edge, by: "other-host" });
+        }
+        return;
+      case "DCMD":
+        return;
+      case "NDEATH":
+        handleNodeDeath(this.model, out, topic, payload, message.topic, now);
+        return;
+      case "NBIRTH":
+        handleNodeBirth(this.model, out, arrival, now);
+        return;
+      default:
+        this.onSequencedMessage(out, arrival, now);
+    }
+  }
+
+  /** DBIRTH, NDATA, DDATA, DDEATH: through the node's seq check, then processed in order. */
+  private onSequencedMessage(out: StepOutput, arrival: Arrival, now: number): void {
+    const { topic, payload, message } = arrival;
+    const node = getNode(this.model, topic.group, topic.edge, now);
+    node.lastSeenAt = now;
+    this.proveAlive(out, node);
+    if (payload.seq === undefined || payload.seq > 255) {
+      out.emit({
+        kind: "protocol-warning",
+        topic: message.topic,
+        message:
+          payload.seq === undefined ? `${topic.verb} has no seq` : `seq ${payload.seq} is outside 0-255`,
+      });
+      this.process(out, arrival, now);
+      return;
+    }
+    const tracker = sequenceOf(this.model, node);
+    const verdict = tracker.accept(payload.seq, arrival, now);
+    switch (verdict.kind) {
+      case "in-order": {
+        const healing = tracker.gapOpenedAt;
+        this.process(out, arrival, now);
+        for (const held of tracker.releaseInOrder()) this.processHeld(out, held.item, held.heldAt, now);
+        if (healing !== undefined && tracker.gapOpenedAt === undefined) {
+          out.emit({ kind: "reorder-healed", ...scopeOf(node), seq: payload.seq, waitedMs: now - healing });
+        }
+        return;
+      }
+      case "held":
+        out.end();
+        out.retract(arrival.processed);
+        if (verdict.opened) {
+          out.emit({ kind: "seq-gap", ...scopeOf(node), expected: verdict.expected, received: payload.seq });
+          this.model.timed.add(node.key);
+          if (this.model.options.rebirth.reorderTimeoutMs <= 0) this.expireGap(out, node, now);
+        }
+        return;
+      case "duplicate":
+        out.emit({ kind: "seq-duplicate", ...scopeOf(node), seq: payload.seq });
+        return;
+    }
+  }
+
+  /** Live traffic from a node known only from a certificate, or stale after a reconnect, proves it alive. */
+  private proveAlive(out: StepOutput, node: EdgeNode): void {
+    if (node.stale && node.status === "online") {
+      node.stale = false;
+      node.staleDeadline = undefined;
+    }
+    if (node.status === "unknown" && node.birth !== undefined && node.birth.source !== "live") {
+      node.status = "online";
+      node.stale = false;
+      out.emit({
+        kind: "node-born",
+        group: node.group,
+        edge: node.edge,
+        bdSeq: node.bdSeq?.toString(),
+        reborn: false,
+        source: node.birth.source,
+      });
+    }
+  }
+
+  private process(out: StepOutput, arrival: Arrival, now: number): void {
+    switch (arrival.topic.verb) {
+      case "DBIRTH":
+        handleDeviceBirth(this.model, out, arrival, now);
+        return;
+      case "DDEATH":
+        handleDeviceDeath(this.model, out, arrival, now);
+        return;
+      default:
+        handleData(this.model, out, arrival, now);
+    }
+  }
+
+  /** Processes a message released from the reorder buffer, decoded again with today's tables. */
+  private processHeld(out: StepOutput, arrival: Arrival, heldAt: number, now: number): void {
+    const decoded = decodePayload(arrival.message.payload, { table: this.tableFor(arrival.topic) });
+    if (decoded.ok) {
+      arrival.payload = decoded.payload;
+      arrival.processed.payload = decoded.payload;
+    }
+    arrival.processed.heldMs = now - heldAt;
+    out.begin(arrival.processed);
+    try {
+      this.process(out, arrival, now);
+    } finally {
+      out.end();
+    }
+  }
+
+  private expireGap(out: StepOutput, node: EdgeNode, now: number): void {
+    const { released, missing } = sequenceOf(this.model, node).expire();
+    out.emit({ kind: "reorder-expired", ...scopeOf(node), missing });
+    for (const held of released) this.processHeld(out, held.item, held.heldAt, now);
+    requestRebirth(this.model, scopeOf(node), "seq-gap", now);
+  }
+
+  private onTick(out: StepOutput, now: number): void {
+    const { options, nodes, sequences, timed } = this.model;
+    for (const key of [...timed]) {
+      const node = nodes.get(key);
+      if (!node) {
+        timed.delete(key);
+        continue;
+      }
+      const gap = sequences.get(key)?.gapOpenedAt;
+      if (gap !== undefined && now >= gap + options.rebirth.reorderTimeoutMs) this.expireGap(out, node, now);
+      if (node.deviceSettleDeadline !== undefined && now >= node.deviceSettleDeadline)
+        settleDevices(out, node, now);
+      if (node.unprovenSince !== undefined && now >= node.unprovenSince + options.unprovenGraceMs) {
+        node.unprovenSince = undefined;
+        const unproven =
+          node.status !== "online" || [...node.devices.values()].some((d) => d.status === "unknown");
+        if (unproven) requestRebirth(this.model, scopeOf(node), "unproven-birth", now);
+      }
+      if (node.staleDeadline !== undefined && now >= node.staleDeadline) {
+        node.staleDeadline = undefined;
+        if (node.stale && node.status !== "offline")
+          markNodeDead(this.model, out, node, now, "silent-after-reconnect");
+      }
+      const pending =
+        sequences.get(key)?.gapOpenedAt !== undefined ||
+        node.deviceSettleDeadline !== undefined ||
+        node.unprovenSince !== undefined ||
+        node.staleDeadline !== undefined;
+      if (!pending) timed.delete(key);
+    }
+  }
+
+  private onBrokerOnline(out: StepOutput, broker: string, willTimestamp: number, now: number): void {
+    this.model.broker = broker;
+    this.model.willTimestamp = willTimestamp;
+    out.emit({ kind: "broker-online", broker });
+    if (this.model.options.publishState) {
+      out.command(stateCommand(this.model.options.hostId, true, willTimestamp, broker));
+    }
+    // What happened while we were away is unknown: ask the nodes we knew (within the policy's limits).
+    for (const node of this.model.nodes.values()) {
+      if (node.stale && node.status !== "offline")
+        requestRebirth(this.model, scopeOf(node), "stale-after-reconnect", now);
+    }
+  }
+
+  private onBrokerLost(out: StepOutput, broker: string): void {
+    this.model.willTimestamp = undefined;
+    out.emit({ kind: "broker-lost", broker });
+    for (const node of this.model.nodes.values()) {
+      this.model.sequences.get(node.key)?.forget();
+      if (node.status === "offline") continue;
+      node.stale = true;
+      node.staleDeadline = undefined;
+      for (const device of node.devices.values()) if (device.status !== "offline") device.stale = true;
+    }
+  }
+
+  /** Turns due rebirth requests into NCMD commands. */
+  private releaseRebirths(out: StepOutput, now: number): void {
+    for (const request of this.model.policy.due(now)) {
+      const { group, edge } = request.scope;
+      out.command({
+        kind: "publish",
+        purpose: "rebirth",
+        topic: edgeTopic("NCMD", group, edge),
+        payload: rebirthRequestPayload(now),
+        qos: 0,
+        retain: false,
+        scope: { group, edge },
+      });
+      out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
+      if (request.reason === "stale-after-reconnect") {
+        const node = this.model.nodes.get(`${group}/${edge}`);
+        if (node?.stale) {
+          node.staleDeadline = now + this.model.options.staleTimeoutMs;
+          this.model.timed.add(node.key);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The rebirth request: `Node Control/Rebirth` = true with the Boolean datatype (CMD metrics
+ * SHOULD NOT carry one, but the TCK grades the value only when it does), a payload
+ * timestamp, and no seq.
+ */
+export function rebirthRequestPayload(now: number): Uint8Array {
+  return encodePayload({
+    timestamp: now,
+    metrics: [{ name: REBIRTH_METRIC, datatype: DataType.Boolean, value: true }],
+  });
+}

@@ -1,0 +1,91 @@
+import type { MetricTable } from "../metric-table.js";
+
+/**
+ * Liveness of an edge node or device as the host knows it: `online` after a birth of the
+ * current session, `offline` after a valid death, `unknown` when it is known to exist
+ * (traffic, a certificate, a retained birth) but its session is not established.
+ */
+export type EntityStatus = "online" | "offline" | "unknown";
+
+/** Where a birth came from: live traffic, a Sparkplug-aware broker's certificate, or a retained message. */
+export type BirthSource = "live" | "certificate" | "retained";
+
+export interface Birth {
+  /** Host receive time, ms. */
+  receivedAt: number;
+  /** The payload's timestamp, ms, when it had one. */
+  timestamp: number | undefined;
+  source: BirthSource;
+  /** Birth metrics: name, alias, datatype, scalar birth values, template members. */
+  metrics: MetricTable;
+}
+
+export interface Device {
+  readonly id: string;
+  status: EntityStatus;
+  /** Its birth metrics may be out of date: the broker connection was lost, or the node died. */
+  stale: boolean;
+  birth: Birth | undefined;
+  /** When it went offline: the DDEATH payload time, or the node's death at host receive time. */
+  diedAt: number | undefined;
+  /** The node was reborn and this device has not sent its DBIRTH again yet. */
+  awaitingBirth: boolean;
+}
+
+export interface EdgeNode {
+  readonly group: string;
+  readonly edge: string;
+  /** `<group>/<edge>`: unique, since ids cannot contain "/". */
+  readonly key: string;
+  status: EntityStatus;
+  stale: boolean;
+  /** bdSeq of the NBIRTH that opened the current session (undefined if it carried none). */
+  bdSeq: bigint | undefined;
+  birth: Birth | undefined;
+  diedAt: number | undefined;
+  /** Last time any message of this node arrived. */
+  lastSeenAt: number;
+  devices: Map<string, Device>;
+  /** Deadline for devices that have not re-sent their DBIRTH after an NBIRTH. */
+  deviceSettleDeadline: number | undefined;
+  /** Deadline for a node that is stale after a broker reconnect to show a sign of life. */
+  staleDeadline: number | undefined;
+  /** Set while the node is known only from a certificate or retained birth. */
+  unprovenSince: number | undefined;
+}
+
+/** Another host application, from its STATE messages. */
+export interface HostApplication {
+  readonly hostId: string;
+  version: "3.0" | "2.2";
+  online: boolean;
+  /** 3.0 STATE timestamp of the latest accepted message. */
+  timestamp: number | undefined;
+  receivedAt: number;
+}
+
+export function nodeKey(group: string, edge: string): string {
+  return `${group}/${edge}`;
+}
+
+export function newEdgeNode(group: string, edge: string, now: number): EdgeNode {
+  return {
+    group,
+    edge,
+    key: nodeKey(group, edge),
+    status: "unknown",
+    stale: false,
+    bdSeq: undefined,
+    birth: undefined,
+    diedAt: undefined,
+    lastSeenAt: now,
+    devices: new Map(),
+    deviceSettleDeadline: undefined,
+    staleDeadline: undefined,
+    unprovenSince: undefined,
+  };
+}
+
+export function newDevice(id: string): Device {
+  return { id, status: "unknown", stale: false, birth: undefined, diedAt: undefined, awaitingBirth: false };
+}

@@ -1,0 +1,120 @@
+import { DataType } from "../datatype.js";
+import { MetricTable } from "../metric-table.js";
+import type { SparkplugPayload } from "../payload.js";
+import { type Arrival, bdSeqOf, getNode, type HostModel, type StepOutput, sequenceOf } from "./context.js";
+import type { BirthSource, EdgeNode } from "./model.js";
+
+const REBIRTH_METRIC = "Node Control/Rebirth";
+
+/**
+ * NBIRTH (live): the node is online and this birth replaces its whole model. Devices known
+ * from before must send their DBIRTH again; until then they are awaiting birth, and those
+ * that have not by the first DATA (or the settle deadline) are gone.
+ */
+export function handleNodeBirth(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
+  const { topic, payload } = arrival;
+  const node = getNode(model, topic.group, topic.edge, now);
+  const bdSeq = bdSeqOf(payload);
+  warnAboutBirth(out, arrival.message.topic, payload, bdSeq);
+  const reborn = node.status === "online" && !node.stale && node.bdSeq === bdSeq;
+  const metrics = birthTable(model, out, node, payload);
+
+  node.status = "online";
+  node.stale = false;
+  node.bdSeq = bdSeq;
+  node.birth = { receivedAt: now, timestamp: payload.timestamp, source: "live", metrics };
+  node.diedAt = undefined;
+  node.lastSeenAt = now;
+  node.unprovenSince = undefined;
+  node.staleDeadline = undefined;
+  if (payload.seq === undefined) sequenceOf(model, node).forget();
+  else sequenceOf(model, node).reset(payload.seq % 256);
+  model.policy.satisfied(node.group, node.edge);
+
+  let awaiting = 0;
+  for (const device of node.devices.values()) {
+    if (device.status === "offline") continue;
+    device.awaitingBirth = true;
+    device.stale = true;
+    awaiting++;
+  }
+  node.deviceSettleDeadline = awaiting > 0 ? now + model.options.deviceRebirthSettleMs : undefined;
+  if (awaiting > 0) model.timed.add(node.key);
+  out.emit({
+    kind: "node-born",
+    group: node.group,
+    edge: node.edge,
+    bdSeq: bdSeq?.toString(),
+    reborn,
+    source: "live",
+  });
+}
+
+/**
+ * An NBIRTH of unknown freshness: a Sparkplug-aware broker's certificate or a retained
+ * NBIRTH. It teaches the birth tables (so DATA decodes without a rebirth) but proves
+ * nothing about liveness: the node stays unknown until live traffic shows it is alive.
+ */
+export function handleUnprovenNodeBirth(
+  model: HostModel,
+  out: StepOutput,
+  arrival: Pick<Arrival, "topic" | "payload" | "message">,
+  source: BirthSource,
+  now: number,
+): void {
+  const { topic, payload } = arrival;
+  const node = getNode(model, topic.group, topic.edge, now);
+  const bdSeq = bdSeqOf(payload);
+  // Live knowledge wins, and so does a stale session that this birth belongs to.
+  if (node.status === "online" && (!node.stale || node.bdSeq === bdSeq)) return;
+  if (node.status === "offline" && node.bdSeq !== undefined && node.bdSeq === bdSeq) return; // that session is over
+  node.status = "unknown";
+  node.bdSeq = bdSeq;
+  node.birth = {
+    receivedAt: now,
+    timestamp: payload.timestamp,
+    source,
+    metrics: birthTable(model, out, node, payload),
+  };
+  node.unprovenSince = now;
+  model.timed.add(node.key);
+}
+
+function birthTable(
+  model: HostModel,
+  out: StepOutput,
+  node: EdgeNode,
+  payload: SparkplugPayload,
+): MetricTable {
+  const table = MetricTable.fromBirth(payload.metrics, undefined, model.options.birthValues);
+  for (const alias of table.duplicateAliases) {
+    out.emit({ kind: "duplicate-alias", group: node.group, edge: node.edge, alias: alias.toString() });
+  }
+  return table;
+}
+
+function warnAboutBirth(
+  out: StepOutput,
+  topic: string,
+  payload: SparkplugPayload,
+  bdSeq: bigint | undefined,
+): void {
+  if (bdSeq === undefined) {
+    out.emit({
+      kind: "protocol-warning",
+      topic,
+      message: "NBIRTH has no bdSeq metric: its NDEATH cannot be matched",
+    });
+  }
+  if (payload.seq === undefined) {
+    out.emit({ kind: "protocol-warning", topic, message: "NBIRTH has no seq" });
+  } else if (payload.seq > 255) {
+    out.emit({ kind: "protocol-warning", topic, message: `NBIRTH seq ${payload.seq} is outside 0-255` });
+  }
+  const rebirth = payload.metrics.find((m) => m.name === REBIRTH_METRIC);
+  if (!rebirth) {
+    out.emit({ kind: "protocol-warning", topic, message: `NBIRTH has no "${REBIRTH_METRIC}" metric` });
+  } else if (rebirth.datatype !== DataType.Boolean) {
+    out.emit({ kind: "protocol-warning", topic, message: `"${REBIRTH_METRIC}" must be Boolean` });
+  }
+}

@@ -1,0 +1,119 @@
+import type { RebirthReason, Scope } from "./events.js";
+import { nodeKey } from "./model.js";
+import type { RebirthOptions } from "./options.js";
+
+/*
+ * Rebirth requests are disruptive (every NBIRTH and DBIRTH of the node is sent again), so
+ * they never storm a plant:
+ * - a switch per trigger, and maxPerSecond 0 turns them all off;
+ * - at most one request per node per minIntervalPerNodeMs, counting the requests that
+ *   other hosts (other replicas of this handler) sent, which we see on spBv1.0/#;
+ * - at most maxPerSecond requests in any one-second window, across all nodes; the rest
+ *   wait their turn;
+ * - each request first waits a random 0..jitterMs: when N replicas notice the same unknown
+ *   node at once, the first one asks and the others see its NCMD and stand down.
+ */
+
+interface PendingRequest {
+  scope: Scope;
+  reason: RebirthReason;
+  due: number;
+}
+
+export interface DueRequest {
+  scope: Scope;
+  reason: RebirthReason;
+}
+
+const WINDOW_MS = 1000;
+
+export class RebirthPolicy {
+  /** Last request per node, ours or another host's. */
+  private readonly lastRequest = new Map<string, number>();
+  /** Times of our own requests in the current window. */
+  private sent: number[] = [];
+  private readonly pending = new Map<string, PendingRequest>();
+
+  constructor(
+    private readonly options: RebirthOptions,
+    private readonly random: () => number,
+  ) {}
+
+  private allows(reason: RebirthReason): boolean {
+    if (this.options.maxPerSecond <= 0) return false;
+    switch (reason) {
+      case "seq-gap":
+        return this.options.onSeqGap;
+      case "unknown-metric":
+      case "duplicate-alias":
+        return this.options.onUnknownMetric;
+      default:
+        return this.options.onUnknownNode;
+    }
+  }
+
+  /** Queues a request unless its trigger is off or the node was asked recently. */
+  request(scope: Scope, reason: RebirthReason, now: number): boolean {
+    if (!this.allows(reason)) return false;
+    const key = nodeKey(scope.group, scope.edge);
+    if (this.pending.has(key)) return false;
+    const last = this.lastRequest.get(key);
+    if (last !== undefined && now - last < this.options.minIntervalPerNodeMs) return false;
+    const due = now + Math.floor(this.random() * this.options.jitterMs);
+    this.pending.set(key, { scope: { group: scope.group, edge: scope.edge }, reason, due });
+    return true;
+  }
+
+  /** A rebirth NCMD for this node seen on the broker (another host's, or our own echoed back). */
+  observed(group: string, edge: string, now: number): void {
+    const key = nodeKey(group, edge);
+    this.lastRequest.set(key, now);
+    this.pending.delete(key);
+  }
+
+  /** The node was born: a queued request for it is moot. */
+  satisfied(group: string, edge: string): void {
+    this.pending.delete(nodeKey(group, edge));
+  }
+
+  /** Requests whose jitter has passed and that the rate limit lets through now. */
+  due(now: number): DueRequest[] {
+    if (this.pending.size === 0) return [];
+    this.sent = this.sent.filter((t) => t > now - WINDOW_MS);
+    const out: DueRequest[] = [];
+    for (const [key, request] of this.pending) {
+      if (this.sent.length >= this.options.maxPerSecond) break;
+      if (request.due > now) continue;
+      this.pending.delete(key);
+      this.sent.push(now);
+      this.lastRequest.set(key, now);
+      out.push({ scope: request.scope, reason: request.reason });
+    }
+    this.pruneHistory(now);
+    return out;
+  }
+
+  /** When `due` may next have something to release, if anything is pending. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const request of this.pending.values())
+      if (next === undefined || request.due < next) next = request.due;
+    if (next === undefined) return undefined;
+    if (this.sent.length >= this.options.maxPerSecond && this.sent[0] !== undefined) {
+      next = Math.max(next, this.sent[0] + WINDOW_MS);
+    }
+    return next;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private pruneHistory(now: number): void {
+    // Forget intervals that can no longer suppress anything, so the map tracks only recent nodes.
+    if (this.lastRequest.size < 1024) return;
+    for (const [key, at] of this.lastRequest) {
+      if (now - at >= this.options.minIntervalPerNodeMs) this.lastRequest.delete(key);
+    }
+  }
+}

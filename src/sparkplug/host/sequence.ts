@@ -1,0 +1,105 @@
+/*
+ * Per-edge-node sequence numbers (3.0 §6.4.2): NBIRTH, DBIRTH, NDATA, DDATA and DDEATH of a
+ * node share one counter, 0-255 with wrap; any NBIRTH seq is the base. A message that
+ * arrives ahead of the expected seq is held back (in order of seq) and a reorder timer
+ * starts; if the missing messages arrive before it expires the held ones are released in
+ * order, otherwise they are released anyway and the gap is reported (→ rebirth request).
+ */
+
+/** A message held back until the messages before it arrive. */
+export interface Held<T> {
+  seq: number;
+  item: T;
+  heldAt: number;
+}
+
+export type SeqVerdict =
+  /** Process it now (it is the expected one, or the base after a resync). */
+  | { kind: "in-order" }
+  /** Held back; `opened` is true when this message opened a gap (the timer started). */
+  | { kind: "held"; opened: boolean; expected: number }
+  /** Already seen or too far behind: drop it. */
+  | { kind: "duplicate" };
+
+/** Distance ahead within which a seq counts as "later"; beyond it, as "earlier". */
+const AHEAD_WINDOW = 128;
+
+export class SequenceTracker<T> {
+  /** The seq the next message should carry; undefined until a base is known. */
+  private expected: number | undefined = undefined;
+  private readonly held = new Map<number, Held<T>>();
+  /** When the current gap opened (undefined: no gap). */
+  gapOpenedAt: number | undefined = undefined;
+
+  /** Takes `seq` as the base (NBIRTH): the next message must be seq + 1. */
+  reset(seq: number): void {
+    this.expected = (seq + 1) % 256;
+    this.held.clear();
+    this.gapOpenedAt = undefined;
+  }
+
+  /** Forgets the base (node died, or our broker connection was lost): the next seq is the new base. */
+  forget(): void {
+    this.expected = undefined;
+    this.held.clear();
+    this.gapOpenedAt = undefined;
+  }
+
+  get hasBase(): boolean {
+    return this.expected !== undefined;
+  }
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** Classifies an arriving seq; an in-order one advances the counter. */
+  accept(seq: number, item: T, now: number): SeqVerdict {
+    if (this.expected === undefined || seq === this.expected) {
+      this.expected = (seq + 1) % 256;
+      return { kind: "in-order" };
+    }
+    const ahead = (seq - this.expected + 256) % 256;
+    if (ahead >= AHEAD_WINDOW || this.held.has(seq)) return { kind: "duplicate" };
+    const expected = this.expected;
+    this.held.set(seq, { seq, item, heldAt: now });
+    const opened = this.gapOpenedAt === undefined;
+    if (opened) this.gapOpenedAt = now;
+    return { kind: "held", opened, expected };
+  }
+
+  /** Held messages that are now in order (after an in-order arrival), advancing the counter. */
+  releaseInOrder(): Held<T>[] {
+    const out: Held<T>[] = [];
+    while (this.expected !== undefined) {
+      const next = this.held.get(this.expected);
+      if (!next) break;
+      this.held.delete(this.expected);
+      out.push(next);
+      this.expected = (this.expected + 1) % 256;
+    }
+    if (this.held.size === 0) this.gapOpenedAt = undefined;
+    return out;
+  }
+
+  /** The gap was not filled in time: every held message in seq order, and the seqs that never came. */
+  expire(): { released: Held<T>[]; missing: number[] } {
+    const released: Held<T>[] = [];
+    const missing: number[] = [];
+    if (this.expected === undefined) return { released, missing };
+    let seq = this.expected;
+    while (this.held.size > 0) {
+      const next = this.held.get(seq);
+      if (next) {
+        this.held.delete(seq);
+        released.push(next);
+      } else {
+        missing.push(seq);
+      }
+      seq = (seq + 1) % 256;
+    }
+    this.expected = seq;
+    this.gapOpenedAt = undefined;
+    return { released, missing };
+  }
+}

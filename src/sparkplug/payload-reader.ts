@@ -1,0 +1,245 @@
+import type protobuf from "protobufjs";
+import { PayloadType, type RawMetric } from "./proto.js";
+
+/*
+ * The hot path of decoding: the Payload message and its top-level Metrics, read field by
+ * field with protobufjs's Reader, straight into the caller's hands. Every Sparkplug
+ * message is a Payload with a list of Metrics, and a DATA message is little else, so
+ * this loop runs for every metric of every message. protobufjs's generated decoder
+ * would allocate a message object per metric only for us to copy it once more; here one
+ * scratch object is reused. Field numbers and wire types come from the loaded
+ * proto/sparkplug_b.proto; nested messages (MetaData, PropertySet, DataSet, Template)
+ * are decoded by protobufjs's generated decoders.
+ */
+
+const MetricType = PayloadType.lookupType("Metric");
+
+function tagOf(type: protobuf.Type, field: string): number {
+  const f = type.fields[field];
+  if (!f) throw new Error(`proto/sparkplug_b.proto: ${type.name} has no field ${field}`);
+  return (f.id << 3) | wireTypeOf(f);
+}
+
+/**
+ * The switches below dispatch on literal tags (so V8 can use a jump table); each literal
+ * is checked against the loaded .proto here, at start-up.
+ */
+function checkTags(type: protobuf.Type, literals: Record<string, number>): void {
+  for (const [field, literal] of Object.entries(literals)) {
+    const tag = tagOf(type, field);
+    if (tag !== literal)
+      throw new Error(`proto/sparkplug_b.proto: ${type.name}.${field} has tag ${tag}, expected ${literal}`);
+  }
+}
+
+function wireTypeOf(field: protobuf.Field): number {
+  if (field.resolvedType !== null || field.type === "string" || field.type === "bytes") return 2;
+  if (field.type === "float") return 5;
+  if (field.type === "double") return 1;
+  return 0;
+}
+
+function nestedType(type: protobuf.Type, field: string): protobuf.Type {
+  return type.fields[field]!.resolvedType as protobuf.Type;
+}
+
+// Tags (field number << 3 | wire type) used as literals in the switches below.
+checkTags(PayloadType, { timestamp: 8, metrics: 18, seq: 24, uuid: 34, body: 42 });
+checkTags(MetricType, {
+  name: 10,
+  alias: 16,
+  timestamp: 24,
+  datatype: 32,
+  isHistorical: 40,
+  isTransient: 48,
+  isNull: 56,
+  metadata: 66,
+  properties: 74,
+  intValue: 80,
+  longValue: 88,
+  floatValue: 101,
+  doubleValue: 105,
+  booleanValue: 112,
+  stringValue: 122,
+  bytesValue: 130,
+  datasetValue: 138,
+  templateValue: 146,
+});
+
+const MetaDataType = nestedType(MetricType, "metadata");
+const PropertySetType = nestedType(MetricType, "properties");
+const DataSetType = nestedType(MetricType, "datasetValue");
+const TemplateType = nestedType(MetricType, "templateValue");
+
+/** The Payload-level fields; metrics are handed to the callback as they are read. */
+export interface PayloadHeader {
+  timestamp: number | bigint | undefined;
+  seq: number | bigint | undefined;
+  uuid: string | undefined;
+  body: Uint8Array | undefined;
+}
+
+function skip(reader: protobuf.Reader, tag: number): void {
+  if (tag >>> 3 === 0) throw new Error(`illegal tag: field number 0 at offset ${reader.pos}`);
+  reader.skipType(tag & 7);
+}
+
+/**
+ * Reads a Payload, calling `onMetric` with a scratch RawMetric for each top-level metric.
+ * The scratch object is reused: the callback must copy what it keeps. Throws on malformed
+ * bytes, with `reader.pos` at the failure.
+ */
+export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetric) => void): PayloadHeader {
+  const header: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined };
+  const scratch = emptyMetric();
+  const end = reader.len;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 18: {
+        // metrics
+        const length = reader.uint32();
+        const metricEnd = reader.pos + length;
+        if (metricEnd > end) throw new RangeError(`index out of range: metric of ${length} bytes`);
+        readMetric(reader, metricEnd, scratch);
+        onMetric(scratch);
+        break;
+      }
+      case 8: // timestamp
+        header.timestamp = reader.uint64() as unknown as number | bigint;
+        break;
+      case 24: // seq
+        header.seq = reader.uint64() as unknown as number | bigint;
+        break;
+      case 34: // uuid
+        header.uuid = reader.string();
+        break;
+      case 42: // body
+        header.body = reader.bytes();
+        break;
+      default:
+        skip(reader, tag);
+    }
+  }
+  return header;
+}
+
+function emptyMetric(): RawMetric {
+  return {
+    name: undefined,
+    alias: undefined,
+    timestamp: undefined,
+    datatype: undefined,
+    isHistorical: undefined,
+    isTransient: undefined,
+    isNull: undefined,
+    metadata: undefined,
+    properties: undefined,
+    intValue: undefined,
+    longValue: undefined,
+    floatValue: undefined,
+    doubleValue: undefined,
+    booleanValue: undefined,
+    stringValue: undefined,
+    bytesValue: undefined,
+    datasetValue: undefined,
+    templateValue: undefined,
+    extensionValue: undefined,
+  };
+}
+
+function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
+  m.name = undefined;
+  m.alias = undefined;
+  m.timestamp = undefined;
+  m.datatype = undefined;
+  m.isHistorical = undefined;
+  m.isTransient = undefined;
+  m.isNull = undefined;
+  m.metadata = undefined;
+  m.properties = undefined;
+  m.intValue = undefined;
+  m.longValue = undefined;
+  m.floatValue = undefined;
+  m.doubleValue = undefined;
+  m.booleanValue = undefined;
+  m.stringValue = undefined;
+  m.bytesValue = undefined;
+  m.datasetValue = undefined;
+  m.templateValue = undefined;
+  m.extensionValue = undefined;
+  // Nested messages must not read past this metric: narrow the reader's end meanwhile.
+  const outerLen = reader.len;
+  reader.len = end;
+  try {
+    const buf = reader.buf;
+    while (reader.pos < end) {
+      // Every Metric tag is one byte; the general varint read is the fallback.
+      const first = buf[reader.pos]!;
+      const tag = first < 0x80 ? first : reader.uint32();
+      if (first < 0x80) reader.pos++;
+      switch (tag) {
+        case 16: // alias
+          m.alias = reader.uint64() as unknown as number | bigint;
+          break;
+        case 24: // timestamp
+          m.timestamp = reader.uint64() as unknown as number | bigint;
+          break;
+        case 80: // int
+          m.intValue = reader.uint32();
+          break;
+        case 105: // double
+          m.doubleValue = reader.double();
+          break;
+        case 101: // float
+          m.floatValue = reader.float();
+          break;
+        case 112: // boolean
+          m.booleanValue = reader.bool();
+          break;
+        case 88: // long
+          m.longValue = reader.uint64() as unknown as number | bigint;
+          break;
+        case 122: // string
+          m.stringValue = reader.string();
+          break;
+        case 10: // name
+          m.name = reader.string();
+          break;
+        case 32: // datatype
+          m.datatype = reader.uint32();
+          break;
+        case 56: // is_null
+          m.isNull = reader.bool();
+          break;
+        case 40: // is_historical
+          m.isHistorical = reader.bool();
+          break;
+        case 48: // is_transient
+          m.isTransient = reader.bool();
+          break;
+        case 130: // bytes
+          m.bytesValue = reader.bytes();
+          break;
+        case 66: // metadata
+          m.metadata = MetaDataType.decode(reader, reader.uint32()) as RawMetric["metadata"];
+          break;
+        case 74: // properties
+          m.properties = PropertySetType.decode(reader, reader.uint32()) as RawMetric["properties"];
+          break;
+        case 138: // dataset
+          m.datasetValue = DataSetType.decode(reader, reader.uint32()) as RawMetric["datasetValue"];
+          break;
+        case 146: // template
+          m.templateValue = TemplateType.decode(reader, reader.uint32()) as RawMetric["templateValue"];
+          break;
+        default:
+          skip(reader, tag);
+      }
+    }
+    if (reader.pos !== end)
+      throw new RangeError(`index out of range: metric ends at ${end}, read to ${reader.pos}`);
+  } finally {
+    reader.len = outerLen;
+  }
+}

@@ -1,0 +1,142 @@
+/*
+ * The Sparkplug topic namespace (3.0 chapter 4):
+ *   spBv1.0/<group>/<VERB>/<edge>[/<device>]   edge and host messages
+ *   spBv1.0/STATE/<host>                       3.0 host STATE (JSON)
+ *   STATE/<host>                               2.2 host STATE (ONLINE / OFFLINE)
+ *   $sparkplug/certificates/spBv1.0/...        births kept by Sparkplug-aware brokers
+ * Parsing never throws: anything else is a typed "not Sparkplug" result with the reason.
+ */
+
+export const NAMESPACE = "spBv1.0";
+export const CERTIFICATES_PREFIX = "$sparkplug/certificates/";
+
+export const NODE_VERBS = ["NBIRTH", "NDEATH", "NDATA", "NCMD"] as const;
+export const DEVICE_VERBS = ["DBIRTH", "DDEATH", "DDATA", "DCMD"] as const;
+export type NodeVerb = (typeof NODE_VERBS)[number];
+export type DeviceVerb = (typeof DEVICE_VERBS)[number];
+export type Verb = NodeVerb | DeviceVerb;
+
+export interface NodeTopic {
+  kind: "node";
+  verb: NodeVerb;
+  group: string;
+  edge: string;
+}
+
+export interface DeviceTopic {
+  kind: "device";
+  verb: DeviceVerb;
+  group: string;
+  edge: string;
+  device: string;
+}
+
+export interface StateTopic {
+  kind: "state";
+  /** "3.0": spBv1.0/STATE/<host> with a JSON payload; "2.2": STATE/<host> with ONLINE/OFFLINE. */
+  version: "3.0" | "2.2";
+  hostId: string;
+}
+
+/** A birth republished (retained) by a Sparkplug-aware broker under $sparkplug/certificates/. */
+export interface CertificateTopic {
+  kind: "certificate";
+  birth: (NodeTopic & { verb: "NBIRTH" }) | (DeviceTopic & { verb: "DBIRTH" });
+}
+
+export interface NotSparkplug {
+  kind: "not-sparkplug";
+  reason: string;
+}
+
+export type SparkplugTopic = NodeTopic | DeviceTopic | StateTopic | CertificateTopic | NotSparkplug;
+export type EdgeTopic = NodeTopic | DeviceTopic;
+
+const nodeVerbs: ReadonlySet<string> = new Set(NODE_VERBS);
+const deviceVerbs: ReadonlySet<string> = new Set(DEVICE_VERBS);
+
+function notSparkplug(reason: string): NotSparkplug {
+  return { kind: "not-sparkplug", reason };
+}
+
+/** Parses an MQTT topic name into its Sparkplug meaning. */
+export function parseTopic(topic: string): SparkplugTopic {
+  if (topic.startsWith(CERTIFICATES_PREFIX)) return parseCertificate(topic.slice(CERTIFICATES_PREFIX.length));
+  const levels = topic.split("/");
+  const first = levels[0];
+  if (first === "STATE") return parseState(levels, "2.2");
+  if (first !== NAMESPACE) {
+    return notSparkplug(`topic does not start with ${NAMESPACE}/ or STATE/`);
+  }
+  if (levels[1] === "STATE") {
+    const state = parseState(levels.slice(1), "3.0");
+    // A group literally named STATE is still an edge topic when it has 4-5 levels.
+    if (state.kind === "state" || levels.length <= 3) return state;
+  }
+  return parseEdgeLevels(levels);
+}
+
+function parseState(levels: string[], version: "3.0" | "2.2"): StateTopic | NotSparkplug {
+  const prefix = version === "3.0" ? "spBv1.0/STATE" : "STATE";
+  if (levels.length !== 2) {
+    return notSparkplug(`${prefix} topic needs exactly one host id level, found ${levels.length - 1}`);
+  }
+  const hostId = levels[1]!;
+  const bad = badLevel(hostId, "host id");
+  return bad ? notSparkplug(bad) : { kind: "state", version, hostId };
+}
+
+function parseEdgeLevels(levels: string[]): EdgeTopic | NotSparkplug {
+  if (levels.length < 4 || levels.length > 5) {
+    return notSparkplug(
+      `expected ${NAMESPACE}/<group>/<verb>/<edge>[/<device>], found ${levels.length} levels`,
+    );
+  }
+  const [, group, verb, edge, device] = levels as [string, string, string, string, string | undefined];
+  const bad = badLevel(group, "group id") ?? badLevel(edge, "edge node id");
+  if (bad) return notSparkplug(bad);
+  if (nodeVerbs.has(verb)) {
+    if (device !== undefined) return notSparkplug(`${verb} is a node message and takes no device id level`);
+    return { kind: "node", verb: verb as NodeVerb, group, edge };
+  }
+  if (deviceVerbs.has(verb)) {
+    if (device === undefined) return notSparkplug(`${verb} is a device message and needs a device id level`);
+    const badDevice = badLevel(device, "device id");
+    if (badDevice) return notSparkplug(badDevice);
+    return { kind: "device", verb: verb as DeviceVerb, group, edge, device };
+  }
+  return notSparkplug(`unknown message type ${JSON.stringify(verb)}`);
+}
+
+function parseCertificate(rest: string): CertificateTopic | NotSparkplug {
+  const inner = parseTopic(rest);
+  if (inner.kind === "node" && inner.verb === "NBIRTH")
+    return { kind: "certificate", birth: { ...inner, verb: "NBIRTH" } };
+  if (inner.kind === "device" && inner.verb === "DBIRTH") {
+    return { kind: "certificate", birth: { ...inner, verb: "DBIRTH" } };
+  }
+  return notSparkplug(
+    inner.kind === "not-sparkplug"
+      ? `certificate topic: ${inner.reason}`
+      : "certificate topics hold only NBIRTH and DBIRTH messages",
+  );
+}
+
+function badLevel(level: string, what: string): string | undefined {
+  if (level === "") return `empty ${what}`;
+  if (level.includes("+") || level.includes("#"))
+    return `${what} ${JSON.stringify(level)} contains a wildcard`;
+  return undefined;
+}
+
+/** Builds the topic of an edge message. */
+export function edgeTopic(verb: Verb, group: string, edge: string, device?: string): string {
+  return device === undefined
+    ? `${NAMESPACE}/${group}/${verb}/${edge}`
+    : `${NAMESPACE}/${group}/${verb}/${edge}/${device}`;
+}
+
+/** The 3.0 STATE topic of a host application. */
+export function stateTopic(hostId: string): string {
+  return `${NAMESPACE}/STATE/${hostId}`;
+}
