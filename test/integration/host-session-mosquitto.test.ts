@@ -1,0 +1,138 @@
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DataType } from "../../src/sparkplug/datatype.js";
+import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
+import { eventually, LiveHost } from "../support/live-host.js";
+import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
+import { TahuEdgeNode } from "../support/tahu-edge.js";
+
+/*
+ * The host session against a real Mosquitto, with Eclipse Tahu's sparkplug-client as an
+ * independent edge node, plus our own encoder where Tahu cannot go (it never increments
+ * bdSeq, so it cannot make a stale NDEATH).
+ */
+
+describe.skipIf(!mosquittoAvailable())("host session model with Mosquitto and Tahu edge nodes", () => {
+  let broker: Mosquitto;
+  let host: LiveHost;
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+    host = await LiveHost.start(broker.url);
+  });
+
+  afterAll(async () => {
+    await host?.stop();
+    await broker?.stop();
+  });
+
+  it("follows births, a device death, an abrupt node kill and a late stale NDEATH", async () => {
+    const motor = [{ name: "Speed", alias: 10, type: "Double", value: 1.5 }];
+    const lineA = await TahuEdgeNode.start({
+      url: broker.url,
+      group: "Plant",
+      edge: "LineA",
+      devices: { Motor: motor, Pump: [{ name: "Flow", alias: 20, type: "Float", value: 2 }] },
+    });
+    const lineB = await TahuEdgeNode.start({
+      url: broker.url,
+      group: "Plant",
+      edge: "LineB",
+      devices: { Valve: motor },
+    });
+
+    // 1. Born.
+    await eventually(
+      () =>
+        host.deviceStatus("Plant", "LineA", "Motor") === "online" &&
+        host.deviceStatus("Plant", "LineA", "Pump") === "online" &&
+        host.deviceStatus("Plant", "LineB", "Valve") === "online",
+      "all devices online",
+    );
+    lineA.deviceData("Motor", [{ alias: 10, type: "Double", value: 2.5 }]);
+
+    // 2. A device dies.
+    lineA.deviceDeath("Pump");
+    await eventually(() => host.deviceStatus("Plant", "LineA", "Pump") === "offline", "Pump offline");
+    expect(host.nodeStatus("Plant", "LineA")).toBe("online");
+    expect(host.deviceStatus("Plant", "LineA", "Motor")).toBe("online");
+
+    // 3. A node is killed abruptly: the broker publishes its Will.
+    await lineB.kill();
+    await eventually(() => host.nodeStatus("Plant", "LineB") === "offline", "LineB offline through its Will");
+    expect(host.deviceStatus("Plant", "LineB", "Valve")).toBe("offline");
+    expect(host.nodeStatus("Plant", "LineA")).toBe("online");
+
+    // 4. A node reconnects with a new bdSeq; the previous session's Will arrives after the new NBIRTH.
+    const { client: oldSession } = await connectEdge(broker.url, "Plant", "LineC", 7n, "lineC-1");
+    const { client: newSession } = await connectEdge(broker.url, "Plant", "LineC", 8n, "lineC-2");
+    await eventually(() => host.session.node("Plant", "LineC")?.bdSeq === 8n, "LineC born with bdSeq 8");
+    (oldSession as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await eventually(
+      () =>
+        host.events.some((e) => e.kind === "stale-death-ignored" && e.edge === "LineC" && e.bdSeq === "7"),
+      "the old Will arrives and is ignored",
+    );
+    expect(host.nodeStatus("Plant", "LineC")).toBe("online");
+    expect(host.deviceStatus("Plant", "LineC", "Drive")).toBe("online");
+
+    // ... and the current session's Will still counts.
+    (newSession as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await eventually(
+      () => host.nodeStatus("Plant", "LineC") === "offline",
+      "LineC offline through its current Will",
+    );
+
+    await lineA.stop();
+    await eventually(
+      () => host.nodeStatus("Plant", "LineA") === "offline",
+      "LineA offline after a graceful NDEATH",
+    );
+    oldSession.end(true);
+    newSession.end(true);
+  });
+
+  it("asks an edge node that it never saw born for a rebirth, and the Tahu node answers", async () => {
+    const line = await TahuEdgeNode.start({
+      url: broker.url,
+      group: "Late",
+      edge: "Node",
+      devices: { Dev: [] },
+    });
+    const fresh = await LiveHost.start(broker.url, { rebirth: { jitterMs: 0 } });
+    try {
+      line.deviceData("Dev", [{ name: "Speed", type: "Double", value: 1 }]);
+      await eventually(() => fresh.deviceStatus("Late", "Node", "Dev") === "online", "rebirth answered");
+      expect(fresh.events.filter((e) => e.kind === "rebirth-requested")).toHaveLength(1);
+      expect(line.birthCount).toBe(2);
+    } finally {
+      await fresh.stop();
+      await line.stop();
+    }
+  });
+});
+
+/** An edge node session of our own: Will = NDEATH with this bdSeq at QoS 1, then NBIRTH and DBIRTH. */
+async function connectEdge(
+  url: string,
+  group: string,
+  edgeId: string,
+  bdSeq: bigint,
+  clientId: string,
+): Promise<{ client: MqttClient; edge: EdgeNodeEncoder }> {
+  const edge = new EdgeNodeEncoder(group, edgeId, bdSeq, [
+    { name: "T", alias: 1, datatype: DataType.Int32, value: 1 },
+  ]);
+  edge.defineDevice("Drive", { metrics: [{ name: "RPM", alias: 2, datatype: DataType.Int32, value: 0 }] });
+  const will = edge.will(Date.now());
+  const client = mqtt.connect(url, {
+    clientId,
+    clean: true,
+    reconnectPeriod: 0,
+    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: false },
+  });
+  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+  for (const p of edge.births(Date.now()))
+    await client.publishAsync(p.topic, Buffer.from(p.payload), { qos: 0 });
+  return { client, edge };
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { DataType } from "../../../../src/sparkplug/datatype.js";
+import { EdgeNodeEncoder } from "../../../../src/sparkplug/edge-node-encoder.js";
+import { HostHarness } from "../../../support/host-harness.js";
+
+/* Sequence numbers and reordering: reference/sparkplug.md §3 C (items 17-19). */
+
+function edgeNode(): EdgeNodeEncoder {
+  const edge = new EdgeNodeEncoder("G", "E", 0n, [
+    { name: "T", alias: 1, datatype: DataType.Int32, value: 0 },
+  ]);
+  edge.defineDevice("A", { metrics: [{ name: "X", alias: 10, datatype: DataType.Int32, value: 0 }] });
+  edge.defineDevice("B", { metrics: [{ name: "Y", alias: 20, datatype: DataType.Int32, value: 0 }] });
+  return edge;
+}
+
+describe("C17/C18 one seq counter per edge node", () => {
+  it("accepts any NBIRTH seq as the base (3.0 says 0-255, not only 0)", () => {
+    const h = new HostHarness();
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now, 200));
+    h.publish(edge.ndata({ T: 1 }, h.now));
+    expect(h.eventsOf("seq-gap")).toHaveLength(0);
+  });
+
+  it("wraps from 255 to 0 without a gap", () => {
+    const h = new HostHarness();
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now, 254));
+    for (let i = 0; i < 4; i++) h.publish(edge.ndata({ T: i }, h.now));
+    expect(h.eventsOf("seq-gap")).toHaveLength(0);
+    expect(edge.nextSeq).toBe(3);
+  });
+
+  it("counts DBIRTH, DDATA and DDEATH of every device in the node's one sequence (no false gaps)", () => {
+    const h = new HostHarness();
+    const edge = edgeNode();
+    for (const p of edge.births(h.now)) h.publish(p);
+    h.publish(edge.ddata("A", { X: 1 }, h.now));
+    h.publish(edge.ddata("B", { Y: 1 }, h.now));
+    h.publish(edge.ddeath("B", h.now));
+    h.publish(edge.ndata({ T: 2 }, h.now));
+    h.publish(edge.dbirth("B", h.now));
+    expect(h.eventsOf("seq-gap")).toHaveLength(0);
+    expect(h.rebirthCommands()).toHaveLength(0);
+  });
+});
+
+describe("C19 reorder timeout (tck-id-operational-behavior-host-reordering-*)", () => {
+  it("holds an out-of-order message and processes both in order when the missing one arrives in time", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 1000 } });
+    const edge = edgeNode();
+    for (const p of edge.births(h.now)) h.publish(p);
+    const late = edge.ddeath("A", h.now);
+    const early = edge.dbirth("A", h.now);
+    const step = h.publish(early);
+    expect(h.eventsOf("seq-gap")).toMatchObject([{ expected: 3, received: 4 }]);
+    expect(step.processed).toHaveLength(0);
+    const healing = h.publish(late, { after: 400 });
+    // DDEATH (3) first, then the held DBIRTH (4): the device ends up online.
+    expect(healing.processed.map((p) => p.message.topic)).toStrictEqual([
+      "spBv1.0/G/DDEATH/E/A",
+      "spBv1.0/G/DBIRTH/E/A",
+    ]);
+    expect(healing.processed[1]?.heldMs).toBe(400);
+    expect(h.deviceStatus("G", "E", "A")).toBe("online");
+    expect(h.eventsOf("reorder-healed")).toMatchObject([{ seq: 3, waitedMs: 400 }]);
+    h.advance(5000);
+    expect(h.rebirthCommands()).toHaveLength(0);
+  });
+
+  it("asks for a rebirth when the gap is not filled before the timeout, processing what it held", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 1000 } });
+    const edge = edgeNode();
+    for (const p of edge.births(h.now)) h.publish(p);
+    edge.ndata({ T: 5 }, h.now); // lost
+    h.publish(edge.ndata({ T: 6 }, h.now));
+    h.advance(999);
+    expect(h.rebirthCommands()).toHaveLength(0);
+    h.advance(1);
+    expect(h.eventsOf("reorder-expired")).toMatchObject([{ missing: [3] }]);
+    expect(h.rebirthCommands()).toMatchObject([{ topic: "spBv1.0/G/NCMD/E" }]);
+    expect(h.eventsOf("rebirth-requested")).toMatchObject([{ reason: "seq-gap" }]);
+  });
+
+  it("with a zero reorder timeout acts on a gap at once", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 0 } });
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now));
+    edge.ndata({ T: 1 }, h.now);
+    h.publish(edge.ndata({ T: 2 }, h.now));
+    expect(h.rebirthCommands()).toHaveLength(1);
+  });
+
+  it("drops a duplicate seq", () => {
+    const h = new HostHarness();
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now));
+    const data = edge.ndata({ T: 1 }, h.now);
+    h.publish(data);
+    h.publish(data);
+    expect(h.eventsOf("seq-duplicate")).toMatchObject([{ seq: 1 }]);
+  });
+
+  it("starts over at a new NBIRTH, forgetting a pending gap", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 1000 } });
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now));
+    edge.ndata({ T: 1 }, h.now);
+    h.publish(edge.ndata({ T: 2 }, h.now));
+    h.publish(edge.nbirth(h.now));
+    h.publish(edge.ndata({ T: 3 }, h.now));
+    h.advance(5000);
+    expect(h.eventsOf("reorder-expired")).toHaveLength(0);
+    expect(h.rebirthCommands()).toHaveLength(0);
+  });
+
+  it("does not ask for a rebirth on a gap when onSeqGap is off", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 100, onSeqGap: false } });
+    const edge = edgeNode();
+    h.publish(edge.nbirth(h.now));
+    edge.ndata({ T: 1 }, h.now);
+    h.publish(edge.ndata({ T: 2 }, h.now));
+    h.advance(1000);
+    expect(h.eventsOf("reorder-expired")).toHaveLength(1);
+    expect(h.rebirthCommands()).toHaveLength(0);
+  });
+});
