@@ -112,6 +112,55 @@ describe.skipIf(!mosquittoAvailable())("host session model with Mosquitto and Ta
   });
 });
 
+describe.skipIf(!mosquittoAvailable())("rebirth requests of hosts that share a broker", () => {
+  let broker: Mosquitto;
+
+  beforeAll(async () => {
+    broker = await Mosquitto.start();
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it("two hosts sharing the broker: the second sends no rebirth for nodes the first just asked", async () => {
+    // The first host asks at once; the second waits up to a second, long enough to see the first's NCMD.
+    const first = await LiveHost.start(broker.url, { rebirth: { jitterMs: 0, maxPerSecond: 1000 } });
+    const second = await LiveHost.start(broker.url, { rebirth: { jitterMs: 1000 } });
+    const watcher = mqtt.connect(broker.url, { clientId: "ncmd-watcher" });
+    const ncmds = new Map<string, number>();
+    watcher.on("message", (topic) => ncmds.set(topic, (ncmds.get(topic) ?? 0) + 1));
+    await watcher.subscribeAsync("spBv1.0/Storm/NCMD/#");
+    const publisher = mqtt.connect(broker.url, { clientId: "storm-publisher" });
+    await new Promise<void>((resolve) => publisher.once("connect", () => resolve()));
+    try {
+      for (let i = 0; i < 50; i++) {
+        const edge = new EdgeNodeEncoder("Storm", `Edge${i}`, 0n, [
+          { name: "T", alias: 1, datatype: DataType.Int32, value: 0 },
+        ]);
+        edge.nbirth(Date.now()); // never published: both hosts meet the node through its DATA
+        const data = edge.ndata({ T: 1 }, Date.now());
+        publisher.publish(data.topic, Buffer.from(data.payload));
+      }
+      await eventually(() => ncmds.size === 50, "every node asked once", 10_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(
+        [...ncmds.values()].filter((n) => n !== 1),
+        JSON.stringify([...ncmds]),
+      ).toStrictEqual([]);
+
+      expect(first.events.filter((e) => e.kind === "rebirth-requested")).toHaveLength(50);
+      expect(second.events.filter((e) => e.kind === "rebirth-requested")).toHaveLength(0);
+      expect(second.events.filter((e) => e.kind === "rebirth-observed").length).toBeGreaterThanOrEqual(50);
+    } finally {
+      await first.stop();
+      await second.stop();
+      await watcher.endAsync();
+      await publisher.endAsync();
+    }
+  });
+});
+
 /** An edge node session of our own: Will = NDEATH with this bdSeq at QoS 1, then NBIRTH and DBIRTH. */
 async function connectEdge(
   url: string,

@@ -10,13 +10,13 @@ import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sp
  */
 export class LiveHost {
   readonly events: HostEvent[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   private constructor(
     readonly session: HostSession,
     private readonly client: MqttClient,
   ) {
-    this.timer = setInterval(() => this.apply(session.step({ kind: "tick" }, Date.now())), 50);
     client.on("message", (topic, payload, packet) => {
       const message = { topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now() };
       this.apply(session.step({ kind: "message", message }, message.at));
@@ -46,6 +46,17 @@ export class LiveHost {
         retain: command.retain,
       });
     }
+    this.schedule();
+  }
+
+  /** Ticks exactly when the session next has something to do, as the pipeline does. */
+  private schedule(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const deadline = this.session.nextDeadline();
+    if (deadline === undefined) return;
+    const tick = () => this.apply(this.session.step({ kind: "tick" }, Date.now()));
+    this.timer = setTimeout(tick, Math.max(0, deadline - Date.now()));
   }
 
   nodeStatus(group: string, edge: string): EntityStatus | undefined {
@@ -57,7 +68,8 @@ export class LiveHost {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.client.endAsync();
   }
 }

@@ -14,7 +14,7 @@ export interface RebirthOptions {
   minIntervalPerNodeMs: number;
   /** At most this many requests in any one-second window, across all nodes. */
   maxPerSecond: number;
-  /** Each request waits a random 0..jitterMs first, so replicas see each other's and send one. */
+  /** Each request first waits a random jitterMs/4..jitterMs, so replicas see each other's and send one. */
   jitterMs: number;
 }
 

@@ -8,10 +8,10 @@ import type { RebirthOptions } from "./options.js";
  * - a switch per trigger, and maxPerSecond 0 turns them all off;
  * - at most one request per node per minIntervalPerNodeMs, counting the requests that
  *   other hosts (other replicas of this handler) sent, which we see on spBv1.0/#;
- * - at most maxPerSecond requests in any one-second window, across all nodes; the rest
- *   wait their turn;
- * - each request first waits a random 0..jitterMs: when N replicas notice the same unknown
- *   node at once, the first one asks and the others see its NCMD and stand down.
+ * - at most maxPerSecond requests in any one-second window, across all nodes, paced evenly;
+ *   the rest wait their turn;
+ * - each request first waits a random jitterMs/4..jitterMs: when N replicas notice the same
+ *   unknown node at once, the first one asks and the others see its NCMD and stand down.
  */
 
 interface PendingRequest {
@@ -59,9 +59,18 @@ export class RebirthPolicy {
     if (this.pending.has(key)) return false;
     const last = this.lastRequest.get(key);
     if (last !== undefined && now - last < this.options.minIntervalPerNodeMs) return false;
-    const due = now + Math.floor(this.random() * this.options.jitterMs);
+    const due = now + this.jitter();
     this.pending.set(key, { scope: { group: scope.group, edge: scope.edge }, reason, due });
     return true;
+  }
+
+  /**
+   * A wait of jitterMs/4 to jitterMs: never so short that another host's request, already
+   * on its way through the broker, cannot arrive first.
+   */
+  private jitter(): number {
+    const { jitterMs } = this.options;
+    return Math.floor(jitterMs / 4 + this.random() * (jitterMs * 0.75));
   }
 
   /** A rebirth NCMD for this node seen on the broker (another host's, or our own echoed back). */
@@ -76,14 +85,26 @@ export class RebirthPolicy {
     this.pending.delete(nodeKey(group, edge));
   }
 
-  /** Requests whose jitter has passed and that the rate limit lets through now. */
+  /**
+   * Requests whose jitter has passed and that the rate limit lets through now. The limit
+   * paces requests evenly (one per 1/maxPerSecond s) rather than in bursts, and those it
+   * holds back get a fresh jitter after the next free slot: replicas then claim nodes one
+   * at a time, in different orders, and keep seeing each other's NCMDs.
+   */
   due(now: number): DueRequest[] {
     if (this.pending.size === 0) return [];
     this.sent = this.sent.filter((t) => t > now - WINDOW_MS);
+    const ready: [string, PendingRequest][] = [];
+    for (const entry of this.pending) if (entry[1].due <= now) ready.push(entry);
+    if (ready.length === 0) return [];
+    ready.sort((a, b) => a[1].due - b[1].due);
     const out: DueRequest[] = [];
-    for (const [key, request] of this.pending) {
-      if (this.sent.length >= this.options.maxPerSecond) break;
-      if (request.due > now) continue;
+    for (const [key, request] of ready) {
+      const slot = this.nextSlot();
+      if (slot > now) {
+        request.due = slot + this.jitter();
+        continue;
+      }
       this.pending.delete(key);
       this.sent.push(now);
       this.lastRequest.set(key, now);
@@ -93,15 +114,20 @@ export class RebirthPolicy {
     return out;
   }
 
+  /** The earliest time the rate limit allows the next request. */
+  private nextSlot(): number {
+    const last = this.sent.at(-1);
+    if (last === undefined) return Number.NEGATIVE_INFINITY;
+    const paced = last + WINDOW_MS / this.options.maxPerSecond;
+    const windowFull = this.sent.length >= this.options.maxPerSecond ? this.sent[0]! + WINDOW_MS : paced;
+    return Math.max(paced, windowFull);
+  }
+
   /** When `due` may next have something to release, if anything is pending. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
     for (const request of this.pending.values())
       if (next === undefined || request.due < next) next = request.due;
-    if (next === undefined) return undefined;
-    if (this.sent.length >= this.options.maxPerSecond && this.sent[0] !== undefined) {
-      next = Math.max(next, this.sent[0] + WINDOW_MS);
-    }
     return next;
   }
 

@@ -110,6 +110,60 @@ describe("B10/B16 births (tck-id-topics-nbirth-metric-reqs, tck-id-payloads-dbir
   });
 });
 
+describe("B11/B12 bdSeq in births and deaths (tck-id-payloads-nbirth-bdseq, tck-id-payloads-ndeath-seq)", () => {
+  it("records the NBIRTH's bdSeq as the session's, and warns when a birth has none", () => {
+    const h = new HostHarness();
+    h.publish(plant(42n).nbirth(h.now));
+    expect(h.session.node("Plant", "Line")?.bdSeq).toBe(42n);
+    h.deliver({
+      topic: "spBv1.0/Plant/NBIRTH/Other",
+      payload: encodePayload({
+        timestamp: 1,
+        seq: 0,
+        metrics: [{ name: "Node Control/Rebirth", datatype: DataType.Boolean, value: false }],
+      }),
+      qos: 0,
+      retain: false,
+    });
+    expect(h.session.node("Plant", "Other")?.bdSeq).toBeUndefined();
+    expect(h.eventsOf("protocol-warning").map((e) => e.message)).toContain(
+      "NBIRTH has no bdSeq metric: its NDEATH cannot be matched",
+    );
+  });
+
+  it("reads a bdSeq typed UInt64 (as Tahu's JavaScript client sends it) like an Int64", () => {
+    const h = new HostHarness();
+    h.deliver({
+      topic: "spBv1.0/G/NBIRTH/E",
+      payload: encodePayload({
+        timestamp: 1,
+        seq: 0,
+        metrics: [{ name: "bdSeq", datatype: DataType.UInt64, value: 3n }],
+      }),
+      qos: 0,
+      retain: false,
+    });
+    expect(h.session.node("G", "E")?.bdSeq).toBe(3n);
+  });
+
+  it("warns about an NDEATH that carries a seq, and still matches it by bdSeq", () => {
+    const h = new HostHarness();
+    h.publish(plant(1n).nbirth(h.now));
+    h.deliver({
+      topic: "spBv1.0/Plant/NDEATH/Line",
+      payload: encodePayload({
+        timestamp: 1,
+        seq: 4,
+        metrics: [{ name: "bdSeq", datatype: DataType.Int64, value: 1n }],
+      }),
+      qos: 1,
+      retain: false,
+    });
+    expect(h.eventsOf("protocol-warning").map((e) => e.message)).toContain("NDEATH must not carry a seq");
+    expect(h.nodeStatus("Plant", "Line")).toBe("offline");
+  });
+});
+
 describe("B13 matching an NDEATH to the NBIRTH of the current session", () => {
   it("ignores an NDEATH whose bdSeq belongs to an older session", () => {
     const h = new HostHarness();

@@ -128,7 +128,7 @@ describe("E28 no rebirth storms", () => {
       second.publish(data, { after: 1 });
     }
     // Both run their clocks forward together, a millisecond at a time, exchanging commands through the broker.
-    for (let t = 0; t < 5_000; t++) {
+    for (let t = 0; t < 15_000; t++) {
       first.advance(1);
       second.advance(1);
       broker(first, [first, second]);
