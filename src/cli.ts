@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
+import { demoCommand } from "./cli/demo-command.js";
+import { discoverCommand } from "./cli/discover-command.js";
 import { inspectCommand } from "./cli/inspect-command.js";
+import { recordCommand } from "./cli/record-command.js";
+import { replayCommand } from "./cli/replay-command.js";
 import { RuntimeError, UsageError } from "./cli/usage-error.js";
 
 const program = new Command();
@@ -13,23 +16,49 @@ program
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 program
+  .command("discover")
+  .description("run discovery with a discoveryDetails file, live or against a recorded fixture")
+  .requiredOption("--details <file>", "the discoveryDetails YAML")
+  .option("--replay <fixture>", "drive discovery from a fixture instead of the brokers")
+  .option("--json", "one JSON line per device list")
+  .option("--once", "exit after the replay ends, or after the first settled list when live")
+  .option("--configuration <name>", "the Akri Configuration name (for instance names)", "akri-mqtt")
+  .action(discoverCommand);
+
+program
   .command("inspect")
   .description("decode Sparkplug traffic from a fixture or a live broker, one JSON line per message")
   .argument("[fixture]", "a fixture file (.jsonl, .jsonl.gz, or sparkplug-tck-go capture)")
   .option("--broker <url>", "inspect live traffic from this broker instead of a fixture")
-  .option("--topic <filter...>", "topic filters to subscribe to with --broker", undefined)
+  .option("--topic <filter...>", "topic filters to subscribe to with --broker")
   .option("--reorder-timeout <ms>", "how long a seq gap may wait for the missing messages")
   .action(inspectCommand);
 
 program
+  .command("record")
+  .description("record live traffic into a fixture file")
+  .requiredOption("--broker <url>", "the broker to record from")
+  .option("--topic <filter...>", "topic filters (default: spBv1.0/#, STATE/+, $sparkplug/certificates/#)")
+  .requiredOption("--out <file>", "the fixture to write (.gz: compressed)")
+  .option("--duration <seconds>", "stop after this long (default: Ctrl-C)")
+  .action(recordCommand);
+
+program
+  .command("replay")
+  .description("publish a fixture into a broker with its original timing")
+  .argument("<fixture>", "the fixture to publish")
+  .requiredOption("--broker <url>", "the broker to publish to")
+  .option("--speed <factor>", "play faster (2) or slower (0.5) than recorded")
+  .option("--as-fast-as-possible", "ignore the recorded timing")
+  .option("--loop", "start again at the end")
+  .action(replayCommand);
+
+program
   .command("demo")
-  .description(
-    "show what akri-mqtt sees in the bundled recorded fleet (the full demo arrives with discovery)",
-  )
-  .action(async () => {
-    const fixture = fileURLToPath(new URL("../test/fixtures/tahu/session.jsonl", import.meta.url));
-    await inspectCommand(fixture, {});
-  });
+  .description("embedded broker, simulated Sparkplug plant, live discovery (npm start)")
+  .option("--duration <seconds>", "stop after this long (default: Ctrl-C)")
+  .option("--json", "one JSON line per device list instead of the live table")
+  .action(demoCommand);
 
 async function main(): Promise<void> {
   try {

@@ -74,6 +74,8 @@ export function handleUnprovenDeviceBirth(
     out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
   }
   device.birth = { receivedAt: now, timestamp: arrival.payload.timestamp, source, metrics };
+  // A device that was online before our own outage stays listed: a certificate proves nothing either way.
+  if (device.status === "online") return;
   device.status = "unknown";
   if (node.unprovenSince === undefined) node.unprovenSince = now;
   model.timed.add(node.key);

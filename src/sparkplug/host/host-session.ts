@@ -218,6 +218,8 @@ export class HostSession {
         if (payload.metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
           this.model.policy.observed(topic.group, topic.edge, now);
           out.emit({ kind: "rebirth-observed", group: topic.group, edge: topic.edge, by: "other-host" });
+          // Whoever asked, a stale node now has staleTimeoutMs to answer.
+          this.startStaleDeadline(this.node(topic.group, topic.edge), now);
         }
         return;
       case "DCMD":
@@ -404,14 +406,15 @@ export class HostSession {
         scope: { group, edge },
       });
       out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
-      if (request.reason === "stale-after-reconnect") {
-        const node = this.model.nodes.get(`${group}/${edge}`);
-        if (node?.stale) {
-          node.staleDeadline = now + this.model.options.staleTimeoutMs;
-          this.model.timed.add(node.key);
-        }
-      }
+      this.startStaleDeadline(this.model.nodes.get(`${group}/${edge}`), now);
     }
+  }
+
+  /** A stale node was asked to rebirth: if it stays silent for staleTimeoutMs it is gone. */
+  private startStaleDeadline(node: EdgeNode | undefined, now: number): void {
+    if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
+    node.staleDeadline = now + this.model.options.staleTimeoutMs;
+    this.model.timed.add(node.key);
   }
 }
 

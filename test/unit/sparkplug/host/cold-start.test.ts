@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../../../src/sparkplug/edge-node-encoder.js";
+import { rebirthRequestPayload } from "../../../../src/sparkplug/host/host-session.js";
 import { HostHarness } from "../../../support/host-harness.js";
 
 /*
@@ -72,6 +73,20 @@ describe("cold start from certificates", () => {
     expect(h.nodeStatus("G", "E")).toBe("offline");
   });
 
+  it("keeps a node that was online before our outage online when its certificate arrives after the reconnect", () => {
+    const h = new HostHarness();
+    const edge = edgeNode(4n);
+    for (const p of edge.births(h.now)) h.publish(p);
+    h.input({ kind: "broker-lost", broker: "b" });
+    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    const newer = edgeNode(5n); // it reconnected while we were away
+    const [nbirth, dbirth] = newer.births(h.now);
+    h.deliver(certificate(nbirth!));
+    h.deliver(certificate(dbirth!));
+    expect(h.session.node("G", "E")).toMatchObject({ status: "online", stale: true, bdSeq: 5n });
+    expect(h.deviceStatus("G", "E", "D")).toBe("online");
+  });
+
   it("lets live knowledge win over a certificate that arrives later", () => {
     const h = new HostHarness();
     const edge = edgeNode(4n);
@@ -117,6 +132,22 @@ describe("losing our broker connection", () => {
     h.publish(edge.ndata({ T: 9 }, h.now));
     expect(h.eventsOf("seq-gap")).toHaveLength(0);
     expect(h.session.node("G", "E")?.stale).toBe(false);
+  });
+
+  it("starts the silence deadline when another host asks the stale node, too", () => {
+    const h = new HostHarness({ staleTimeoutMs: 30_000, rebirth: { jitterMs: 1000 } });
+    const edge = edgeNode();
+    for (const p of edge.births(h.now)) h.publish(p);
+    h.input({ kind: "broker-lost", broker: "b" });
+    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    // Another replica's NCMD arrives before our jittered request goes out: ours is cancelled.
+    h.deliver(
+      { topic: "spBv1.0/G/NCMD/E", payload: rebirthRequestPayload(h.now), qos: 0, retain: false },
+      100,
+    );
+    h.advance(31_000);
+    expect(h.rebirthCommands()).toHaveLength(0);
+    expect(h.nodeStatus("G", "E")).toBe("offline");
   });
 
   it("declares a node that stays silent after the rebirth request offline, so no ghost remains", () => {

@@ -1,0 +1,73 @@
+import { EmbeddedBroker } from "../demo/embedded-broker.js";
+import { defaultFleet, Fleet } from "../demo/fleet.js";
+import { parseDiscoveryDetails } from "../discovery/details.js";
+import type { DeviceListEmission } from "../discovery/engine.js";
+import { connectionPool } from "../streams/connection-pool.js";
+import { liveDiscovery } from "../streams/live-discovery.js";
+import { ListPrinter } from "./discover-command.js";
+import { UsageError } from "./usage-error.js";
+
+export interface DemoOptions {
+  duration?: string;
+  json?: boolean;
+}
+
+/**
+ * `akri-mqtt demo` (= npm start): an embedded MQTT broker, a simulated Sparkplug plant in
+ * it, and live discovery against it, shown as a live table. Ctrl-C stops everything.
+ */
+export async function demoCommand(options: DemoOptions): Promise<void> {
+  const seconds = options.duration === undefined ? undefined : Number(options.duration);
+  if (seconds !== undefined && !(seconds > 0))
+    throw new UsageError(`--duration must be a positive number of seconds, got "${options.duration}"`);
+  const broker = await EmbeddedBroker.start();
+  const parsed = parseDiscoveryDetails(
+    [
+      `serverUrls: [${broker.url}]`,
+      "sparkplug:",
+      "  discover: devices",
+      "  properties:",
+      "    HARDWARE_MAKE: Properties/Hardware Make",
+      "    SERIAL_NUMBER: Properties/Serial",
+    ].join("\n"),
+  );
+  if (!parsed.ok) throw new Error(parsed.error);
+  const recent: string[] = [];
+  const printer = new ListPrinter({
+    json: options.json === true,
+    configuration: "akri-mqtt-demo",
+    live: true,
+    title: `akri-mqtt demo · embedded broker ${broker.url} · ${defaultFleet.groups.length} groups`,
+  });
+  let last: DeviceListEmission | undefined;
+  const footer = () => ["", "recent plant events (Ctrl-C to stop):", ...recent.map((e) => `  ${e}`)];
+  const fleet = new Fleet(defaultFleet, (event) => {
+    recent.push(`${new Date().toISOString().slice(11, 19)} ${event}`);
+    if (recent.length > 5) recent.shift();
+    if (last && process.stdout.isTTY && !options.json) printer.print(last, footer());
+  });
+  const subscription = liveDiscovery({ details: parsed.details, credentials: {}, suffix: "demo" }).subscribe({
+    next: (output) => {
+      for (const emission of output.emissions) {
+        last = emission;
+        printer.print(emission, footer());
+      }
+    },
+  });
+  fleet.start(broker.url);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      clearTimeout(timer);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  subscription.unsubscribe();
+  await connectionPool.settled();
+  fleet.stop();
+  await broker.stop();
+}

@@ -1,0 +1,80 @@
+import { type DiscoveredDevice, instanceName } from "../discovery/device.js";
+
+/*
+ * The human view of a device list: one row per device with its Akri instance name, as a
+ * plain table (pipes, logs) or redrawn in place on a terminal.
+ */
+
+const KIND: Record<DiscoveredDevice["kind"], string> = {
+  "sparkplug-device": "device",
+  "sparkplug-node": "node",
+  topic: "topic",
+};
+
+function keyProperties(device: DiscoveredDevice): string {
+  const p = device.properties;
+  const standard = new Set([
+    "MQTT_BROKER_URI",
+    "SPARKPLUG_GROUP_ID",
+    "SPARKPLUG_EDGE_NODE_ID",
+    "SPARKPLUG_DEVICE_ID",
+    "SPARKPLUG_DATA_TOPIC",
+    "MQTT_TOPIC",
+    "MQTT_DEVICE_ID",
+  ]);
+  const extra = Object.entries(p)
+    .filter(([k]) => !standard.has(k))
+    .map(([k, v]) => `${k}=${v}`);
+  const topic = p.SPARKPLUG_DATA_TOPIC ?? p.MQTT_TOPIC ?? "";
+  return [topic, ...extra].join("  ");
+}
+
+export function deviceRows(devices: readonly DiscoveredDevice[], configuration: string): string[][] {
+  return devices.map((d) => [
+    d.id,
+    KIND[d.kind],
+    d.status,
+    instanceName(configuration, d.id),
+    keyProperties(d),
+  ]);
+}
+
+export function formatTable(
+  headers: string[],
+  rows: string[][],
+  maxWidth = Number.POSITIVE_INFINITY,
+): string[] {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c]!)))
+      .join("  ")
+      .slice(0, maxWidth);
+  return [line(headers), ...rows.map(line)];
+}
+
+const HEADERS = ["DEVICE ID", "KIND", "STATUS", "AKRI INSTANCE", "DATA TOPIC / PROPERTIES"];
+
+/** The list as plain text lines. */
+export function renderDeviceTable(devices: readonly DiscoveredDevice[], configuration: string): string[] {
+  return formatTable(HEADERS, deviceRows(devices, configuration));
+}
+
+/** Redraws the list in place on a terminal, cut to the screen. */
+export function redrawDeviceTable(
+  out: NodeJS.WriteStream,
+  devices: readonly DiscoveredDevice[],
+  configuration: string,
+  header: string,
+  footer: string[] = [],
+): void {
+  const rows = out.rows ?? 40;
+  const columns = out.columns ?? 120;
+  const table = formatTable(HEADERS, deviceRows(devices, configuration), columns);
+  const room = Math.max(3, rows - 3 - footer.length);
+  const shown = table.slice(0, room);
+  if (table.length > room) shown.push(`… and ${table.length - room} more`);
+  out.write(
+    `\x1b[H\x1b[2J${[header.slice(0, columns), "", ...shown, ...footer.map((f) => f.slice(0, columns))].join("\n")}\n`,
+  );
+}

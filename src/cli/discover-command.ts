@@ -1,0 +1,131 @@
+import { readFile } from "node:fs/promises";
+import type { Observable } from "rxjs";
+import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
+import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import type { DeviceListEmission, EngineOutput } from "../discovery/engine.js";
+import { log } from "../log.js";
+import { connectionPool } from "../streams/connection-pool.js";
+import { liveDiscovery } from "../streams/live-discovery.js";
+import { replayFixture } from "../streams/replay.js";
+import { redrawDeviceTable, renderDeviceTable } from "./device-table.js";
+import { UsageError } from "./usage-error.js";
+
+export interface DiscoverOptions {
+  details: string;
+  replay?: string;
+  json?: boolean;
+  once?: boolean;
+  configuration: string;
+}
+
+/** Reads and validates a discoveryDetails file; bad content is a usage error naming the key. */
+export async function loadDetails(path: string): Promise<DiscoveryDetails> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new UsageError(`--details ${path} cannot be read`);
+  }
+  const parsed = parseDiscoveryDetails(text);
+  if (!parsed.ok) throw new UsageError(`${path}: ${parsed.error}`);
+  for (const warning of parsed.warnings) log.warn({ details: path }, warning);
+  return parsed.details;
+}
+
+/** Prints device lists: JSON lines, a plain table per list, or a live table on a terminal. */
+export class ListPrinter {
+  private lists = 0;
+  constructor(
+    private readonly options: { json: boolean; configuration: string; live: boolean; title: string },
+    private readonly out: NodeJS.WriteStream = process.stdout,
+  ) {}
+
+  print(emission: DeviceListEmission, footer: string[] = []): void {
+    this.lists++;
+    for (const [a, b] of emission.collisions) {
+      log.warn(
+        { ids: [a, b] },
+        "two discovered ids share an Akri instance hash: Akri would list only one of them",
+      );
+    }
+    if (this.options.json) {
+      const devices = emission.devices.map((d) => ({ id: d.id, properties: d.properties }));
+      this.out.write(`${JSON.stringify({ devices })}\n`);
+      return;
+    }
+    const header = `${this.options.title} · ${emission.devices.length} device(s) · list ${this.lists} at ${new Date(emission.at).toISOString()}`;
+    if (this.options.live && this.out.isTTY) {
+      redrawDeviceTable(this.out, emission.devices, this.options.configuration, header, footer);
+      return;
+    }
+    this.out.write(
+      `${[header, ...renderDeviceTable(emission.devices, this.options.configuration), ""].join("\n")}\n`,
+    );
+  }
+}
+
+/** `akri-mqtt discover --details FILE [--replay FIXTURE] [--json] [--once]` */
+export async function discoverCommand(options: DiscoverOptions): Promise<void> {
+  const details = await loadDetails(options.details);
+  const printer = new ListPrinter({
+    json: options.json === true,
+    configuration: options.configuration,
+    live: options.replay === undefined,
+    title:
+      options.replay === undefined
+        ? `akri-mqtt discover ${details.serverUrls.join(",")}`
+        : `replay ${options.replay}`,
+  });
+  if (options.replay !== undefined) {
+    const fixture = options.replay;
+    try {
+      await readFile(fixture, { flag: "r" }).then(() => undefined);
+    } catch {
+      throw new UsageError(`--replay ${fixture} cannot be read`);
+    }
+    await replayFixture(
+      fixture,
+      details,
+      (output) => {
+        for (const emission of output.emissions) printer.print(emission);
+      },
+      { onFixtureError: (error) => log.warn({ fixture }, error) },
+    );
+    return;
+  }
+  const credentials = credentialsFromEnvironment();
+  if (!credentials.ok) throw new UsageError(credentials.error);
+  await runLive(
+    liveDiscovery({ details, credentials: credentials.credentials }),
+    printer,
+    options.once === true,
+  );
+}
+
+async function runLive(
+  outputs$: Observable<EngineOutput>,
+  printer: ListPrinter,
+  once: boolean,
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const subscription = outputs$.subscribe({
+      next: (output) => {
+        for (const emission of output.emissions) {
+          printer.print(emission);
+          if (once) stop();
+        }
+      },
+      error: reject,
+      complete: () => resolve(),
+    });
+    function stop(): void {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      subscription.unsubscribe();
+      // The STATE death goes out before the connection closes.
+      void connectionPool.settled().then(resolve);
+    }
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}

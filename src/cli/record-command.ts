@@ -1,0 +1,65 @@
+import mqtt from "mqtt";
+import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
+import { log } from "../log.js";
+import { FixtureWriter } from "../streams/fixture-file.js";
+import { redactUrl } from "../streams/mqtt-connection.js";
+import { DEFAULT_INSPECT_TOPICS } from "./inspect-command.js";
+import { UsageError } from "./usage-error.js";
+
+export interface RecordOptions {
+  broker: string;
+  topic?: string[];
+  out: string;
+  duration?: string;
+}
+
+/** `akri-mqtt record --broker URL [--topic FILTER…] --out FILE [--duration S]` */
+export async function recordCommand(options: RecordOptions): Promise<void> {
+  const seconds = options.duration === undefined ? undefined : Number(options.duration);
+  if (seconds !== undefined && !(seconds > 0))
+    throw new UsageError(`--duration must be a positive number of seconds, got "${options.duration}"`);
+  const credentials = credentialsFromEnvironment();
+  if (!credentials.ok) throw new UsageError(credentials.error);
+  const filters = options.topic && options.topic.length > 0 ? options.topic : DEFAULT_INSPECT_TOPICS;
+  const writer = FixtureWriter.create(options.out);
+  const broker = redactUrl(options.broker);
+  const { username, password, ca, cert, key } = credentials.credentials;
+  const client = mqtt.connect(options.broker, {
+    clientId: `akri-mqtt-record-${Math.random().toString(16).slice(2, 10)}`,
+    clean: true,
+    reconnectPeriod: 1000,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    ...(cert !== undefined ? { cert, key } : {}),
+  });
+  let count = 0;
+  let writing = Promise.resolve();
+  client.on("connect", () => {
+    client.subscribe(filters, { qos: 1 }, (err) => {
+      if (err) log.error({ broker, filters, err: err.message }, "cannot subscribe");
+      else log.info({ broker, filters, out: options.out }, "recording");
+    });
+  });
+  client.on("error", (err) => log.warn({ broker, err: err.message }, "broker connection error"));
+  client.on("message", (topic, payload, packet) => {
+    count++;
+    const message = { topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now() };
+    writing = writing.then(() => writer.write(message));
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      clearTimeout(timer);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await client.endAsync();
+  await writing;
+  await writer.close();
+  process.stderr.write(`recorded ${count} message(s) to ${options.out}\n`);
+}

@@ -1,0 +1,280 @@
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { FilterList } from "./filter-list.js";
+
+/*
+ * `discoveryDetails` (design.md §4): the one place where a Configuration's YAML is parsed
+ * and validated. Errors name the key and what was expected; unknown keys are warnings
+ * (Akri convention: ignored, but a typo should not go unnoticed); secrets are refused here
+ * and come from `discoveryProperties` instead (see broker-credentials.ts).
+ */
+
+const PROTOCOLS = ["tcp", "mqtt", "ssl", "mqtts", "ws", "wss"];
+const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+const STANDARD_PROPERTIES = [
+  "MQTT_BROKER_URI",
+  "SPARKPLUG_GROUP_ID",
+  "SPARKPLUG_EDGE_NODE_ID",
+  "SPARKPLUG_DEVICE_ID",
+  "SPARKPLUG_DATA_TOPIC",
+  "MQTT_TOPIC",
+  "MQTT_DEVICE_ID",
+];
+
+const serverUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a URL like tcp://host:1883, got ${JSON.stringify(value)}`,
+    });
+    return;
+  }
+  const protocol = url.protocol.replace(/:$/, "");
+  if (!PROTOCOLS.includes(protocol)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `scheme must be one of ${PROTOCOLS.join(", ")}, got ${JSON.stringify(protocol)}`,
+    });
+  } else if (url.hostname === "") {
+    ctx.addIssue({ code: "custom", message: `no host in ${JSON.stringify(value)}` });
+  } else if (url.username !== "" || url.password !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "credentials must not be in the URL: give them as the MQTT_USERNAME / MQTT_PASSWORD discoveryProperties",
+    });
+  }
+});
+
+const topicFilter = z.string().superRefine((value, ctx) => {
+  const problem = topicFilterProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Why `filter` is not a valid MQTT topic filter, or undefined. */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (filter === "") return "expected an MQTT topic filter, got an empty string";
+  const levels = filter.split("/");
+  for (const [i, level] of levels.entries()) {
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) {
+      return `"#" must be a whole level and the last one, in ${JSON.stringify(filter)}`;
+    }
+    if (level.includes("+") && level !== "+")
+      return `"+" must be a whole level, in ${JSON.stringify(filter)}`;
+  }
+  return undefined;
+}
+
+const filterList = z.object({
+  action: z.enum(["Include", "Exclude"]).default("Include"),
+  items: z.array(z.string()),
+});
+
+const sparkplugId = z.string().refine((s) => s !== "" && !/[/+#]/.test(s), {
+  message: 'expected a non-empty id without "/", "+" or "#"',
+});
+
+const rebirthSchema = z.object({
+  onUnknownNode: z.boolean().default(true),
+  onSeqGap: z.boolean().default(true),
+  onUnknownMetric: z.boolean().default(true),
+  reorderTimeoutMs: z.number().int().min(0).max(600_000).default(2000),
+  minIntervalPerNodeMs: z.number().int().min(0).default(30000),
+  maxPerSecond: z.number().min(0).default(10),
+  jitterMs: z.number().int().min(0).max(60_000).default(500),
+});
+
+const selector = z.object({
+  name: z.string().min(1),
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+});
+
+const sparkplugSchema = z.object({
+  groupIds: filterList.optional(),
+  edgeNodeIds: filterList.optional(),
+  deviceIds: filterList.optional(),
+  discover: z.enum(["devices", "nodes", "both"]).default("devices"),
+  birthMetrics: z.array(selector).default([]),
+  properties: z
+    .record(z.string(), z.string().min(1))
+    .default({})
+    .superRefine((record, ctx) => {
+      for (const key of Object.keys(record)) {
+        if (!ENV_KEY.test(key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: "property names become environment variables: use upper-case letters, digits and _",
+          });
+        } else if (STANDARD_PROPERTIES.includes(key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `${key} is a standard property and cannot be mapped`,
+          });
+        }
+      }
+    }),
+  hostId: sparkplugId.default("akri-mqtt"),
+  publishState: z.boolean().default(true),
+  rebirth: rebirthSchema.default(rebirthSchema.parse({})),
+  useCertificates: z.boolean().default(true),
+});
+
+const detailsSchema = z.object({
+  serverUrls: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(serverUrl).min(1)),
+  mode: z.enum(["sparkplug", "generic"]).optional(),
+  clientId: z.string().min(1).max(200).default("akri-mqtt"),
+  mqttVersion: z.union([z.literal(3), z.literal(5)]).default(5),
+  offlineGraceSeconds: z.number().min(0).default(0),
+  sparkplug: sparkplugSchema.default(sparkplugSchema.parse({})),
+  topics: z.array(topicFilter).optional(),
+  deviceId: z.string().min(1).optional(),
+  idleTimeoutSeconds: z.number().positive().default(300),
+});
+
+export type SparkplugDetails = z.infer<typeof sparkplugSchema>;
+export type RebirthDetails = z.infer<typeof rebirthSchema>;
+export type BirthMetricSelector = z.infer<typeof selector>;
+
+export interface DiscoveryDetails extends Omit<z.infer<typeof detailsSchema>, "mode" | "topics"> {
+  mode: "sparkplug" | "generic";
+  topics: string[];
+}
+
+export type DetailsResult =
+  | { ok: true; details: DiscoveryDetails; warnings: string[] }
+  | { ok: false; error: string };
+
+/** Known keys, for warning about the unknown ones (typos would otherwise pass silently). */
+const KNOWN: Record<string, Set<string>> = {
+  "": new Set(Object.keys(detailsSchema.shape)),
+  sparkplug: new Set(Object.keys(sparkplugSchema.shape)),
+  "sparkplug.rebirth": new Set(Object.keys(rebirthSchema.shape)),
+  "sparkplug.groupIds": new Set(["action", "items"]),
+  "sparkplug.edgeNodeIds": new Set(["action", "items"]),
+  "sparkplug.deviceIds": new Set(["action", "items"]),
+};
+
+function unknownKeys(value: unknown, path = ""): string[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  const known = KNOWN[path];
+  if (!known) return [];
+  const warnings: string[] = [];
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path === "" ? key : `${path}.${key}`;
+    if (!known.has(key)) warnings.push(`unknown key ${childPath} is ignored`);
+    else warnings.push(...unknownKeys(child, childPath));
+  }
+  return warnings;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  return JSON.stringify(value);
+}
+
+function issuePath(path: PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join("");
+}
+
+/** A zod issue as "key: what was expected, what was found". */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issuePath(issue.path) || "discoveryDetails";
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return `${path}: required (expected ${article(issue.expected)})`;
+      return `${path}: expected ${article(issue.expected)}, got ${describeValue(issue.input)}`;
+    case "invalid_value":
+      return `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(issue.input)}`;
+    case "invalid_union":
+      return `${path}: expected ${path === "mqttVersion" ? "3 or 5" : "a different value"}, got ${describeValue(issue.input)}`;
+    case "too_small":
+      if (issue.origin === "array") return `${path}: expected at least ${issue.minimum} item(s)`;
+      if (issue.origin === "string") return `${path}: expected a non-empty string`;
+      return `${path}: expected a number ${issue.inclusive ? ">=" : ">"} ${issue.minimum}, got ${describeValue(issue.input)}`;
+    case "too_big":
+      if (issue.origin === "string") return `${path}: expected at most ${issue.maximum} characters`;
+      return `${path}: expected a number <= ${issue.maximum}, got ${describeValue(issue.input)}`;
+    default:
+      return `${path}: ${issue.message}`;
+  }
+}
+
+function article(expected: string): string {
+  const words: Record<string, string> = {
+    string: "a string",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    array: "a list",
+    object: "a map",
+    record: "a map",
+  };
+  return words[expected] ?? expected;
+}
+
+/** Parses a Configuration's discoveryDetails (YAML or JSON). */
+export function parseDiscoveryDetails(text: string): DetailsResult {
+  let raw: unknown;
+  try {
+    raw = text.trim() === "" ? {} : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    return { ok: false, error: `discoveryDetails is not valid YAML: ${message}` };
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    return { ok: false, error: `discoveryDetails: expected a map of settings, got ${describeValue(raw)}` };
+  }
+  const parsed = detailsSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    return { ok: false, error: parsed.error.issues.map(describeIssue).join("; ") };
+  }
+  const data = parsed.data;
+  const warnings = unknownKeys(raw);
+  const mode = data.mode ?? (data.topics !== undefined ? "generic" : "sparkplug");
+  if (mode === "generic" && (data.topics === undefined || data.topics.length === 0)) {
+    return { ok: false, error: "topics: required in generic mode (expected a list of MQTT topic filters)" };
+  }
+  if (mode === "generic" && data.deviceId !== undefined) {
+    const problem = deviceIdTemplateProblem(data.deviceId);
+    if (problem) return { ok: false, error: `deviceId: ${problem}` };
+  }
+  if (mode === "sparkplug" && data.topics !== undefined) warnings.push("topics is ignored in sparkplug mode");
+  const details: DiscoveryDetails = { ...data, mode, topics: data.topics ?? [] };
+  return { ok: true, details, warnings };
+}
+
+/** Why a deviceId template such as "robots/{robot}/joints" is invalid, or undefined. */
+export function deviceIdTemplateProblem(template: string): string | undefined {
+  const levels = template.split("/");
+  const names = new Set<string>();
+  for (const [i, level] of levels.entries()) {
+    if (level === "#") {
+      if (i !== levels.length - 1) return `"#" must be the last level of ${JSON.stringify(template)}`;
+      continue;
+    }
+    if (level === "+") continue;
+    const placeholder = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(level);
+    if (placeholder) {
+      if (names.has(placeholder[1]!)) return `placeholder {${placeholder[1]}} is used twice`;
+      names.add(placeholder[1]!);
+      continue;
+    }
+    if (/[{}+#]/.test(level)) {
+      return `level ${JSON.stringify(level)} must be a literal, "+", "#" or a whole {name} placeholder`;
+    }
+  }
+  return undefined;
+}
+
+export type { FilterList };

@@ -1,0 +1,53 @@
+import blake from "blakejs";
+
+/** A device as Akri receives it: a stable id and env-safe properties (no volatile values, no secrets). */
+export interface AkriDevice {
+  id: string;
+  properties: Record<string, string>;
+}
+
+/** What discovery knows about a listed device beyond what Akri needs (for tables and /devices). */
+export interface DiscoveredDevice extends AkriDevice {
+  kind: "sparkplug-device" | "sparkplug-node" | "topic";
+  /** Listed while online; an offline device stays listed during offlineGraceSeconds. */
+  status: "online" | "offline" | "stale";
+}
+
+/**
+ * Akri's instance name for a shared device: `<configuration>-<6 hex>`, the hex being a
+ * BLAKE2b digest of 3 bytes of the id (a digest parameterised to 3 bytes, not a truncated
+ * 64-byte one), as the agent computes it.
+ */
+export function instanceName(configuration: string, id: string): string {
+  return `${configuration}-${deviceHash(id)}`;
+}
+
+export function deviceHash(id: string): string {
+  return blake.blake2bHex(Buffer.from(id, "utf8"), undefined, 3);
+}
+
+/** Sorts devices by id (code-unit order: stable and the same on every node). */
+export function sortDevices<T extends AkriDevice>(devices: T[]): T[] {
+  return devices.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** True when two devices would look the same to Akri (id and properties). */
+export function sameAkriDevice(a: AkriDevice, b: AkriDevice): boolean {
+  if (a.id !== b.id) return false;
+  const aKeys = Object.keys(a.properties);
+  if (aKeys.length !== Object.keys(b.properties).length) return false;
+  return aKeys.every((k) => a.properties[k] === b.properties[k]);
+}
+
+/** Ids of `devices` whose Akri instance hash collides with an earlier one's (24 bits is small). */
+export function hashCollisions(devices: readonly AkriDevice[]): [string, string][] {
+  const seen = new Map<string, string>();
+  const collisions: [string, string][] = [];
+  for (const device of devices) {
+    const hash = deviceHash(device.id);
+    const other = seen.get(hash);
+    if (other !== undefined && other !== device.id) collisions.push([other, device.id]);
+    else seen.set(hash, device.id);
+  }
+  return collisions;
+}

@@ -1,0 +1,246 @@
+import type { HostEvent } from "../sparkplug/host/events.js";
+import type { Device, EdgeNode } from "../sparkplug/host/model.js";
+import type { MetricTable } from "../sparkplug/metric-table.js";
+import type { MetricValue } from "../sparkplug/payload.js";
+import { edgeTopic } from "../sparkplug/topic.js";
+import type { BirthMetricSelector, SparkplugDetails } from "./details.js";
+import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "./device.js";
+import { shouldInclude } from "./filter-list.js";
+
+/*
+ * From the host model to Akri devices (design.md §5): which edge nodes and devices are
+ * listed (`discover`, FilterLists, birthMetrics selectors), with which id and properties.
+ * Kept incrementally: a lifecycle event refreshes only the entries of its edge node, so a
+ * 100,000-device plant costs per change, not per message.
+ */
+
+export interface InventoryOptions {
+  serverUrls: readonly string[];
+  sparkplug: SparkplugDetails;
+  offlineGraceSeconds: number;
+}
+
+interface Entry {
+  device: DiscoveredDevice;
+  /** While offline and kept for the grace period: when to drop it (host time). */
+  expiresAt: number | undefined;
+}
+
+/** Renders a birth value as a property string, or undefined when it cannot be one. */
+function propertyValue(value: MetricValue | undefined): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value;
+    case "number":
+    case "bigint":
+    case "boolean":
+      return String(value);
+    default:
+      return undefined;
+  }
+}
+
+export class SparkplugInventory {
+  private readonly entries = new Map<string, Entry>();
+  private readonly idsByNode = new Map<string, Set<string>>();
+  private readonly expiring = new Set<string>();
+  private readonly brokerUri: string;
+  /** Bumped whenever what Akri would see (ids, properties) changes. */
+  version = 0;
+
+  constructor(private readonly options: InventoryOptions) {
+    this.brokerUri = options.serverUrls.join(",");
+  }
+
+  /** Refreshes the entries that lifecycle events of this step may have changed. */
+  apply(events: readonly HostEvent[], nodes: ReadonlyMap<string, EdgeNode>, now: number): void {
+    let touched: Set<string> | undefined;
+    for (const event of events) {
+      switch (event.kind) {
+        case "node-born":
+        case "node-died":
+        case "device-born":
+        case "device-died":
+          touched ??= new Set();
+          touched.add(`${event.group}/${event.edge}`);
+          break;
+        case "broker-lost":
+        case "broker-online":
+          this.refreshAll(nodes, now);
+          return;
+      }
+    }
+    if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
+  }
+
+  /** Rebuilds every entry from the model (a consumer joining a running host). */
+  refreshAll(nodes: ReadonlyMap<string, EdgeNode>, now: number): void {
+    for (const key of [...this.idsByNode.keys()]) if (!nodes.has(key)) this.refreshNode(undefined, key, now);
+    for (const [key, node] of nodes) this.refreshNode(node, key, now);
+  }
+
+  private refreshNode(node: EdgeNode | undefined, key: string, now: number): void {
+    const wanted = new Map<string, DiscoveredDevice | "offline">();
+    if (node) this.collect(node, wanted);
+    const previous = this.idsByNode.get(key) ?? new Set<string>();
+    const current = new Set<string>();
+    for (const [id, device] of wanted) {
+      if (device === "offline") {
+        if (this.keepOffline(id, now)) current.add(id);
+        continue;
+      }
+      this.put(id, device);
+      current.add(id);
+    }
+    for (const id of previous) {
+      if (current.has(id)) continue;
+      if (!wanted.has(id) && this.entries.has(id)) this.remove(id); // filtered out or gone from the model
+    }
+    if (current.size > 0) this.idsByNode.set(key, current);
+    else this.idsByNode.delete(key);
+  }
+
+  /** The entries this node contributes: a device to list, or "offline" (listed only during grace). */
+  private collect(node: EdgeNode, wanted: Map<string, DiscoveredDevice | "offline">): void {
+    const { sparkplug } = this.options;
+    if (!shouldInclude(sparkplug.groupIds, node.group) || !shouldInclude(sparkplug.edgeNodeIds, node.edge))
+      return;
+    const nodeTable = node.birth?.metrics;
+    if (sparkplug.discover !== "devices" && this.selected(nodeTable, undefined)) {
+      const id = `spBv1.0/${node.group}/${node.edge}`;
+      if (node.status === "online") {
+        wanted.set(id, this.nodeDevice(node, id));
+      } else if (node.status === "offline") {
+        wanted.set(id, "offline");
+      }
+    }
+    if (sparkplug.discover === "nodes") return;
+    for (const device of node.devices.values()) {
+      if (!shouldInclude(sparkplug.deviceIds, device.id)) continue;
+      if (!this.selected(device.birth?.metrics, nodeTable)) continue;
+      const id = `spBv1.0/${node.group}/${node.edge}/${device.id}`;
+      if (device.status === "online" && node.status !== "offline") {
+        wanted.set(id, this.deviceDevice(node, device, id));
+      } else if (device.status === "offline" || node.status === "offline") {
+        wanted.set(id, "offline");
+      }
+    }
+  }
+
+  /** Does a birth satisfy every birthMetrics selector (own table first, then the node's)? */
+  private selected(table: MetricTable | undefined, fallback: MetricTable | undefined): boolean {
+    const selectors = this.options.sparkplug.birthMetrics;
+    if (selectors.length === 0) return true;
+    return selectors.every(
+      (s) => this.matches(s, table) || (fallback !== undefined && this.matches(s, fallback)),
+    );
+  }
+
+  private matches(selector: BirthMetricSelector, table: MetricTable | undefined): boolean {
+    const definition = table?.byName.get(selector.name);
+    if (!definition) return false;
+    if (selector.equals === undefined) return true;
+    return propertyValue(definition.value) === String(selector.equals);
+  }
+
+  private mapped(
+    properties: Record<string, string>,
+    table: MetricTable | undefined,
+    fallback?: MetricTable,
+  ): void {
+    for (const [key, metric] of Object.entries(this.options.sparkplug.properties)) {
+      const value =
+        propertyValue(table?.byName.get(metric)?.value) ?? propertyValue(fallback?.byName.get(metric)?.value);
+      if (value !== undefined) properties[key] = value;
+    }
+  }
+
+  private nodeDevice(node: EdgeNode, id: string): DiscoveredDevice {
+    const properties: Record<string, string> = {
+      MQTT_BROKER_URI: this.brokerUri,
+      SPARKPLUG_GROUP_ID: node.group,
+      SPARKPLUG_EDGE_NODE_ID: node.edge,
+      SPARKPLUG_DATA_TOPIC: edgeTopic("NDATA", node.group, node.edge),
+    };
+    this.mapped(properties, node.birth?.metrics);
+    return { id, properties, kind: "sparkplug-node", status: node.stale ? "stale" : "online" };
+  }
+
+  private deviceDevice(node: EdgeNode, device: Device, id: string): DiscoveredDevice {
+    const properties: Record<string, string> = {
+      MQTT_BROKER_URI: this.brokerUri,
+      SPARKPLUG_GROUP_ID: node.group,
+      SPARKPLUG_EDGE_NODE_ID: node.edge,
+      SPARKPLUG_DEVICE_ID: device.id,
+      SPARKPLUG_DATA_TOPIC: edgeTopic("DDATA", node.group, node.edge, device.id),
+    };
+    this.mapped(properties, device.birth?.metrics, node.birth?.metrics);
+    const stale = device.stale || node.stale || device.awaitingBirth;
+    return { id, properties, kind: "sparkplug-device", status: stale ? "stale" : "online" };
+  }
+
+  private put(id: string, device: DiscoveredDevice): void {
+    const entry = this.entries.get(id);
+    this.expiring.delete(id);
+    if (entry && sameAkriDevice(entry.device, device)) {
+      entry.device.status = device.status;
+      entry.expiresAt = undefined;
+      return;
+    }
+    this.entries.set(id, { device, expiresAt: undefined });
+    this.version++;
+  }
+
+  /** An entity that went offline: listed for the grace period if it was listed. */
+  private keepOffline(id: string, now: number): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    const graceMs = this.options.offlineGraceSeconds * 1000;
+    if (graceMs <= 0) {
+      this.remove(id);
+      return false;
+    }
+    if (entry.expiresAt === undefined) {
+      entry.expiresAt = now + graceMs;
+      entry.device.status = "offline";
+      this.expiring.add(id);
+    }
+    return true;
+  }
+
+  private remove(id: string): void {
+    if (this.entries.delete(id)) this.version++;
+    this.expiring.delete(id);
+  }
+
+  /** Drops entries whose grace period is over. */
+  expire(now: number): void {
+    for (const id of [...this.expiring]) {
+      const entry = this.entries.get(id);
+      if (entry?.expiresAt !== undefined && entry.expiresAt <= now) {
+        this.remove(id);
+        for (const [key, ids] of this.idsByNode) {
+          if (ids.delete(id) && ids.size === 0) this.idsByNode.delete(key);
+        }
+      }
+    }
+  }
+
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const id of this.expiring) {
+      const at = this.entries.get(id)?.expiresAt;
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The listed devices, sorted by id. */
+  list(): DiscoveredDevice[] {
+    return sortDevices([...this.entries.values()].map((e) => ({ ...e.device })));
+  }
+}

@@ -1,0 +1,157 @@
+import type { DiscoveredDevice } from "../discovery/device.js";
+import { sortDevices } from "../discovery/device.js";
+import type { MqttMessage } from "../streams/message.js";
+import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
+import { topicMatches } from "./topic-filter.js";
+
+/*
+ * Generic discovery for plain MQTT fleets: a device is present while it publishes. Each
+ * distinct topic (or each id a deviceId template extracts) is a device; it leaves after
+ * idleTimeoutSeconds of silence (plus offlineGraceSeconds). A reducer: time is an input.
+ *
+ * Retained messages are old news of unknown age: they never make a device present unless
+ * their JSON payload carries a timestamp within the idle timeout. A broker outage pauses
+ * the idle clock, so an outage never empties the list.
+ */
+
+export interface PresenceOptions {
+  topics: readonly string[];
+  deviceId?: string | undefined;
+  idleTimeoutSeconds: number;
+  offlineGraceSeconds: number;
+  serverUrls: readonly string[];
+}
+
+interface Seen {
+  device: DiscoveredDevice;
+  lastSeen: number;
+}
+
+export type PresenceEvent =
+  | { kind: "device-appeared"; id: string; topic: string }
+  | { kind: "device-idle"; id: string }
+  | { kind: "retained-ignored"; topic: string }
+  | { kind: "unmatched-topic"; topic: string };
+
+const TIMESTAMP_KEYS = ["timestamp", "ts", "time"];
+
+/** The time a JSON payload says it was measured, in ms, if it says so. */
+export function payloadTimestamp(payload: Uint8Array): number | undefined {
+  if (payload.byteLength === 0 || payload.byteLength > 65536 || payload[0] !== 0x7b /* { */) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== "object" || json === null) return undefined;
+  for (const key of TIMESTAMP_KEYS) {
+    const value = (json as Record<string, unknown>)[key];
+    if (typeof value === "number" && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
+    if (typeof value === "string") {
+      const ms = Date.parse(value);
+      if (!Number.isNaN(ms)) return ms;
+    }
+  }
+  return undefined;
+}
+
+export class GenericPresence {
+  private readonly seen = new Map<string, Seen>();
+  private readonly template: DeviceTemplate | undefined;
+  private readonly brokerUri: string;
+  private offlineSince: number | undefined;
+  /** Bumped whenever what Akri would see changes. */
+  version = 0;
+
+  constructor(private readonly options: PresenceOptions) {
+    this.template = options.deviceId === undefined ? undefined : compileDeviceTemplate(options.deviceId);
+    this.brokerUri = options.serverUrls.join(",");
+  }
+
+  private get lifetimeMs(): number {
+    return (this.options.idleTimeoutSeconds + this.options.offlineGraceSeconds) * 1000;
+  }
+
+  /** A message on one of the topics; returns what it changed. */
+  onMessage(message: MqttMessage, now: number): PresenceEvent | undefined {
+    if (!this.options.topics.some((f) => topicMatches(f, message.topic))) return undefined;
+    const match = this.template ? this.template(message.topic) : { id: message.topic, filter: message.topic };
+    if (!match) return { kind: "unmatched-topic", topic: message.topic };
+    let at = now;
+    if (message.retain) {
+      const measured = payloadTimestamp(message.payload);
+      if (measured === undefined || now - measured >= this.options.idleTimeoutSeconds * 1000) {
+        return { kind: "retained-ignored", topic: message.topic };
+      }
+      at = Math.min(measured, now);
+    }
+    const existing = this.seen.get(match.id);
+    if (existing) {
+      existing.lastSeen = Math.max(existing.lastSeen, at);
+      existing.device.status = "online";
+      return undefined;
+    }
+    const device: DiscoveredDevice = {
+      id: match.id,
+      kind: "topic",
+      status: "online",
+      properties: { MQTT_BROKER_URI: this.brokerUri, MQTT_TOPIC: match.filter, MQTT_DEVICE_ID: match.id },
+    };
+    this.seen.set(match.id, { device, lastSeen: at });
+    this.version++;
+    return { kind: "device-appeared", id: match.id, topic: message.topic };
+  }
+
+  /** The broker connection went down: the idle clock stops. */
+  onOffline(now: number): void {
+    this.offlineSince ??= now;
+  }
+
+  /** The broker connection is back: the outage does not count as silence. */
+  onOnline(now: number): void {
+    if (this.offlineSince === undefined) return;
+    const outage = now - this.offlineSince;
+    this.offlineSince = undefined;
+    for (const entry of this.seen.values()) entry.lastSeen += outage;
+  }
+
+  /** Drops devices silent for longer than the idle timeout plus grace. */
+  expire(now: number): PresenceEvent[] {
+    if (this.offlineSince !== undefined) return [];
+    const events: PresenceEvent[] = [];
+    const idleMs = this.options.idleTimeoutSeconds * 1000;
+    for (const [id, entry] of this.seen) {
+      const silent = now - entry.lastSeen;
+      if (silent >= this.lifetimeMs) {
+        this.seen.delete(id);
+        this.version++;
+        events.push({ kind: "device-idle", id });
+      } else if (silent >= idleMs) {
+        entry.device.status = "offline";
+      }
+    }
+    return events;
+  }
+
+  nextDeadline(): number | undefined {
+    if (this.offlineSince !== undefined) return undefined;
+    let next: number | undefined;
+    const idleMs = this.options.idleTimeoutSeconds * 1000;
+    for (const entry of this.seen.values()) {
+      const at =
+        entry.lastSeen +
+        (entry.device.status === "online" && this.options.offlineGraceSeconds > 0 ? idleMs : this.lifetimeMs);
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  list(): DiscoveredDevice[] {
+    return sortDevices([...this.seen.values()].map((e) => ({ ...e.device })));
+  }
+}

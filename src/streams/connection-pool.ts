@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { BrokerConnection, type ConnectionSettings } from "./mqtt-connection.js";
+
+/*
+ * One connection per broker set and settings, shared by every discovery that uses the
+ * same ones (Akri calls Discover once per Configuration, and again after re-registrations)
+ * and closed when the last one leaves.
+ */
+
+export interface PooledConnection {
+  connection: BrokerConnection;
+  /** Leaves the connection; `lastOut` runs first if this was its last user (e.g. to publish STATE death). */
+  release(lastOut?: () => Promise<void>): Promise<void>;
+}
+
+function keyOf(settings: ConnectionSettings): string {
+  // Credentials are part of the identity but are only kept as a digest.
+  const secret = createHash("sha256").update(JSON.stringify(settings.credentials)).digest("hex");
+  return JSON.stringify([
+    settings.serverUrls,
+    settings.clientId,
+    settings.mqttVersion,
+    settings.stateHostId ?? null,
+    secret,
+    settings.keepaliveSeconds ?? null,
+    settings.connectTimeoutMs ?? null,
+  ]);
+}
+
+export class ConnectionPool {
+  private readonly entries = new Map<string, { connection: BrokerConnection; users: number }>();
+  private readonly closing = new Set<Promise<void>>();
+
+  acquire(settings: ConnectionSettings): PooledConnection {
+    const key = keyOf(settings);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { connection: new BrokerConnection(settings), users: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.users++;
+    const held = entry;
+    let released = false;
+    return {
+      connection: held.connection,
+      release: async (lastOut) => {
+        if (released) return;
+        released = true;
+        held.users--;
+        if (held.users > 0) return;
+        this.entries.delete(key);
+        const closed = (async () => {
+          if (lastOut) await lastOut().catch(() => undefined);
+          await held.connection.close();
+        })();
+        this.closing.add(closed);
+        await closed;
+        this.closing.delete(closed);
+      },
+    };
+  }
+
+  /** Resolves once every connection being released has closed (its STATE death sent). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.closing]);
+  }
+
+  /** Open connections and how many discoveries use each (for /metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  connections(): BrokerConnection[] {
+    return [...this.entries.values()].map((e) => e.connection);
+  }
+}
+
+/** The process-wide pool. */
+export const connectionPool = new ConnectionPool();

@@ -1,0 +1,269 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { BehaviorSubject, Subject } from "rxjs";
+import type { BrokerCredentials } from "../discovery/broker-credentials.js";
+import { log } from "../log.js";
+import { stateWill } from "../sparkplug/host/host-state.js";
+import type { MqttMessage } from "./message.js";
+
+/*
+ * One logical connection to a broker set (design.md §4 serverUrls): failover in the given
+ * order, reconnects with exponential backoff and jitter, MQTT 5 with a fallback to 3.1.1
+ * for brokers that refuse it, clean sessions (the Sparkplug host profile requires them),
+ * TLS and credentials from discoveryProperties, and the Sparkplug host's STATE death as
+ * the Will. Subscriptions are reference-counted, so several discoveries can share it.
+ */
+
+export interface ConnectionSettings {
+  serverUrls: readonly string[];
+  /** The full client id (prefix plus the per-pod suffix). */
+  clientId: string;
+  mqttVersion: 3 | 5;
+  credentials: BrokerCredentials;
+  /** The Sparkplug host id whose STATE death is registered as the Will, if any. */
+  stateHostId?: string | undefined;
+  keepaliveSeconds?: number;
+  connectTimeoutMs?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export type ConnectionStatus =
+  | { kind: "connecting" }
+  | { kind: "online"; broker: string; willTimestamp: number; protocolVersion: 4 | 5 }
+  | { kind: "offline"; broker: string | undefined; error: string | undefined };
+
+/** What to publish: host commands (rebirth NCMD, STATE). */
+export interface Publish {
+  topic: string;
+  payload: Uint8Array;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+const UNSUPPORTED_VERSION = /unacceptable protocol version|unsupported protocol version/i;
+
+/** A URL with any user info removed, for logs and properties. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
+
+export class BrokerConnection {
+  readonly messages$ = new Subject<MqttMessage>();
+  readonly status$ = new BehaviorSubject<ConnectionStatus>({ kind: "connecting" });
+  private readonly filters = new Map<string, number>();
+  private client: MqttClient | undefined;
+  private online = false;
+  private closed = false;
+  private failures = 0;
+  private urlIndex = 0;
+  private readonly version311 = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly sameTurn = new Set<string>();
+  /** Counters for /metrics. */
+  readonly stats = {
+    connects: 0,
+    connectFailures: 0,
+    disconnects: 0,
+    published: 0,
+    publishFailures: 0,
+    received: 0,
+  };
+
+  constructor(
+    readonly settings: ConnectionSettings,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.connect();
+  }
+
+  get isOnline(): boolean {
+    return this.online;
+  }
+
+  /** Adds topic filters (reference-counted); subscribes at once when online. */
+  subscribe(filters: readonly string[]): void {
+    const added: string[] = [];
+    for (const filter of filters) {
+      const count = this.filters.get(filter) ?? 0;
+      this.filters.set(filter, count + 1);
+      if (count === 0) added.push(filter);
+    }
+    if (added.length > 0 && this.online) this.sendSubscribe(this.client!, added);
+  }
+
+  /** Releases topic filters; unsubscribes the ones nobody needs any more. */
+  unsubscribe(filters: readonly string[]): void {
+    const removed: string[] = [];
+    for (const filter of filters) {
+      const count = this.filters.get(filter) ?? 0;
+      if (count <= 1) {
+        this.filters.delete(filter);
+        if (count === 1) removed.push(filter);
+      } else {
+        this.filters.set(filter, count - 1);
+      }
+    }
+    if (removed.length > 0 && this.online) this.client!.unsubscribe(removed);
+  }
+
+  /**
+   * Publishes when online; while offline the publish is dropped (it would be stale by the
+   * reconnect). Discoveries sharing this connection share its STATE host id and react to
+   * the same message at the same moment: an identical retained publish in the same turn is
+   * sent once.
+   */
+  async publish(message: Publish): Promise<boolean> {
+    const client = this.client;
+    if (!this.online || !client) return false;
+    if (message.retain) {
+      const key = `${message.topic}\0${Buffer.from(message.payload).toString("base64")}`;
+      if (this.sameTurn.has(key)) return true;
+      if (this.sameTurn.size === 0) queueMicrotask(() => this.sameTurn.clear());
+      this.sameTurn.add(key);
+    }
+    try {
+      await client.publishAsync(message.topic, Buffer.from(message.payload), {
+        qos: message.qos,
+        retain: message.retain,
+      });
+      this.stats.published++;
+      return true;
+    } catch (e) {
+      this.stats.publishFailures++;
+      log.warn({ topic: message.topic, err: (e as Error).message }, "publish failed");
+      return false;
+    }
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const url = this.settings.serverUrls[this.urlIndex]!;
+    const protocolVersion: 4 | 5 = this.settings.mqttVersion === 5 && !this.version311.has(url) ? 5 : 4;
+    const willTimestamp = Date.now();
+    const { credentials } = this.settings;
+    const options: IClientOptions = {
+      clientId: this.settings.clientId,
+      clean: true,
+      protocolVersion,
+      reconnectPeriod: 0,
+      connectTimeout: this.settings.connectTimeoutMs ?? 10_000,
+      keepalive: this.settings.keepaliveSeconds ?? 30,
+      resubscribe: false,
+      rejectUnauthorized: true,
+    };
+    if (credentials.username !== undefined) options.username = credentials.username;
+    if (credentials.password !== undefined) options.password = credentials.password;
+    if (credentials.ca !== undefined) options.ca = credentials.ca;
+    if (credentials.cert !== undefined) options.cert = credentials.cert;
+    if (credentials.key !== undefined) options.key = credentials.key;
+    if (protocolVersion === 5) options.properties = { sessionExpiryInterval: 0 };
+    if (this.settings.stateHostId !== undefined) {
+      const will = stateWill(this.settings.stateHostId, willTimestamp);
+      options.will = {
+        topic: will.topic,
+        payload: Buffer.from(will.payload),
+        qos: will.qos,
+        retain: will.retain,
+      };
+    }
+    const broker = redactUrl(url);
+    let connected = false;
+    let lastError: string | undefined;
+    let fallback = false;
+    const client = mqtt.connect(url, options);
+    this.client = client;
+    client.on("connect", () => {
+      connected = true;
+      this.failures = 0;
+      this.stats.connects++;
+      const filters = [...this.filters.keys()];
+      const goOnline = () => {
+        if (this.client !== client || this.closed) return;
+        this.online = true;
+        log.info({ broker, protocolVersion, clientId: this.settings.clientId }, "connected to broker");
+        this.status$.next({ kind: "online", broker, willTimestamp, protocolVersion });
+      };
+      if (filters.length === 0) goOnline();
+      else this.sendSubscribe(client, filters, goOnline);
+    });
+    client.on("message", (topic, payload, packet) => {
+      this.stats.received++;
+      this.messages$.next({ topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now(), broker });
+    });
+    client.on("error", (err) => {
+      lastError = err.message;
+      if (protocolVersion === 5 && UNSUPPORTED_VERSION.test(err.message)) {
+        this.version311.add(url);
+        fallback = true;
+        log.info({ broker }, "broker refused MQTT 5; falling back to MQTT 3.1.1");
+      }
+    });
+    client.on("close", () => {
+      if (this.client !== client) return;
+      client.removeAllListeners();
+      client.on("error", () => undefined);
+      client.end(true);
+      const wasOnline = this.online;
+      this.online = false;
+      this.client = undefined;
+      if (this.closed) return;
+      if (wasOnline) {
+        this.stats.disconnects++;
+        log.warn({ broker, err: lastError }, "lost the broker connection; reconnecting");
+      } else if (!fallback) {
+        this.stats.connectFailures++;
+        log.warn({ broker, err: lastError ?? "connection closed" }, "cannot connect to broker");
+      }
+      this.status$.next({ kind: "offline", broker, error: lastError });
+      this.scheduleReconnect(connected, fallback);
+    });
+  }
+
+  private sendSubscribe(client: MqttClient, filters: string[], done?: () => void): void {
+    client.subscribe(filters, { qos: 1 }, (err, granted) => {
+      if (err) {
+        log.error({ filters, err: err.message }, "subscribe failed");
+      } else {
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0)
+          log.error({ filters: refused }, "the broker refused these subscriptions (ACL?)");
+      }
+      done?.();
+    });
+  }
+
+  private scheduleReconnect(wasConnected: boolean, fallback: boolean): void {
+    if (fallback) {
+      this.connect(); // same URL, MQTT 3.1.1, at once
+      return;
+    }
+    // After a working connection, start again from the first (preferred) URL; after a failure, try the next.
+    this.urlIndex = wasConnected ? 0 : (this.urlIndex + 1) % this.settings.serverUrls.length;
+    this.failures = wasConnected ? 0 : this.failures + 1;
+    const initial = this.settings.initialBackoffMs ?? 500;
+    const max = this.settings.maxBackoffMs ?? 30_000;
+    const base = Math.min(max, initial * 2 ** Math.max(0, this.failures - 1));
+    const delay = Math.round(base * (0.5 + this.random()));
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Publishes nothing more and disconnects (after the caller has published what it must, e.g. STATE death). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.online = false;
+    if (client) await client.endAsync(false).catch(() => undefined);
+    this.status$.next({ kind: "offline", broker: undefined, error: "closed" });
+    this.status$.complete();
+    this.messages$.complete();
+  }
+}

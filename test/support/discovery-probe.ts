@@ -1,0 +1,61 @@
+import type { Subscription } from "rxjs";
+import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import type { DeviceListEmission, DiscoveryEngine } from "../../src/discovery/engine.js";
+import type { HostEvent } from "../../src/sparkplug/host/events.js";
+import { ConnectionPool } from "../../src/streams/connection-pool.js";
+import { type LiveDiscoveryOptions, liveDiscovery } from "../../src/streams/live-discovery.js";
+import { eventually } from "./live-host.js";
+
+/** A live discovery under test: every list it sends, and waits on them. */
+export class DiscoveryProbe {
+  readonly lists: DeviceListEmission[] = [];
+  readonly hostEvents: HostEvent[] = [];
+  engine: DiscoveryEngine | undefined;
+  private readonly subscription: Subscription;
+
+  constructor(
+    detailsYaml: string,
+    readonly pool = new ConnectionPool(),
+    extra: Partial<LiveDiscoveryOptions> = {},
+  ) {
+    const parsed = parseDiscoveryDetails(detailsYaml);
+    if (!parsed.ok) throw new Error(parsed.error);
+    this.subscription = liveDiscovery({
+      details: parsed.details,
+      credentials: {},
+      suffix: "test",
+      pool,
+      connection: { initialBackoffMs: 100, maxBackoffMs: 1000, connectTimeoutMs: 3000 },
+      onEngine: (engine) => {
+        this.engine = engine;
+      },
+      ...extra,
+    }).subscribe((output) => {
+      this.lists.push(...output.emissions);
+      this.hostEvents.push(...output.hostEvents);
+    });
+  }
+
+  /** Ids of the last list sent. */
+  ids(): string[] {
+    return this.lists.at(-1)?.devices.map((d) => d.id) ?? [];
+  }
+
+  latest(): DeviceListEmission | undefined {
+    return this.lists.at(-1);
+  }
+
+  async waitForIds(expected: string[], what: string, timeoutMs = 10_000): Promise<void> {
+    const want = JSON.stringify([...expected].sort());
+    await eventually(
+      () => JSON.stringify(this.ids()) === want,
+      `${what}: ${want} (last sent: ${JSON.stringify(this.ids())})`,
+      timeoutMs,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.subscription.unsubscribe();
+    await this.pool.settled();
+  }
+}

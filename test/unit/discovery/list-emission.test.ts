@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { DataType } from "../../../src/sparkplug/datatype.js";
+import { EdgeNodeEncoder } from "../../../src/sparkplug/edge-node-encoder.js";
+import { EngineHarness } from "../../support/engine-harness.js";
+
+/* When device lists go out: promptly at first, then only on change, coalesced. */
+
+const details = "serverUrls: [tcp://b:1883]\n";
+
+function node(i: number, devices: number): EdgeNodeEncoder {
+  const e = new EdgeNodeEncoder("Plant", `Edge${i}`, 0n, []);
+  for (let d = 0; d < devices; d++) {
+    e.defineDevice(`D${d}`, { metrics: [{ name: "V", alias: d + 1, datatype: DataType.Int32, value: 0 }] });
+  }
+  return e;
+}
+
+describe("device list emission", () => {
+  it("sends a first list promptly even when nothing is known yet", () => {
+    const h = new EngineHarness(details);
+    h.advance(600);
+    expect(h.lists).toHaveLength(1);
+    expect(h.lists[0]?.devices).toStrictEqual([]);
+    expect(h.lists[0]!.at - Date.UTC(2026, 0, 5, 10)).toBeLessThanOrEqual(600);
+  });
+
+  it("waits for the start-up burst after the broker comes online before the first list", () => {
+    const h = new EngineHarness(details);
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now }, 200);
+    const e = node(1, 3);
+    for (const p of e.births(h.now)) h.publish(p, 100);
+    h.advance(3000);
+    expect(h.lists.map((l) => l.devices.length)).toStrictEqual([3]);
+  });
+
+  it("turns a burst of 1,000 DBIRTHs into at most 5 lists", () => {
+    const h = new EngineHarness(details);
+    h.advance(1000);
+    const before = h.lists.length;
+    const nodes = Array.from({ length: 100 }, (_, i) => node(i, 10));
+    // 1,000 DBIRTHs (and their NBIRTHs) over one second.
+    for (const e of nodes) for (const p of e.births(h.now)) h.publish(p, 1);
+    h.advance(10_000);
+    const lists = h.lists.slice(before);
+    expect(lists.length).toBeGreaterThanOrEqual(1);
+    expect(lists.length).toBeLessThanOrEqual(5);
+    expect(lists.at(-1)?.devices).toHaveLength(1000);
+  });
+
+  it("sends nothing when a change is undone before the list goes out", () => {
+    const h = new EngineHarness(details);
+    const e = node(1, 2);
+    for (const p of e.births(h.now)) h.publish(p);
+    h.advance(5000);
+    const sent = h.lists.length;
+    h.publish(e.ddeath("D0", h.now), 10);
+    h.publish(e.dbirth("D0", h.now), 10);
+    h.advance(5000);
+    expect(h.lists.length).toBe(sent);
+  });
+
+  it("gets a steady trickle of changes through within maxDelay", () => {
+    const h = new EngineHarness(details);
+    h.advance(1000);
+    const e = node(1, 40);
+    h.publish(e.nbirth(h.now));
+    const start = h.now;
+    for (let d = 0; d < 40; d++) h.publish(e.dbirth(`D${d}`, h.now), 100);
+    // Changes every 100 ms never leave 250 ms of quiet; lists still go out every 2 s.
+    const during = h.lists.filter((l) => l.at > start && l.at <= h.now);
+    expect(during.length).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import { DataType } from "../../../src/sparkplug/datatype.js";
+import { EdgeNodeEncoder } from "../../../src/sparkplug/edge-node-encoder.js";
+import { EngineHarness } from "../../support/engine-harness.js";
+
+/* Which Sparkplug entities become Akri devices, with which ids and properties (design.md §5). */
+
+function edge(group: string, edgeId: string, make = "Acme", bdSeq = 1n): EdgeNodeEncoder {
+  const e = new EdgeNodeEncoder(group, edgeId, bdSeq, [
+    { name: "Properties/Hardware Make", datatype: DataType.String, value: make },
+  ]);
+  e.defineDevice("Motor", {
+    metrics: [
+      { name: "Speed", alias: 1, datatype: DataType.Double, value: 0 },
+      { name: "Properties/Hardware Model", alias: 2, datatype: DataType.String, value: "M-9" },
+      { name: "Properties/Rating", alias: 3, datatype: DataType.UInt64, value: 18446744073709551615n },
+    ],
+  });
+  e.defineDevice("Sensor", { metrics: [{ name: "Level", alias: 4, datatype: DataType.Int32, value: 0 }] });
+  return e;
+}
+
+const base = "serverUrls: [tcp://broker-a:1883, tcp://broker-b:1883]\n";
+
+describe("Sparkplug devices as Akri devices", () => {
+  it("lists born devices with the ids and properties of design.md §5", () => {
+    const h = new EngineHarness(base);
+    for (const p of edge("plant1", "line1").births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.lists.at(-1)?.devices).toStrictEqual([
+      {
+        id: "spBv1.0/plant1/line1/Motor",
+        kind: "sparkplug-device",
+        status: "online",
+        properties: {
+          MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
+          SPARKPLUG_GROUP_ID: "plant1",
+          SPARKPLUG_EDGE_NODE_ID: "line1",
+          SPARKPLUG_DEVICE_ID: "Motor",
+          SPARKPLUG_DATA_TOPIC: "spBv1.0/plant1/DDATA/line1/Motor",
+        },
+      },
+      {
+        id: "spBv1.0/plant1/line1/Sensor",
+        kind: "sparkplug-device",
+        status: "online",
+        properties: {
+          MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
+          SPARKPLUG_GROUP_ID: "plant1",
+          SPARKPLUG_EDGE_NODE_ID: "line1",
+          SPARKPLUG_DEVICE_ID: "Sensor",
+          SPARKPLUG_DATA_TOPIC: "spBv1.0/plant1/DDATA/line1/Sensor",
+        },
+      },
+    ]);
+  });
+
+  it("lists edge nodes with discover: nodes, and both with discover: both", () => {
+    const nodes = new EngineHarness(`${base}sparkplug: {discover: nodes}`);
+    for (const p of edge("g", "e").births(nodes.now)) nodes.publish(p);
+    nodes.settle();
+    expect(nodes.lists.at(-1)?.devices).toMatchObject([
+      {
+        id: "spBv1.0/g/e",
+        kind: "sparkplug-node",
+        properties: {
+          SPARKPLUG_GROUP_ID: "g",
+          SPARKPLUG_EDGE_NODE_ID: "e",
+          SPARKPLUG_DATA_TOPIC: "spBv1.0/g/NDATA/e",
+        },
+      },
+    ]);
+    expect(nodes.lists.at(-1)?.devices[0]?.properties.SPARKPLUG_DEVICE_ID).toBeUndefined();
+    const both = new EngineHarness(`${base}sparkplug: {discover: both}`);
+    for (const p of edge("g", "e").births(both.now)) both.publish(p);
+    both.settle();
+    expect(both.ids()).toStrictEqual(["spBv1.0/g/e", "spBv1.0/g/e/Motor", "spBv1.0/g/e/Sensor"]);
+  });
+
+  it("applies group, edge node and device FilterLists", () => {
+    const h = new EngineHarness(`${base}sparkplug:
+  groupIds: {action: Include, items: [plant1]}
+  edgeNodeIds: {action: Exclude, items: [test-node]}
+  deviceIds: {action: Exclude, items: [Sensor]}`);
+    for (const e of [edge("plant1", "line1"), edge("plant1", "test-node"), edge("plant2", "line1")]) {
+      for (const p of e.births(h.now)) h.publish(p);
+    }
+    h.settle();
+    expect(h.ids()).toStrictEqual(["spBv1.0/plant1/line1/Motor"]);
+  });
+
+  it("selects by birth metrics, on the device's birth or its node's", () => {
+    const h = new EngineHarness(`${base}sparkplug:
+  birthMetrics:
+    - {name: Properties/Hardware Make, equals: Acme}
+    - {name: Speed}`);
+    for (const e of [edge("g", "acme"), edge("g", "other", "Other")])
+      for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/acme/Motor"]);
+  });
+
+  it("maps birth metric values into properties (64-bit exactly), leaving out absent ones", () => {
+    const h = new EngineHarness(`${base}sparkplug:
+  properties:
+    HARDWARE_MODEL: Properties/Hardware Model
+    HARDWARE_MAKE: Properties/Hardware Make
+    RATING: Properties/Rating`);
+    for (const p of edge("g", "e").births(h.now)) h.publish(p);
+    h.settle();
+    const [motor, sensor] = h.lists.at(-1)!.devices;
+    expect(motor?.properties).toMatchObject({
+      HARDWARE_MODEL: "M-9",
+      HARDWARE_MAKE: "Acme",
+      RATING: "18446744073709551615",
+    });
+    expect(sensor?.properties.HARDWARE_MODEL).toBeUndefined();
+    expect(sensor?.properties.HARDWARE_MAKE).toBe("Acme");
+  });
+
+  it("drops a device at its DDEATH and all of a node's at a valid NDEATH, but not at a stale one", () => {
+    const h = new EngineHarness(base);
+    const old = edge("g", "e", "Acme", 1n);
+    for (const p of old.births(h.now)) h.publish(p);
+    const current = edge("g", "e", "Acme", 2n);
+    for (const p of current.births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.ids()).toHaveLength(2);
+    h.publish(old.ndeath(h.now));
+    h.settle();
+    expect(h.ids()).toHaveLength(2);
+    h.publish(current.ddeath("Sensor", h.now));
+    h.settle();
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Motor"]);
+    h.publish(current.ndeath(h.now));
+    h.settle();
+    expect(h.ids()).toStrictEqual([]);
+  });
+
+  it("keeps a dead device listed for offlineGraceSeconds, then drops it", () => {
+    const h = new EngineHarness(`${base}offlineGraceSeconds: 30`);
+    const e = edge("g", "e");
+    for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    h.publish(e.ddeath("Motor", h.now));
+    h.advance(29_000);
+    expect(h.ids()).toContain("spBv1.0/g/e/Motor");
+    h.advance(2_000);
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Sensor"]);
+  });
+
+  it("brings a device back within the grace period without a list change", () => {
+    const h = new EngineHarness(`${base}offlineGraceSeconds: 30`);
+    const e = edge("g", "e");
+    for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    const sent = h.lists.length;
+    h.publish(e.ddeath("Motor", h.now));
+    h.publish(e.dbirth("Motor", h.now), 5000);
+    h.advance(60_000);
+    expect(h.lists.length).toBe(sent);
+  });
+
+  it("keeps the list through a broker outage and sends nothing new", () => {
+    const h = new EngineHarness(base);
+    const e = edge("g", "e");
+    for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    const sent = h.lists.length;
+    h.input({ kind: "offline", broker: "b" });
+    h.advance(600_000);
+    expect(h.lists.length).toBe(sent);
+    expect(h.engine.currentDevices().map((d) => d.status)).toStrictEqual(["stale", "stale"]);
+  });
+});
