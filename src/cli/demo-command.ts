@@ -5,7 +5,7 @@ import type { DeviceListEmission } from "../discovery/engine.js";
 import { connectionPool } from "../streams/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
-import { UsageError } from "./usage-error.js";
+import { durationSeconds, untilStopped } from "./until-stopped.js";
 
 export interface DemoOptions {
   duration?: string;
@@ -17,9 +17,7 @@ export interface DemoOptions {
  * it, and live discovery against it, shown as a live table. Ctrl-C stops everything.
  */
 export async function demoCommand(options: DemoOptions): Promise<void> {
-  const seconds = options.duration === undefined ? undefined : Number(options.duration);
-  if (seconds !== undefined && !(seconds > 0))
-    throw new UsageError(`--duration must be a positive number of seconds, got "${options.duration}"`);
+  const seconds = durationSeconds(options.duration);
   const broker = await EmbeddedBroker.start();
   const parsed = parseDiscoveryDetails(
     [
@@ -55,17 +53,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     },
   });
   fleet.start(broker.url);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      clearTimeout(timer);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped(seconds);
   subscription.unsubscribe();
   await connectionPool.settled();
   fleet.stop();

@@ -1,4 +1,4 @@
-import { type DiscoveredDevice, instanceName } from "../discovery/device.js";
+import { type DiscoveredDevice, instanceName, STANDARD_PROPERTIES } from "../discovery/device.js";
 
 /*
  * The human view of a device list: one row per device with its Akri instance name, as a
@@ -13,17 +13,8 @@ const KIND: Record<DiscoveredDevice["kind"], string> = {
 
 function keyProperties(device: DiscoveredDevice): string {
   const p = device.properties;
-  const standard = new Set([
-    "MQTT_BROKER_URI",
-    "SPARKPLUG_GROUP_ID",
-    "SPARKPLUG_EDGE_NODE_ID",
-    "SPARKPLUG_DEVICE_ID",
-    "SPARKPLUG_DATA_TOPIC",
-    "MQTT_TOPIC",
-    "MQTT_DEVICE_ID",
-  ]);
   const extra = Object.entries(p)
-    .filter(([k]) => !standard.has(k))
+    .filter(([k]) => !STANDARD_PROPERTIES.has(k))
     .map(([k, v]) => `${k}=${v}`);
   const topic = p.SPARKPLUG_DATA_TOPIC ?? p.MQTT_TOPIC ?? "";
   return [topic, ...extra].join("  ");

@@ -4,6 +4,7 @@ import { log } from "../log.js";
 import { FixtureWriter } from "../streams/fixture-file.js";
 import { redactUrl } from "../streams/mqtt-connection.js";
 import { DEFAULT_INSPECT_TOPICS } from "./inspect-command.js";
+import { durationSeconds, untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
 export interface RecordOptions {
@@ -15,9 +16,7 @@ export interface RecordOptions {
 
 /** `akri-mqtt record --broker URL [--topic FILTER…] --out FILE [--duration S]` */
 export async function recordCommand(options: RecordOptions): Promise<void> {
-  const seconds = options.duration === undefined ? undefined : Number(options.duration);
-  if (seconds !== undefined && !(seconds > 0))
-    throw new UsageError(`--duration must be a positive number of seconds, got "${options.duration}"`);
+  const seconds = durationSeconds(options.duration);
   const credentials = credentialsFromEnvironment();
   if (!credentials.ok) throw new UsageError(credentials.error);
   const filters = options.topic && options.topic.length > 0 ? options.topic : DEFAULT_INSPECT_TOPICS;
@@ -47,17 +46,7 @@ export async function recordCommand(options: RecordOptions): Promise<void> {
     const message = { topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now() };
     writing = writing.then(() => writer.write(message));
   });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      clearTimeout(timer);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped(seconds);
   await client.endAsync();
   await writing;
   await writer.close();

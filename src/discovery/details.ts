@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { STANDARD_PROPERTIES } from "./device.js";
 import type { FilterList } from "./filter-list.js";
 
 /*
@@ -11,15 +12,6 @@ import type { FilterList } from "./filter-list.js";
 
 const PROTOCOLS = ["tcp", "mqtt", "ssl", "mqtts", "ws", "wss"];
 const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
-const STANDARD_PROPERTIES = [
-  "MQTT_BROKER_URI",
-  "SPARKPLUG_GROUP_ID",
-  "SPARKPLUG_EDGE_NODE_ID",
-  "SPARKPLUG_DEVICE_ID",
-  "SPARKPLUG_DATA_TOPIC",
-  "MQTT_TOPIC",
-  "MQTT_DEVICE_ID",
-];
 
 const serverUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
@@ -109,7 +101,7 @@ const sparkplugSchema = z.object({
             path: [key],
             message: "property names become environment variables: use upper-case letters, digits and _",
           });
-        } else if (STANDARD_PROPERTIES.includes(key)) {
+        } else if (STANDARD_PROPERTIES.has(key)) {
           ctx.addIssue({
             code: "custom",
             path: [key],

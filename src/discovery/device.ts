@@ -1,5 +1,16 @@
 import blake from "blakejs";
 
+/** The properties discovery sets itself (design.md §5); property mappings cannot use these names. */
+export const STANDARD_PROPERTIES: ReadonlySet<string> = new Set([
+  "MQTT_BROKER_URI",
+  "SPARKPLUG_GROUP_ID",
+  "SPARKPLUG_EDGE_NODE_ID",
+  "SPARKPLUG_DEVICE_ID",
+  "SPARKPLUG_DATA_TOPIC",
+  "MQTT_TOPIC",
+  "MQTT_DEVICE_ID",
+]);
+
 /** A device as Akri receives it: a stable id and env-safe properties (no volatile values, no secrets). */
 export interface AkriDevice {
   id: string;
