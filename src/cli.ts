@@ -5,6 +5,7 @@ import { discoverCommand } from "./cli/discover-command.js";
 import { inspectCommand } from "./cli/inspect-command.js";
 import { recordCommand } from "./cli/record-command.js";
 import { replayCommand } from "./cli/replay-command.js";
+import { serveCommand } from "./cli/serve-command.js";
 import { RuntimeError, UsageError } from "./cli/usage-error.js";
 
 const program = new Command();
@@ -14,6 +15,18 @@ program
   .description("Akri discovery handler for Sparkplug B and MQTT devices")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command("serve")
+  .description("run as an Akri discovery handler: serve v0.DiscoveryHandler and register with the agent")
+  .option(
+    "--name <name>",
+    "the discovery handler name Configurations refer to",
+    process.env.DISCOVERY_HANDLER_NAME ?? "mqtt",
+  )
+  .option("--http-port <port>", "port of /healthz, /metrics and /devices (0 picks a free one)", "8080")
+  .option("--http-host <address>", "address the HTTP endpoints bind to", "0.0.0.0")
+  .action(serveCommand);
 
 program
   .command("discover")

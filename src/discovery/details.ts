@@ -126,6 +126,8 @@ const detailsSchema = z.object({
   topics: z.array(topicFilter).optional(),
   deviceId: z.string().min(1).optional(),
   idleTimeoutSeconds: z.number().positive().default(300),
+  /** The Akri Configuration's name, when given: only used to show instance names. */
+  configurationName: z.string().min(1).optional(),
 });
 
 export type SparkplugDetails = z.infer<typeof sparkplugSchema>;

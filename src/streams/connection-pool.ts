@@ -31,12 +31,16 @@ export class ConnectionPool {
   private readonly entries = new Map<string, { connection: BrokerConnection; users: number }>();
   private readonly closing = new Set<Promise<void>>();
 
+  /** `onConnection` sees each new connection once (metrics). */
+  constructor(private readonly onConnection?: (connection: BrokerConnection) => void) {}
+
   acquire(settings: ConnectionSettings): PooledConnection {
     const key = keyOf(settings);
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { connection: new BrokerConnection(settings), users: 0 };
       this.entries.set(key, entry);
+      this.onConnection?.(entry.connection);
     }
     entry.users++;
     const held = entry;

@@ -1,0 +1,54 @@
+import { fileURLToPath } from "node:url";
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+
+/* Akri's v0 API, loaded from proto/discovery.proto. */
+
+const protoPath = fileURLToPath(new URL("../../proto/discovery.proto", import.meta.url));
+
+export const packageDefinition = loadSync(protoPath, {
+  keepCase: false,
+  longs: String,
+  enums: Number,
+  // Absent fields stay absent: ByteData.vec unset must differ from an empty value.
+  defaults: false,
+  oneofs: true,
+});
+
+const v0 = (loadPackageDefinition(packageDefinition) as GrpcObject).v0 as GrpcObject;
+
+export const RegistrationClient = v0.Registration as ServiceClientConstructor;
+export const DiscoveryHandlerService = (v0.DiscoveryHandler as ServiceClientConstructor)
+  .service as ServiceDefinition;
+
+export const EndpointType = { UDS: 0, NETWORK: 1 } as const;
+
+/** v0.DiscoverRequest as decoded. */
+export interface DiscoverRequest {
+  discoveryDetails?: string;
+  discoveryProperties?: Record<string, { vec?: Buffer }>;
+}
+
+/** v0.Device as sent. */
+export interface WireDevice {
+  id: string;
+  properties: Record<string, string>;
+  mounts: never[];
+  deviceSpecs: never[];
+}
+
+export interface DiscoverResponse {
+  devices: WireDevice[];
+}
+
+/** The encoded size of a DiscoverResponse, as the agent will receive it. */
+export function encodedSize(response: DiscoverResponse): number {
+  return DiscoveryHandlerService.Discover!.responseSerialize(response).length;
+}
+
+/** The encoded size of one device inside a DiscoverResponse (its bytes plus field tag and length). */
+export function deviceFieldSize(device: WireDevice): number {
+  const size = DiscoveryHandlerService.Discover!.responseSerialize({ devices: [device] }).length;
+  return size;
+}

@@ -1,0 +1,70 @@
+import { join } from "node:path";
+import { AgentRegistration } from "../akri/agent-registration.js";
+import { DiscoverService } from "../akri/discover-service.js";
+import { HandlerMetrics } from "../akri/handler-metrics.js";
+import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
+import { StatusServer } from "../akri/status-server.js";
+import { log } from "../log.js";
+import { ConnectionPool } from "../streams/connection-pool.js";
+import { liveDiscovery } from "../streams/live-discovery.js";
+import { untilStopped } from "./until-stopped.js";
+import { UsageError } from "./usage-error.js";
+
+export interface ServeOptions {
+  name: string;
+  httpPort: string;
+  httpHost: string;
+}
+
+/**
+ * `akri-mqtt serve`: the Akri discovery handler. Serves v0.DiscoveryHandler, registers with
+ * the agent (and again whenever the agent restarts), and exposes /healthz, /metrics and
+ * /devices. SIGTERM: STATE deaths published, socket removed, exit 0.
+ */
+export async function serveCommand(options: ServeOptions): Promise<void> {
+  const port = Number(options.httpPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--http-port must be a port number (0 picks a free one), got "${options.httpPort}"`);
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(options.name))
+    throw new UsageError(`--name must be a plain name, got "${options.name}"`);
+  const directory = process.env.DISCOVERY_HANDLERS_DIRECTORY || "/var/lib/akri";
+  const metrics = new HandlerMetrics();
+  const pool = new ConnectionPool((connection) => metrics.watchConnection(connection));
+  const endpoint = handlerEndpoint(options.name, directory, process.env.POD_IP || undefined);
+  const registration = new AgentRegistration({
+    socketPath: join(directory, "agent-registration.sock"),
+    request: {
+      name: options.name,
+      endpoint: endpoint.endpoint,
+      endpointType: endpoint.endpointType,
+      shared: true,
+    },
+    metrics,
+  });
+  const service = new DiscoverService({
+    discover: ({ details, credentials, onEngine }) => liveDiscovery({ details, credentials, pool, onEngine }),
+    metrics,
+    onStreamDropped: () => registration.requestReregistration("the agent dropped a Discover stream"),
+  });
+  const server = await HandlerServer.start(endpoint, service.handler);
+  const status = await StatusServer.start(options.httpHost, port, {
+    ready: () =>
+      registration.isRegistered
+        ? { ok: true, detail: `registered as ${options.name} (${service.streams.size} Discover stream(s))` }
+        : { ok: false, detail: "not registered with the Akri agent yet" },
+    metrics: () => metrics.text(),
+    metricsContentType: metrics.registry.contentType,
+    devices: () => service.inventory(),
+  });
+  registration.start();
+
+  await untilStopped();
+  log.info("shutting down: publishing STATE death, removing the socket");
+  registration.stop();
+  service.stopAll();
+  await pool.settled();
+  await server.stop();
+  await status.stop();
+  log.info("stopped");
+}

@@ -1,0 +1,148 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cp, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import { ROOT } from "../support/cli.js";
+import { eventually } from "../support/live-host.js";
+
+/*
+ * The container image and the Kubernetes examples: the Dockerfile's runtime stage yields a
+ * runnable `serve` (built by Docker where an engine exists, else by running its steps), and
+ * every example Configuration's discoveryDetails is valid as shipped.
+ */
+
+interface Stage {
+  name: string;
+  lines: string[];
+}
+
+function stages(dockerfile: string): Stage[] {
+  const result: Stage[] = [];
+  for (const raw of dockerfile.replace(/\\\n\s*/g, " ").split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) result.push({ name: from[1] ?? "", lines: [] });
+    else result.at(-1)?.lines.push(line);
+  }
+  return result;
+}
+
+const dockerAvailable = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
+
+describe("the Dockerfile", () => {
+  it("has a production-only runtime stage that runs serve", async () => {
+    const runtime = stages(await readFile(join(ROOT, "Dockerfile"), "utf8")).at(-1)!;
+    expect(runtime.lines).toContain("RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force");
+    expect(runtime.lines).toContain("COPY --from=build /app/dist ./dist");
+    expect(runtime.lines).toContain('CMD ["serve"]');
+  });
+
+  it.skipIf(dockerAvailable)(
+    "its runtime steps (npm ci --omit=dev, the built dist/) give a runnable serve",
+    async () => {
+      const runtime = stages(await readFile(join(ROOT, "Dockerfile"), "utf8")).at(-1)!;
+      const image = await mkdtemp(join(tmpdir(), "akri-mqtt-image-"));
+      // COPY package.json package-lock.json ./ ; COPY proto ./proto ; COPY --from=build /app/dist ./dist
+      for (const file of ["package.json", "package-lock.json"]) await cp(join(ROOT, file), join(image, file));
+      await cp(join(ROOT, "proto"), join(image, "proto"), { recursive: true });
+      await cp(join(ROOT, "dist"), join(image, "dist"), { recursive: true });
+      const install = runtime.lines
+        .find((l) => l.startsWith("RUN npm ci"))!
+        .replace(/^RUN /, "")
+        .split(" && ")[0]!;
+      execFileSync("sh", ["-c", `${install} --prefer-offline --no-audit --no-fund`], {
+        cwd: image,
+        stdio: "ignore",
+        timeout: 120_000,
+      });
+      expect(existsSync(join(image, "node_modules/@grpc/grpc-js"))).toBe(true);
+      expect(existsSync(join(image, "node_modules/vitest"))).toBe(false);
+      expect(existsSync(join(image, "node_modules/sparkplug-client"))).toBe(false);
+
+      const env = Object.fromEntries(
+        runtime.lines
+          .filter((l) => l.startsWith("ENV "))
+          .flatMap((l) => l.slice(4).trim().split(/\s+/))
+          .map((pair) => pair.split("=") as [string, string]),
+      );
+      const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-image-sockets-"));
+      const { spawn } = await import("node:child_process");
+      const child = spawn(
+        process.execPath,
+        ["dist/cli.js", "serve", "--http-port", "0", "--http-host", "127.0.0.1"],
+        {
+          cwd: image,
+          env: { PATH: process.env.PATH, ...env, DISCOVERY_HANDLERS_DIRECTORY: sockets },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
+      let log = "";
+      child.stderr.on("data", (d: Buffer) => {
+        log += d.toString();
+      });
+      let exit: number | null | undefined;
+      child.on("exit", (code) => {
+        exit = code;
+      });
+      await eventually(
+        () => /"url":"http:\/\/127\.0\.0\.1:\d+"/.test(log) || exit !== undefined,
+        "serve to listen",
+        15_000,
+      );
+      const port = Number(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(log)?.[1]);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(503); // no agent here: alive, not registered
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+      expect(existsSync(join(sockets, "mqtt.sock"))).toBe(true);
+      child.kill("SIGTERM");
+      await eventually(() => exit !== undefined, "serve to stop");
+      expect(exit).toBe(0);
+    },
+    180_000,
+  );
+
+  it.skipIf(!dockerAvailable)(
+    "builds with Docker",
+    () => {
+      execFileSync("docker", ["build", "-t", "akri-mqtt:test", ROOT], { stdio: "ignore", timeout: 600_000 });
+      const out = execFileSync("docker", ["run", "--rm", "akri-mqtt:test", "--help"]).toString();
+      expect(out).toContain("serve");
+    },
+    600_000,
+  );
+});
+
+describe("deployment examples", () => {
+  const files = [
+    "deploy/examples/sparkplug-devices.yaml",
+    "deploy/examples/sparkplug-nodes.yaml",
+    "deploy/examples/generic.yaml",
+  ];
+
+  it.each(files)("%s has valid discoveryDetails and no secrets in them", async (file) => {
+    const documents = parseAllDocuments(await readFile(join(ROOT, file), "utf8")).map((d) => d.toJS());
+    const configuration = documents.find((d) => d.kind === "Configuration");
+    expect(configuration.spec.discoveryHandler.name).toBe("mqtt");
+    const details = configuration.spec.discoveryHandler.discoveryDetails as string;
+    const parsed = parseDiscoveryDetails(details);
+    expect(parsed.ok && parsed.warnings, parsed.ok ? "" : parsed.error).toStrictEqual([]);
+    expect(details).not.toMatch(/password|secret/i);
+    const resources = configuration.spec.brokerSpec.brokerPodSpec.containers[0].resources;
+    expect(resources.limits["{{PLACEHOLDER}}"]).toBe("1");
+  });
+
+  it("the Helm values carry valid Sparkplug discoveryDetails for the mqtt handler", async () => {
+    const [values] = parseAllDocuments(
+      await readFile(join(ROOT, "deploy/helm/values-mqtt.yaml"), "utf8"),
+    ).map((d) => d.toJS());
+    expect(values.custom.configuration.discoveryHandlerName).toBe("mqtt");
+    const parsed = parseDiscoveryDetails(values.custom.configuration.discoveryDetails);
+    expect(parsed.ok && parsed.details.mode).toBe("sparkplug");
+    expect(parsed.ok && parsed.warnings).toStrictEqual([]);
+  });
+});

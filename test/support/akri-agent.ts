@@ -1,0 +1,156 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type ClientReadableStream,
+  credentials,
+  type GrpcObject,
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { eventually } from "./live-host.js";
+
+/*
+ * Plays the Akri agent in tests: serves v0.Registration on agent-registration.sock and
+ * calls Discover on the registered endpoint, using its own copy of the proto (snake_case
+ * field names, as Akri's Rust code sees them).
+ */
+
+const definition = loadSync(fileURLToPath(new URL("./akri-v0.proto", import.meta.url)), {
+  keepCase: true,
+  defaults: true,
+  enums: String,
+});
+const v0 = (loadPackageDefinition(definition) as GrpcObject).v0 as GrpcObject;
+const Registration = v0.Registration as ServiceClientConstructor;
+const DiscoveryHandler = v0.DiscoveryHandler as ServiceClientConstructor;
+
+export interface Registered {
+  name: string;
+  endpoint: string;
+  endpoint_type: "UDS" | "NETWORK";
+  shared: boolean;
+}
+
+export interface TestDevice {
+  id: string;
+  properties: Record<string, string>;
+}
+
+export class TestAgent {
+  readonly registrations: Registered[] = [];
+  private server: Server | undefined;
+
+  constructor(readonly directory: string) {}
+
+  get socketPath(): string {
+    return join(this.directory, "agent-registration.sock");
+  }
+
+  async start(): Promise<void> {
+    await rm(this.socketPath, { force: true });
+    const server = new Server();
+    server.addService(Registration.service, {
+      RegisterDiscoveryHandler: (
+        call: { request: Registered },
+        callback: (err: null, response: object) => void,
+      ) => {
+        this.registrations.push(call.request);
+        callback(null, {});
+      },
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix://${this.socketPath}`, ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    this.server = server;
+  }
+
+  /** Dies like an agent process: its socket goes away with it. */
+  async stop(): Promise<void> {
+    this.server?.forceShutdown();
+    this.server = undefined;
+    await rm(this.socketPath, { force: true });
+  }
+
+  async waitForRegistrations(count: number, timeoutMs = 10_000): Promise<Registered> {
+    await eventually(() => this.registrations.length >= count, `${count} registration(s)`, timeoutMs);
+    return this.registrations[count - 1]!;
+  }
+
+  /** Calls Discover on a registered endpoint, as the agent does (UDS endpoints via a dummy authority). */
+  discover(
+    registered: Registered,
+    details: string,
+    properties: Record<string, Buffer | undefined> = {},
+  ): DiscoverCall {
+    const target =
+      registered.endpoint_type === "UDS"
+        ? `unix://${registered.endpoint}`
+        : registered.endpoint.replace(/^http:\/\//, "");
+    const client = new DiscoveryHandler(target, credentials.createInsecure()) as unknown as {
+      Discover(request: object): ClientReadableStream<{ devices: TestDevice[] }>;
+      close(): void;
+    };
+    const discovery_properties: Record<string, object> = {};
+    for (const [k, v] of Object.entries(properties))
+      discovery_properties[k] = v === undefined ? {} : { vec: v };
+    return new DiscoverCall(client.Discover({ discovery_details: details, discovery_properties }), () =>
+      client.close(),
+    );
+  }
+}
+
+export class DiscoverCall {
+  readonly lists: TestDevice[][] = [];
+  error: ServiceError | undefined;
+  ended = false;
+
+  constructor(
+    private readonly stream: ClientReadableStream<{ devices: TestDevice[] }>,
+    private readonly closeClient: () => void,
+  ) {
+    stream.on("data", (response: { devices: TestDevice[] }) =>
+      this.lists.push(response.devices.map((d) => ({ id: d.id, properties: { ...d.properties } }))),
+    );
+    stream.on("error", (err: ServiceError) => {
+      this.error = err;
+    });
+    stream.on("end", () => {
+      this.ended = true;
+    });
+  }
+
+  ids(): string[] {
+    return (
+      this.lists
+        .at(-1)
+        ?.map((d) => d.id)
+        .sort() ?? []
+    );
+  }
+
+  async waitForIds(expected: string[], what: string, timeoutMs = 10_000): Promise<void> {
+    const want = JSON.stringify([...expected].sort());
+    await eventually(
+      () => JSON.stringify(this.ids()) === want,
+      `${what}: ${want} (got ${JSON.stringify(this.ids())})`,
+      timeoutMs,
+    );
+  }
+
+  async waitForError(timeoutMs = 5000): Promise<ServiceError> {
+    await eventually(() => this.error !== undefined, "an error status", timeoutMs);
+    return this.error!;
+  }
+
+  cancel(): void {
+    this.stream.cancel();
+    this.closeClient();
+  }
+}

@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { CLI, ROOT } from "./cli.js";
+import { eventually } from "./live-host.js";
+
+/** `akri-mqtt serve` as a real process, as a DaemonSet pod would run it. */
+export class HandlerProcess {
+  private log = "";
+  httpPort: number | undefined;
+  exitCode: number | null | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.stderr?.on("data", (d: Buffer) => {
+      this.log += d.toString();
+      const match = /"url":"http:\/\/[^"]*:(\d+)"/.exec(this.log);
+      if (match && this.httpPort === undefined) this.httpPort = Number(match[1]);
+    });
+    child.stdout?.on("data", (d: Buffer) => {
+      this.log += d.toString();
+    });
+    child.on("exit", (code) => {
+      this.exitCode = code;
+    });
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  static async start(
+    directory: string,
+    env: NodeJS.ProcessEnv = {},
+    args: string[] = [],
+  ): Promise<HandlerProcess> {
+    const child = spawn(
+      process.execPath,
+      [CLI, "serve", "--http-port", "0", "--http-host", "127.0.0.1", ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, DISCOVERY_HANDLERS_DIRECTORY: directory, LOG_LEVEL: "info", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const handler = new HandlerProcess(child);
+    await eventually(
+      () => handler.httpPort !== undefined || handler.exitCode !== undefined,
+      "serve to start",
+      10_000,
+    );
+    if (handler.exitCode !== undefined) throw new Error(`serve exited: ${handler.log}`);
+    return handler;
+  }
+
+  async get(path: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.httpPort}${path}`);
+    return { status: response.status, body: await response.text() };
+  }
+
+  /** The value of one Prometheus sample, e.g. metric("akri_mqtt_broker_connections"). */
+  async metric(name: string): Promise<number | undefined> {
+    const { body } = await this.get("/metrics");
+    const line = body.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.split(" ").at(-1));
+  }
+
+  /** SIGTERM, then the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.exitCode === undefined) {
+      this.child.kill("SIGTERM");
+      await eventually(() => this.exitCode !== undefined, "serve to exit", 10_000);
+    }
+    return this.exitCode ?? null;
+  }
+}

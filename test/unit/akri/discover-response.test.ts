@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { fitResponse, MAX_RESPONSE_BYTES } from "../../../src/akri/discover-service.js";
+import { messageType } from "../../../src/akri/handler-metrics.js";
+import { encodedSize } from "../../../src/akri/proto.js";
+import type { DiscoveredDevice } from "../../../src/discovery/device.js";
+
+function device(i: number): DiscoveredDevice {
+  const id = `spBv1.0/Plant-${i % 7}/Edge-${String(i % 1000).padStart(4, "0")}/Device-${String(i).padStart(6, "0")}`;
+  return {
+    id,
+    kind: "sparkplug-device",
+    status: "online",
+    properties: {
+      MQTT_BROKER_URI: "mqtts://broker-1.plant.example:8883,mqtts://broker-2.plant.example:8883",
+      SPARKPLUG_GROUP_ID: `Plant-${i % 7}`,
+      SPARKPLUG_EDGE_NODE_ID: `Edge-${String(i % 1000).padStart(4, "0")}`,
+      SPARKPLUG_DEVICE_ID: `Device-${String(i).padStart(6, "0")}`,
+      SPARKPLUG_DATA_TOPIC: `spBv1.0/Plant-${i % 7}/DDATA/Edge-${String(i % 1000).padStart(4, "0")}/Device-${String(i).padStart(6, "0")}`,
+    },
+  };
+}
+
+describe("DiscoverResponse size", () => {
+  it("sends a list that fits as it is", () => {
+    const devices = Array.from({ length: 1000 }, (_, i) => device(i));
+    const { response, cut } = fitResponse(devices, MAX_RESPONSE_BYTES);
+    expect(cut).toBe(0);
+    expect(response.devices).toHaveLength(1000);
+  });
+
+  it("cuts a list over 4 MiB at the end of its order, to just under the limit", () => {
+    const devices = Array.from({ length: 30_000 }, (_, i) => device(i));
+    const { response, cut } = fitResponse(devices, MAX_RESPONSE_BYTES);
+    expect(cut).toBeGreaterThan(0);
+    expect(response.devices.length + cut).toBe(30_000);
+    expect(response.devices.map((d) => d.id)).toStrictEqual(
+      devices.slice(0, response.devices.length).map((d) => d.id),
+    );
+    const size = encodedSize(response);
+    expect(size).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    // Nearly full: one more device would not have fitted.
+    expect(size + 400).toBeGreaterThan(MAX_RESPONSE_BYTES);
+  });
+});
+
+describe("message types for /metrics", () => {
+  it.each([
+    ["spBv1.0/g/NBIRTH/e", "NBIRTH"],
+    ["spBv1.0/g/DDATA/e/d", "DDATA"],
+    ["spBv1.0/STATE/host", "STATE"],
+    ["STATE/host", "STATE"],
+    ["$sparkplug/certificates/spBv1.0/g/NBIRTH/e", "CERTIFICATE"],
+    ["spBv1.0/g/NMETA/e", "other"],
+    ["robots/r1/joints", "other"],
+  ])("%s is %s", (topic, type) => {
+    expect(messageType(topic)).toBe(type);
+  });
+});
