@@ -1,8 +1,14 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DiscoverService } from "../akri/discover-service.js";
+import { HandlerMetrics } from "../akri/handler-metrics.js";
+import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
 import { parseDiscoveryDetails } from "../discovery/details.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
-import { connectionPool } from "../streams/connection-pool.js";
+import { ConnectionPool, connectionPool } from "../streams/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
@@ -19,6 +25,16 @@ export interface DemoOptions {
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const seconds = durationSeconds(options.duration);
   const broker = await EmbeddedBroker.start();
+  // The Akri API too, on a local socket: try it with any gRPC client as the agent would.
+  const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-demo-"));
+  const pool = new ConnectionPool();
+  const service = new DiscoverService({
+    discover: ({ details, credentials, onEngine }) =>
+      liveDiscovery({ details, credentials, pool, onEngine, suffix: "demo-api" }),
+    metrics: new HandlerMetrics(),
+    onStreamDropped: () => undefined,
+  });
+  const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);
   const parsed = parseDiscoveryDetails(
     [
       `serverUrls: [${broker.url}]`,
@@ -35,7 +51,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     json: options.json === true,
     configuration: "akri-mqtt-demo",
     live: true,
-    title: `akri-mqtt demo · embedded broker ${broker.url} · ${defaultFleet.groups.length} groups`,
+    title: `akri-mqtt demo · embedded broker ${broker.url} · Akri API unix://${api.endpoint.endpoint}`,
   });
   let last: DeviceListEmission | undefined;
   const footer = () => ["", "recent plant events (Ctrl-C to stop):", ...recent.map((e) => `  ${e}`)];
@@ -52,10 +68,17 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       }
     },
   });
+  // Let discovery subscribe first, so that it sees the plant's births rather than asking for them.
+  for (let waited = 0; waited < 3000 && !connectionPool.connections().some((c) => c.isOnline); waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   fleet.start(broker.url);
   await untilStopped(seconds);
   subscription.unsubscribe();
-  await connectionPool.settled();
+  service.stopAll();
+  await Promise.all([connectionPool.settled(), pool.settled()]);
+  await api.stop();
+  await rm(sockets, { recursive: true, force: true });
   fleet.stop();
   await broker.stop();
 }
