@@ -1,11 +1,11 @@
-import { fileURLToPath } from "node:url";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { packageFile } from "../paths.js";
 
 /* Akri's v0 API, loaded from proto/discovery.proto. */
 
-const protoPath = fileURLToPath(new URL("../../proto/discovery.proto", import.meta.url));
+const protoPath = packageFile("proto/discovery.proto", import.meta.url);
 
 export const packageDefinition = loadSync(protoPath, {
   keepCase: false,

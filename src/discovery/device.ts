@@ -50,15 +50,29 @@ export function sameAkriDevice(a: AkriDevice, b: AkriDevice): boolean {
   return aKeys.every((k) => a.properties[k] === b.properties[k]);
 }
 
-/** Ids of `devices` whose Akri instance hash collides with an earlier one's (24 bits is small). */
-export function hashCollisions(devices: readonly AkriDevice[]): [string, string][] {
+/**
+ * Ids of `devices` whose Akri instance hash collides with an earlier one's (24 bits is
+ * small). `cache` keeps hashes between calls (lists change little between sends).
+ */
+export function hashCollisions(
+  devices: readonly AkriDevice[],
+  cache?: Map<string, string>,
+): [string, string][] {
   const seen = new Map<string, string>();
   const collisions: [string, string][] = [];
   for (const device of devices) {
-    const hash = deviceHash(device.id);
+    let hash = cache?.get(device.id);
+    if (hash === undefined) {
+      hash = deviceHash(device.id);
+      cache?.set(device.id, hash);
+    }
     const other = seen.get(hash);
     if (other !== undefined && other !== device.id) collisions.push([other, device.id]);
     else seen.set(hash, device.id);
+  }
+  if (cache && cache.size > 2 * devices.length + 1024) {
+    const current = new Set(devices.map((d) => d.id));
+    for (const id of cache.keys()) if (!current.has(id)) cache.delete(id);
   }
   return collisions;
 }

@@ -1,5 +1,5 @@
 import { GenericPresence, type PresenceEvent } from "../generic/presence.js";
-import { topicMatches } from "../generic/topic-filter.js";
+import { topicMatcher } from "../generic/topic-filter.js";
 import type { HostCommand, HostEvent } from "../sparkplug/host/events.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { type HostOptions, hostOptions } from "../sparkplug/host/options.js";
@@ -65,8 +65,10 @@ export class DiscoveryEngine {
   private readonly presence: GenericPresence | undefined;
   private readonly emitter: ListEmitter;
   private readonly filters: string[];
+  private readonly matchers: ((topic: string) => boolean)[];
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
+  private readonly hashes = new Map<string, string>();
 
   constructor(
     readonly details: DiscoveryDetails,
@@ -74,6 +76,7 @@ export class DiscoveryEngine {
   ) {
     this.emitter = new ListEmitter(options.timing ?? defaultEmitterTiming);
     this.filters = subscriptionsFor(details);
+    this.matchers = this.filters.map(topicMatcher);
     if (details.mode === "sparkplug") {
       const sp = details.sparkplug;
       this.session = new HostSession(
@@ -103,6 +106,12 @@ export class DiscoveryEngine {
     }
   }
 
+  /** Is a message on `topic` one of ours? (A shared connection brings other discoveries' topics too.) */
+  private wanted(topic: string): boolean {
+    for (const matches of this.matchers) if (matches(topic)) return true;
+    return false;
+  }
+
   /** The MQTT topic filters this discovery subscribes to. */
   get subscriptions(): readonly string[] {
     return this.filters;
@@ -117,7 +126,7 @@ export class DiscoveryEngine {
     const out = emptyOutput();
     switch (input.kind) {
       case "message":
-        if (!this.filters.some((f) => topicMatches(f, input.message.topic))) break;
+        if (!this.wanted(input.message.topic)) break;
         if (this.session) this.hostStep(out, { kind: "message", message: input.message }, now);
         else {
           const event = this.presence!.onMessage(input.message, now);
@@ -173,7 +182,7 @@ export class DiscoveryEngine {
       const devices = this.inventory?.list() ?? this.presence!.list();
       if (this.lastSent === undefined || !sameList(devices, this.lastSent)) {
         this.lastSent = devices;
-        out.emissions.push({ at: now, devices, collisions: hashCollisions(devices) });
+        out.emissions.push({ at: now, devices, collisions: hashCollisions(devices, this.hashes) });
       }
     }
   }

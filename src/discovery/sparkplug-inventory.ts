@@ -137,10 +137,9 @@ export class SparkplugInventory {
   }
 
   private matches(selector: BirthMetricSelector, table: MetricTable | undefined): boolean {
-    const definition = table?.byName.get(selector.name);
-    if (!definition) return false;
+    if (!table?.has(selector.name)) return false;
     if (selector.equals === undefined) return true;
-    return propertyValue(definition.value) === String(selector.equals);
+    return propertyValue(table.valueOf(selector.name)) === String(selector.equals);
   }
 
   private mapped(
@@ -149,8 +148,7 @@ export class SparkplugInventory {
     fallback?: MetricTable,
   ): void {
     for (const [key, metric] of Object.entries(this.options.sparkplug.properties)) {
-      const value =
-        propertyValue(table?.byName.get(metric)?.value) ?? propertyValue(fallback?.byName.get(metric)?.value);
+      const value = propertyValue(table?.valueOf(metric)) ?? propertyValue(fallback?.valueOf(metric));
       if (value !== undefined) properties[key] = value;
     }
   }
@@ -183,7 +181,7 @@ export class SparkplugInventory {
     const entry = this.entries.get(id);
     this.expiring.delete(id);
     if (entry && sameAkriDevice(entry.device, device)) {
-      entry.device.status = device.status;
+      entry.device = device; // same for Akri; the status may differ
       entry.expiresAt = undefined;
       return;
     }
@@ -202,7 +200,7 @@ export class SparkplugInventory {
     }
     if (entry.expiresAt === undefined) {
       entry.expiresAt = now + graceMs;
-      entry.device.status = "offline";
+      entry.device = { ...entry.device, status: "offline" };
       this.expiring.add(id);
     }
     return true;
@@ -241,6 +239,7 @@ export class SparkplugInventory {
 
   /** The listed devices, sorted by id. */
   list(): DiscoveredDevice[] {
-    return sortDevices([...this.entries.values()].map((e) => ({ ...e.device })));
+    // Device objects are never changed once listed (a change replaces them), so sent lists can share them.
+    return sortDevices([...this.entries.values()].map((e) => e.device));
   }
 }

@@ -89,7 +89,7 @@ export class GenericPresence {
     const existing = this.seen.get(match.id);
     if (existing) {
       existing.lastSeen = Math.max(existing.lastSeen, at);
-      existing.device.status = "online";
+      if (existing.device.status !== "online") existing.device = { ...existing.device, status: "online" };
       return undefined;
     }
     const device: DiscoveredDevice = {
@@ -128,7 +128,7 @@ export class GenericPresence {
         this.version++;
         events.push({ kind: "device-idle", id });
       } else if (silent >= idleMs) {
-        entry.device.status = "offline";
+        if (entry.device.status !== "offline") entry.device = { ...entry.device, status: "offline" };
       }
     }
     return events;
@@ -152,6 +152,7 @@ export class GenericPresence {
   }
 
   list(): DiscoveredDevice[] {
-    return sortDevices([...this.seen.values()].map((e) => ({ ...e.device })));
+    // Device objects are never changed once listed (a change replaces them), so sent lists can share them.
+    return sortDevices([...this.seen.values()].map((e) => e.device));
   }
 }

@@ -1,3 +1,18 @@
+/** A compiled topic filter: "prefix/#" filters (the common case) become a prefix test. */
+export function topicMatcher(filter: string): (topic: string) => boolean {
+  if (
+    filter.endsWith("/#") &&
+    !filter.includes("+") &&
+    !filter.slice(0, -2).includes("#") &&
+    !filter.startsWith("$")
+  ) {
+    const prefix = filter.slice(0, -1); // keep the "/"
+    const exact = filter.slice(0, -2);
+    return (topic) => topic.startsWith(prefix) || topic === exact;
+  }
+  return (topic) => topicMatches(filter, topic);
+}
+
 /** MQTT topic filter matching (3.1.1 §4.7): "+" one level, "#" the rest; wildcards at the start skip "$" topics. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;

@@ -1,19 +1,12 @@
 import { DataType } from "./datatype.js";
 import { isTemplateValue, type Metric, type MetricValue, type Uint64 } from "./payload.js";
 
-const DENSE_ALIAS_LIMIT = 65536;
-
-/** What a BIRTH says about one metric: enough to decode its later alias-only DATA. */
+/** What a BIRTH says about one metric: enough to decode its later alias-only DATA. Immutable, shared. */
 export interface MetricDefinition {
-  name: string;
-  alias?: Uint64;
-  datatype: DataType;
+  readonly name: string;
+  readonly datatype: DataType;
   /** For a Template metric: its members, to decode instances that DATA sends partially. */
-  members?: MetricTable;
-  /** The birth value (or the latest, when the host tracks values), when kept. */
-  value?: MetricValue;
-  /** When `value` was measured, ms. */
-  timestamp?: number;
+  readonly members?: MetricTable;
 }
 
 /**
@@ -28,18 +21,53 @@ function keeps(kept: KeptValues, value: MetricValue): boolean {
   return value === null || typeof value !== "object";
 }
 
+/*
+ * Memory matters here: a plant has one table per device, and 100,000 devices with 20
+ * birth metrics each are two million entries. Definitions (name, datatype) are the same
+ * for every device of a kind, so they are interned and shared; aliases, usually a compact
+ * range, index a small typed array instead of a Map; the name index is built only when a
+ * lookup by name happens; values live in a parallel array only when kept.
+ */
+
+const INTERN_LIMIT = 200_000;
+const interned = new Map<string, MetricDefinition>();
+
+function definitionOf(name: string, datatype: DataType): MetricDefinition {
+  const key = `${datatype}:${name}`;
+  let definition = interned.get(key);
+  if (!definition) {
+    definition = Object.freeze({ name, datatype });
+    // Bounded: hostile births with endless new names do not grow memory without limit.
+    if (interned.size < INTERN_LIMIT) interned.set(key, definition);
+  }
+  return definition;
+}
+
+const NO_DUPLICATES: readonly Uint64[] = Object.freeze([]);
+
+const SHARED_LIMIT = 10_000;
+const sharedDefinitions = new Map<string, MetricDefinition[]>();
+
 /**
- * The alias → (name, datatype) and name → (alias, datatype) tables of one birth
- * (an edge node's NBIRTH or a device's DBIRTH). 3.0 DATA metrics carry only an alias and
- * no datatype, so they can only be decoded through the birth that defined them.
+ * The metrics of one birth (an edge node's NBIRTH or a device's DBIRTH): alias → (name,
+ * datatype) and name → (alias, datatype). 3.0 DATA metrics carry only an alias and no
+ * datatype, so they can only be decoded through the birth that defined them.
  */
 export class MetricTable {
-  readonly byAlias = new Map<Uint64, MetricDefinition>();
-  /** The same as byAlias for small aliases, as an array: the lookup every DATA metric makes. */
-  private readonly denseAliases: (MetricDefinition | undefined)[] = [];
-  readonly byName = new Map<string, MetricDefinition>();
-  /** Aliases that the birth gave to more than one metric (a protocol violation). */
-  readonly duplicateAliases: Uint64[] = [];
+  private definitions: MetricDefinition[] = [];
+  private aliases: Uint64[] | undefined;
+  private values: MetricValue[] | undefined;
+  private timestamps: (number | undefined)[] | undefined;
+  private aliasOffset = 0;
+  /** The aliases are aliasOffset, aliasOffset + 1, … in birth order (the usual case): no index needed. */
+  private sequentialAliases = false;
+  private aliasCount = 0;
+  /** alias - aliasOffset → index + 1 (0: no such alias), for a compact range of aliases. */
+  private aliasSlots: Int32Array | undefined;
+  /** alias → index, for sparse or very large aliases. */
+  private aliasMap: Map<Uint64, number> | undefined;
+  private nameIndex: Map<string, number> | undefined;
+  private duplicates: Uint64[] | undefined;
 
   /**
    * Builds the table of a birth's metrics. `templates` supplies definitions that the birth
@@ -53,27 +81,40 @@ export class MetricTable {
     const table = new MetricTable();
     for (const metric of metrics) {
       if (metric.name === undefined) continue;
-      const definition: MetricDefinition = { name: metric.name, datatype: metric.datatype };
-      if (metric.alias !== undefined) definition.alias = metric.alias;
-      if (keeps(kept, metric.value)) {
-        definition.value = metric.value;
-        if (metric.timestamp !== undefined) definition.timestamp = metric.timestamp;
-      }
+      let definition: MetricDefinition;
       if (metric.datatype === DataType.Template && isTemplateValue(metric.value)) {
         const template = metric.value;
         const base = template.templateRef
-          ? (table.byName.get(template.templateRef) ?? templates?.byName.get(template.templateRef))
+          ? (table.get(template.templateRef) ?? templates?.get(template.templateRef))
           : undefined;
-        definition.members = MetricTable.fromMembers(
-          template.metrics,
-          base?.members,
-          templates ?? table,
-          kept,
-        );
+        const members = MetricTable.fromMembers(template.metrics, base?.members, templates ?? table, kept);
+        definition = { name: metric.name, datatype: metric.datatype, members };
+      } else {
+        definition = definitionOf(metric.name, metric.datatype);
       }
-      table.add(definition);
+      table.push(
+        definition,
+        metric.alias,
+        keeps(kept, metric.value) ? metric.value : undefined,
+        metric.timestamp,
+      );
     }
+    table.indexAliases();
+    table.shareDefinitions();
     return table;
+  }
+
+  /**
+   * Devices of one kind have the same birth metrics: their tables share one definitions
+   * array (bounded cache; tables with template members keep their own).
+   */
+  private shareDefinitions(): void {
+    if (this.definitions.length === 0 || this.definitions.some((d) => d.members !== undefined)) return;
+    let key = "";
+    for (const d of this.definitions) key += `${d.datatype}:${d.name}\u0000`;
+    const shared = sharedDefinitions.get(key);
+    if (shared) this.definitions = shared;
+    else if (sharedDefinitions.size < SHARED_LIMIT) sharedDefinitions.set(key, this.definitions);
   }
 
   private static fromMembers(
@@ -83,41 +124,191 @@ export class MetricTable {
     kept: KeptValues,
   ): MetricTable {
     const members = MetricTable.fromBirth(metrics, templates, kept);
-    if (definitionMembers) {
-      // Members the instance leaves out (or sends untyped) keep the definition's datatype.
-      for (const [name, def] of definitionMembers.byName) {
-        const own = members.byName.get(name);
-        if (!own) members.add(def);
-        else if (own.datatype === DataType.Unknown) own.datatype = def.datatype;
+    if (!definitionMembers) return members;
+    let copied = false;
+    // Members the instance leaves out (or sends untyped) keep the definition's datatype.
+    for (const def of definitionMembers.definitions) {
+      const own = members.indexOfName(def.name);
+      // The definitions array may be shared with other tables: copy before changing it.
+      if (!copied) {
+        members.definitions = [...members.definitions];
+        copied = true;
       }
+      if (own === undefined) members.push(def, undefined, undefined, undefined);
+      else if (members.definitions[own]!.datatype === DataType.Unknown) members.definitions[own] = def;
     }
+    members.nameIndex = undefined;
     return members;
   }
 
-  private add(definition: MetricDefinition): void {
-    this.byName.set(definition.name, definition);
-    if (definition.alias === undefined) return;
-    if (this.byAlias.has(definition.alias)) this.duplicateAliases.push(definition.alias);
-    this.byAlias.set(definition.alias, definition);
-    if (typeof definition.alias === "number" && definition.alias < DENSE_ALIAS_LIMIT) {
-      while (this.denseAliases.length <= definition.alias) this.denseAliases.push(undefined);
-      this.denseAliases[definition.alias] = definition;
+  private push(
+    definition: MetricDefinition,
+    alias: Uint64 | undefined,
+    value: MetricValue | undefined,
+    timestamp: number | undefined,
+  ): void {
+    const index = this.definitions.length;
+    this.definitions.push(definition);
+    if (alias !== undefined) {
+      this.aliases ??= [];
+      this.aliases[index] = alias;
     }
+    if (value !== undefined) {
+      this.values ??= [];
+      this.values[index] = value;
+      if (timestamp !== undefined) {
+        this.timestamps ??= [];
+        this.timestamps[index] = timestamp;
+      }
+    }
+  }
+
+  private indexAliases(): void {
+    const aliases = this.aliases;
+    if (!aliases) return;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    let compact = true;
+    for (const alias of aliases) {
+      if (alias === undefined) continue;
+      count++;
+      if (typeof alias !== "number") {
+        compact = false;
+        continue;
+      }
+      if (alias < min) min = alias;
+      if (alias > max) max = alias;
+    }
+    if (compact && count === this.definitions.length && aliases.every((alias, i) => alias === min + i)) {
+      this.aliasOffset = min;
+      this.sequentialAliases = true;
+      this.aliasCount = count;
+      this.aliases = undefined;
+      return;
+    }
+    if (compact && count > 0 && max - min + 1 <= 4 * count + 16) {
+      this.aliasOffset = min;
+      this.aliasSlots = new Int32Array(max - min + 1);
+      aliases.forEach((alias, index) => {
+        if (alias === undefined) return;
+        const slot = (alias as number) - min;
+        if (this.aliasSlots![slot] !== 0) this.duplicate(alias);
+        this.aliasSlots![slot] = index + 1;
+      });
+    } else {
+      this.aliasMap = new Map();
+      aliases.forEach((alias, index) => {
+        if (alias === undefined) return;
+        if (this.aliasMap!.has(alias)) this.duplicate(alias);
+        this.aliasMap!.set(alias, index);
+      });
+    }
+  }
+
+  private duplicate(alias: Uint64): void {
+    this.duplicates ??= [];
+    this.duplicates.push(alias);
+  }
+
+  /** Aliases that the birth gave to more than one metric (a protocol violation). */
+  get duplicateAliases(): readonly Uint64[] {
+    return this.duplicates ?? NO_DUPLICATES;
+  }
+
+  private indexOfAlias(alias: Uint64): number | undefined {
+    if (this.sequentialAliases) {
+      if (typeof alias !== "number") return undefined;
+      const index = alias - this.aliasOffset;
+      return index >= 0 && index < this.aliasCount ? index : undefined;
+    }
+    if (this.aliasSlots) {
+      if (typeof alias !== "number") return undefined;
+      const slot = alias - this.aliasOffset;
+      if (slot < 0 || slot >= this.aliasSlots.length) return undefined;
+      const index = this.aliasSlots[slot]!;
+      return index === 0 ? undefined : index - 1;
+    }
+    return this.aliasMap?.get(alias);
+  }
+
+  private indexOfName(name: string): number | undefined {
+    if (!this.nameIndex) {
+      const index = new Map<string, number>();
+      for (let i = 0; i < this.definitions.length; i++) index.set(this.definitions[i]!.name, i);
+      this.nameIndex = index;
+    }
+    return this.nameIndex.get(name);
+  }
+
+  /** Where the metric a DATA metric refers to sits: by alias first, then by name. */
+  indexOf(alias: Uint64 | undefined, name: string | undefined): number | undefined {
+    if (alias !== undefined) {
+      const index = this.indexOfAlias(alias);
+      if (index !== undefined) return index;
+    }
+    return name === undefined ? undefined : this.indexOfName(name);
   }
 
   /** The definition a DATA metric refers to: by alias first, then by name. */
   resolve(alias: Uint64 | undefined, name: string | undefined): MetricDefinition | undefined {
-    if (alias !== undefined) {
-      const byAlias =
-        typeof alias === "number" && alias < this.denseAliases.length
-          ? this.denseAliases[alias]
-          : this.byAlias.get(alias);
-      if (byAlias) return byAlias;
+    const index = this.indexOf(alias, name);
+    return index === undefined ? undefined : this.definitions[index];
+  }
+
+  /** The definition of a metric by name. */
+  get(name: string): MetricDefinition | undefined {
+    const index = this.indexOfName(name);
+    return index === undefined ? undefined : this.definitions[index];
+  }
+
+  has(name: string): boolean {
+    return this.indexOfName(name) !== undefined;
+  }
+
+  /** The kept value of a metric (its birth value, or the latest when values are tracked). */
+  valueOf(name: string): MetricValue | undefined {
+    const index = this.indexOfName(name);
+    return index === undefined ? undefined : this.values?.[index];
+  }
+
+  /** When the kept value was measured, ms. */
+  timestampOf(name: string): number | undefined {
+    const index = this.indexOfName(name);
+    return index === undefined ? undefined : this.timestamps?.[index];
+  }
+
+  /** Records the current value of the metric at `index` (hosts that track values). */
+  setValue(index: number, value: MetricValue, timestamp: number | undefined): void {
+    this.values ??= [];
+    this.values[index] = value;
+    this.timestamps ??= [];
+    this.timestamps[index] = timestamp;
+  }
+
+  /** The alias of a metric, if it has one. */
+  aliasOf(name: string): Uint64 | undefined {
+    const index = this.indexOfName(name);
+    return index === undefined ? undefined : this.aliasAt(index);
+  }
+
+  private aliasAt(index: number): Uint64 | undefined {
+    if (this.sequentialAliases) return index < this.aliasCount ? this.aliasOffset + index : undefined;
+    return this.aliases?.[index];
+  }
+
+  /** Every metric, in birth order. */
+  *entries(): IterableIterator<{
+    definition: MetricDefinition;
+    alias: Uint64 | undefined;
+    value: MetricValue | undefined;
+  }> {
+    for (let i = 0; i < this.definitions.length; i++) {
+      yield { definition: this.definitions[i]!, alias: this.aliasAt(i), value: this.values?.[i] };
     }
-    return name === undefined ? undefined : this.byName.get(name);
   }
 
   get size(): number {
-    return this.byName.size;
+    return this.definitions.length;
   }
 }

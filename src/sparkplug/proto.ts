@@ -1,5 +1,5 @@
-import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { packageFile } from "../paths.js";
 import type { Uint64 } from "./payload.js";
 
 /*
@@ -21,7 +21,7 @@ import type { Uint64 } from "./payload.js";
  *    detached from their oneof here and read by datatype, as Sparkplug requires anyway.
  */
 
-const protoPath = fileURLToPath(new URL("../../proto/sparkplug_b.proto", import.meta.url));
+const protoPath = packageFile("proto/sparkplug_b.proto", import.meta.url);
 
 const root = protobuf.loadSync(protoPath);
 root.resolveAll();

@@ -47,15 +47,12 @@ export function handleData(model: HostModel, out: StepOutput, arrival: Arrival, 
   const track = model.options.trackValues;
   let unknown = false;
   for (const metric of payload.metrics) {
-    const definition =
-      metric.datatypeSource === "none" ? undefined : table?.resolve(metric.alias, metric.name);
-    if (definition) {
+    const index = metric.datatypeSource === "none" ? undefined : table?.indexOf(metric.alias, metric.name);
+    if (index !== undefined) {
       // Historical values are back-fill: they never replace the current value. The last
       // non-historical occurrence in a payload is the current one (they are in time order).
-      if (track && !metric.isHistorical) {
-        definition.value = metric.value;
-        definition.timestamp = metric.timestamp ?? payload.timestamp;
-      }
+      if (track && !metric.isHistorical)
+        table!.setValue(index, metric.value, metric.timestamp ?? payload.timestamp);
       continue;
     }
     // Untyped and unresolved, or typed (non-compliant but common) yet absent from the birth.

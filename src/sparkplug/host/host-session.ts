@@ -92,8 +92,7 @@ export class HostSession {
   }
 
   /** The birth table that decodes DATA on `topic` (the node's or the device's). */
-  tableFor(topic: EdgeTopic): MetricTable | undefined {
-    const node = this.node(topic.group, topic.edge);
+  tableFor(topic: EdgeTopic, node = this.node(topic.group, topic.edge)): MetricTable | undefined {
     if (!node) return undefined;
     if (topic.kind === "node") return node.birth?.metrics;
     return node.devices.get(topic.device)?.birth?.metrics;
@@ -191,7 +190,8 @@ export class HostSession {
 
   private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
     const { message } = processed;
-    const decoded = decodePayload(message.payload, { table: this.tableFor(topic) });
+    const known = this.node(topic.group, topic.edge);
+    const decoded = decodePayload(message.payload, { table: this.tableFor(topic, known) });
     if (!decoded.ok) {
       out.emit({
         kind: "decode-error",
@@ -231,14 +231,18 @@ export class HostSession {
         handleNodeBirth(this.model, out, arrival, now);
         return;
       default:
-        this.onSequencedMessage(out, arrival, now);
+        this.onSequencedMessage(
+          out,
+          arrival,
+          known ?? getNode(this.model, topic.group, topic.edge, now),
+          now,
+        );
     }
   }
 
   /** DBIRTH, NDATA, DDATA, DDEATH: through the node's seq check, then processed in order. */
-  private onSequencedMessage(out: StepOutput, arrival: Arrival, now: number): void {
+  private onSequencedMessage(out: StepOutput, arrival: Arrival, node: EdgeNode, now: number): void {
     const { topic, payload, message } = arrival;
-    const node = getNode(this.model, topic.group, topic.edge, now);
     node.lastSeenAt = now;
     this.proveAlive(out, node);
     if (payload.seq === undefined || payload.seq > 255) {

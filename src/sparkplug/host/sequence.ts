@@ -21,6 +21,8 @@ export type SeqVerdict =
   /** Already seen or too far behind: drop it. */
   | { kind: "duplicate" };
 
+const NOTHING_HELD: readonly never[] = Object.freeze([]);
+
 /** Distance ahead within which a seq counts as "later"; beyond it, as "earlier". */
 const AHEAD_WINDOW = 128;
 
@@ -69,7 +71,8 @@ export class SequenceTracker<T> {
   }
 
   /** Held messages that are now in order (after an in-order arrival), advancing the counter. */
-  releaseInOrder(): Held<T>[] {
+  releaseInOrder(): readonly Held<T>[] {
+    if (this.held.size === 0) return NOTHING_HELD;
     const out: Held<T>[] = [];
     while (this.expected !== undefined) {
       const next = this.held.get(this.expected);

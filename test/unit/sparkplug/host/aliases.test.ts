@@ -196,10 +196,8 @@ describe("D24 current values (when the host tracks values)", () => {
       qos: 0,
       retain: false,
     });
-    expect(h.session.node("G", "E")?.birth?.metrics.byName.get("Level")).toMatchObject({
-      value: 6,
-      timestamp: 20,
-    });
+    const metrics = h.session.node("G", "E")?.birth?.metrics;
+    expect([metrics?.valueOf("Level"), metrics?.timestampOf("Level")]).toStrictEqual([6, 20]);
   });
 
   it("keeps birth values without tracking when the host does not track values", () => {
@@ -207,6 +205,6 @@ describe("D24 current values (when the host tracks values)", () => {
     const edge = edgeNode();
     h.publish(edge.nbirth(h.now));
     h.publish(edge.ndata({ Level: 3 }, h.now));
-    expect(h.session.node("G", "E")?.birth?.metrics.byName.get("Level")?.value).toBe(0);
+    expect(h.session.node("G", "E")?.birth?.metrics.valueOf("Level")).toBe(0);
   });
 });

@@ -44,7 +44,7 @@ describe("B10/B16 births (tck-id-topics-nbirth-metric-reqs, tck-id-payloads-dbir
     ]);
     h.publish(second.nbirth(h.now));
     const table = h.session.node("G", "E")?.birth?.metrics;
-    expect(table?.byName.has("Old")).toBe(false);
+    expect(table?.has("Old")).toBe(false);
     expect(table?.resolve(1, undefined)).toMatchObject({ name: "New", datatype: DataType.String });
   });
 

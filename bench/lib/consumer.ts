@@ -1,0 +1,82 @@
+/*
+ * Benchmark consumer process: receives `count` Sparkplug DATA messages, either with a bare
+ * mqtt.js subscriber that does nothing with them, or through akri-mqtt's full discovery
+ * pipeline (decode, seq check, host model, inventory). Reports its receive rate and CPU.
+ */
+import mqtt from "mqtt";
+import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import { DiscoveryEngine } from "../../src/discovery/engine.js";
+import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
+import { BrokerConnection } from "../../src/streams/mqtt-connection.js";
+import { helperContext } from "./child.js";
+
+interface ConsumerOptions {
+  url: string;
+  mode: "bare" | "pipeline";
+  /** Devices the pipeline must have listed before it says it is ready (births done). */
+  devices: number;
+}
+
+const { options, report, orders } = helperContext<ConsumerOptions>();
+let target = Number.POSITIVE_INFINITY;
+let received = 0;
+let first = 0;
+let cpuAtFirst = process.cpuUsage();
+const onMessage = (topic: string) => {
+  if (!topic.includes("/DDATA/")) return;
+  if (received === 0) {
+    first = performance.now();
+    cpuAtFirst = process.cpuUsage();
+  }
+  received++;
+  if (received === target) {
+    const ms = performance.now() - first;
+    const cpu = process.cpuUsage(cpuAtFirst);
+    report("done", { received, ms, cpuUs: cpu.user + cpu.system });
+  }
+};
+
+if (options.mode === "bare") {
+  const client = mqtt.connect(options.url, { clientId: "bench-bare", protocolVersion: 5, clean: true });
+  client.on("message", (topic) => onMessage(topic));
+  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+  await client.subscribeAsync("spBv1.0/#", { qos: 0 });
+  report("ready");
+} else {
+  const parsed = parseDiscoveryDetails(
+    `serverUrls: [${options.url}]\nsparkplug: {publishState: false, rebirth: {maxPerSecond: 0}}`,
+  );
+  if (!parsed.ok) throw new Error(parsed.error);
+  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+  const connection = new BrokerConnection({
+    serverUrls: parsed.details.serverUrls,
+    clientId: "bench-pipeline",
+    mqttVersion: 5,
+    credentials: {},
+  });
+  connection.subscribe(engine.subscriptions);
+  let listed = 0;
+  let readyReported = false;
+  runDiscovery(engine, { messages$: connection.messages$, status$: connection.status$ }).subscribe(
+    (output) => {
+      for (const emission of output.emissions) listed = emission.devices.length;
+      if (!readyReported && listed >= options.devices) {
+        readyReported = true;
+        report("ready", { listed });
+      }
+    },
+  );
+  // Subscribed after the pipeline: a message is counted once the engine has processed it.
+  connection.messages$.subscribe((m) => onMessage(m.topic));
+  await new Promise<void>((resolve) => connection.status$.subscribe((s) => s.kind === "online" && resolve()));
+  report("online");
+}
+
+for await (const order of orders()) {
+  if (order.do === "expect") {
+    target = Number(order.count);
+    received = 0;
+  } else if (order.do === "exit") {
+    process.exit(0);
+  }
+}

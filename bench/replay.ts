@@ -1,0 +1,114 @@
+/*
+ * Replay: `discover --replay` of a 1,000,000-message gzip fixture through the whole
+ * pipeline (virtual time, host model, inventory, lists), against the baseline of reading
+ * and decoding the same file without the pipeline (gunzip, JSON, base64, Sparkplug decode
+ * with the birth tables). Both run in this process, alternating.
+ * Run: npm run bench:replay   (BENCH_REPLAY_MESSAGES sets the size)
+ */
+import { existsSync } from "node:fs";
+import { rename } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseDiscoveryDetails } from "../src/discovery/details.js";
+import { decodePayload } from "../src/sparkplug/decode.js";
+import { MetricTable } from "../src/sparkplug/metric-table.js";
+import { parseTopic } from "../src/sparkplug/topic.js";
+import { FixtureWriter, readFixture } from "../src/streams/fixture-file.js";
+import { replayFixture } from "../src/streams/replay.js";
+import { FleetTraffic } from "./lib/fleet-traffic.js";
+import { formatRate, printTable, saveResults } from "./lib/measure.js";
+
+const MESSAGES = Number(process.env.BENCH_REPLAY_MESSAGES ?? 1_000_000);
+
+/** Builds (once, cached in the temp directory) the fixture: births of 1,000 × 10 devices, then DATA. */
+async function fixture(): Promise<string> {
+  const path = join(tmpdir(), `akri-mqtt-bench-replay-${MESSAGES}-v1.jsonl.gz`);
+  if (existsSync(path)) return path;
+  const fleet = new FleetTraffic({ nodes: 1000, devices: 10, metrics: 20, dataMetrics: 10 });
+  const writer = FixtureWriter.create(`${path}.partial`);
+  let at = Date.UTC(2026, 0, 5, 10);
+  let written = 0;
+  for (let n = 0; n < fleet.shape.nodes && written < MESSAGES; n++) {
+    for (const p of fleet.births(n, at)) {
+      await writer.write({ topic: p.topic, payload: p.payload, qos: 0, retain: false, at });
+      written++;
+    }
+    at += 1;
+  }
+  for (let k = 0; written < MESSAGES; k++, written++) {
+    const { topic, payload } = fleet.data(k);
+    if (k % 20 === 0) at += 1; // 20,000 messages a second of recorded time
+    await writer.write({ topic, payload, qos: 0, retain: false, at });
+  }
+  await writer.close();
+  await rename(`${path}.partial`, path);
+  return path;
+}
+
+/** The baseline: read and decode every message, tables from the births, no pipeline. */
+async function readAndDecode(path: string): Promise<number> {
+  const tables = new Map<string, MetricTable>();
+  let count = 0;
+  for await (const entry of readFixture(path)) {
+    if (entry.kind !== "message") continue;
+    const topic = parseTopic(entry.message.topic);
+    if (topic.kind !== "node" && topic.kind !== "device") continue;
+    const key = entry.message.topic.replace(/\/(N|D)(BIRTH|DATA)\//, "/");
+    const decoded = decodePayload(entry.message.payload, { table: tables.get(key) });
+    if (decoded.ok && topic.verb.endsWith("BIRTH"))
+      tables.set(key, MetricTable.fromBirth(decoded.payload.metrics));
+    count++;
+  }
+  return count;
+}
+
+async function pipeline(path: string): Promise<number> {
+  const details = parseDiscoveryDetails("serverUrls: [tcp://bench:1883]");
+  if (!details.ok) throw new Error(details.error);
+  let lists = 0;
+  const { messages } = await replayFixture(path, details.details, (output) => {
+    lists += output.emissions.length;
+  });
+  if (lists === 0) throw new Error("the replay produced no device list");
+  return messages;
+}
+
+async function timed(run: () => Promise<number>): Promise<number> {
+  const start = performance.now();
+  const count = await run();
+  return count / ((performance.now() - start) / 1000);
+}
+
+export async function main(): Promise<void> {
+  const started = performance.now();
+  const path = await fixture();
+  process.stdout.write(
+    `replay: ${MESSAGES.toLocaleString()} messages (${path}, built in ${((performance.now() - started) / 1000).toFixed(1)} s)\n\n`,
+  );
+  const baseline: number[] = [];
+  const ours: number[] = [];
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  for (let r = 0; r < rounds; r++) {
+    baseline.push(await timed(() => readAndDecode(path)));
+    ours.push(await timed(() => pipeline(path)));
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const b = median(baseline);
+  const o = median(ours);
+  printTable(
+    ["path", "messages/s", "ratio", "goal"],
+    [
+      ["read + decode (baseline)", formatRate(b), "1.00x", ""],
+      ["discover --replay pipeline", formatRate(o), `${(o / b).toFixed(2)}x`, ">= 0.70x"],
+    ],
+  );
+  await saveResults("replay", {
+    messages: MESSAGES,
+    baselinePerSecond: b,
+    oursPerSecond: o,
+    ratio: o / b,
+    goal: 0.7,
+  });
+}
+
+await main();

@@ -1,0 +1,115 @@
+/*
+ * Scale: a plant grown to 1,000, 10,000 and 100,000 devices (10 devices per edge node,
+ * 20 birth metrics each; the last 90,000 born within one minute), through Mosquitto into
+ * akri-mqtt's discovery pipeline in its own process. At each size: time from the last
+ * birth to the device list with every device, resident and heap memory per device after
+ * GC, and CPU time per DATA message under steady traffic.
+ * Goals: settled within 2 s of the last birth; <= 2 KiB per device; CPU per message flat.
+ * Run: npm run bench:scale
+ */
+import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
+import { runHelper } from "./lib/child.js";
+import { printTable, saveResults } from "./lib/measure.js";
+
+const PUBLISHERS = 2;
+const TOTAL_NODES = Number(process.env.BENCH_SCALE_NODES ?? 10_000);
+const LEVELS = [TOTAL_NODES / 100, TOTAL_NODES / 10, TOTAL_NODES];
+const DATA_MESSAGES = Number(process.env.BENCH_SCALE_DATA ?? 100_000);
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+export async function main(): Promise<void> {
+  if (!mosquittoBinary()) throw new Error("the scale benchmark needs mosquitto");
+  const broker = await Mosquitto.start({ extraConfig: ["max_queued_messages 0"] });
+  const share = TOTAL_NODES / PUBLISHERS;
+  const publishers = Array.from({ length: PUBLISHERS }, (_, i) =>
+    runHelper("publisher", {
+      url: broker.url,
+      clientId: `bench-scale-publisher-${i}`,
+      shape: {
+        group: `Plant${i}`,
+        nodes: share,
+        devices: 10,
+        metrics: 20,
+        dataMetrics: 10,
+        firstNode: i * share,
+      },
+    }),
+  );
+  const consumer = runHelper("scale-consumer", { url: broker.url }, [
+    "--expose-gc",
+    "--max-old-space-size=4096",
+  ]);
+  const rows: (string | number)[][] = [];
+  const results: Record<string, unknown>[] = [];
+  try {
+    await Promise.all(publishers.map((p) => p.waitFor("ready", 300_000)));
+    const base = (await consumer.waitFor("online")).memory as Memory;
+    let born = 0;
+    for (const [i, nodes] of LEVELS.entries()) {
+      const devices = nodes * 10;
+      const perPublisher = nodes / PUBLISHERS;
+      consumer.send({ do: "await-devices", count: devices });
+      // The largest step is paced to take about a minute, as a plant's cold start would.
+      const births = (perPublisher - born / PUBLISHERS) * 11;
+      const paced = i === LEVELS.length - 1 ? { perSecond: Math.ceil(births / 55) } : {};
+      for (const p of publishers)
+        p.send({ do: "births", from: born / PUBLISHERS, to: perPublisher, ...paced });
+      const done = await Promise.all(publishers.map((p) => p.waitFor("births-done", 300_000)));
+      const lastBirth = Math.max(...done.map((d) => Number(d.lastBirthAt)));
+      const listed = await consumer.waitFor("listed", 300_000);
+      const settleMs = Number(listed.at) - lastBirth;
+      born = nodes;
+      consumer.send({ do: "memory" });
+      const memory = (await consumer.waitFor("memory", 120_000)).memory as Memory;
+      consumer.send({ do: "expect-data", count: DATA_MESSAGES });
+      for (const p of publishers)
+        p.send({ do: "data", count: DATA_MESSAGES / PUBLISHERS, nodes: perPublisher });
+      await Promise.all(publishers.map((p) => p.waitFor("data-done", 300_000)));
+      const data = await consumer.waitFor("data-done", 300_000);
+      const rssPerDevice = (memory.rss - base.rss) / devices;
+      const heapPerDevice = (memory.heapUsed + memory.external - base.heapUsed - base.external) / devices;
+      const cpuPerMessage = Number(data.cpuUs) / DATA_MESSAGES;
+      rows.push([
+        devices.toLocaleString(),
+        `${settleMs} ms`,
+        `${(rssPerDevice / 1024).toFixed(2)} KiB`,
+        `${(heapPerDevice / 1024).toFixed(2)} KiB`,
+        `${cpuPerMessage.toFixed(2)} µs`,
+      ]);
+      results.push({
+        devices,
+        settleMs,
+        rssBytesPerDevice: rssPerDevice,
+        heapBytesPerDevice: heapPerDevice,
+        cpuUsPerDataMessage: cpuPerMessage,
+      });
+    }
+    process.stdout.write(
+      `scale: ${TOTAL_NODES.toLocaleString()} edge nodes × 10 devices × 20 birth metrics, through Mosquitto\n\n`,
+    );
+    printTable(
+      ["devices", "list settled after last birth", "RSS / device", "heap / device", "CPU / DATA msg"],
+      rows,
+    );
+    const cpu = results.map((r) => Number(r.cpuUsPerDataMessage));
+    process.stdout.write(
+      `\ngoals: settled <= 2000 ms; <= 2 KiB per device; CPU per message flat (largest / smallest = ${(cpu.at(-1)! / cpu[0]!).toFixed(2)}x)\n`,
+    );
+    await saveResults("scale", {
+      levels: results,
+      cpuGrowth: cpu.at(-1)! / cpu[0]!,
+      goals: { settleMs: 2000, bytesPerDevice: 2048 },
+    });
+  } finally {
+    consumer.send({ do: "exit" });
+    for (const p of publishers) p.kill();
+    await broker.stop();
+  }
+}
+
+await main();
