@@ -3,8 +3,7 @@
  * the largest list that fits under the agent's 4 MiB receive limit.
  * Run: npm run bench:size
  */
-import { fitResponse, MAX_RESPONSE_BYTES } from "../src/akri/discover-service.js";
-import { encodedSize } from "../src/akri/proto.js";
+import { encodeList, MAX_RESPONSE_BYTES } from "../src/akri/discover-service.js";
 import type { DiscoveredDevice } from "../src/discovery/device.js";
 import { printTable, saveResults } from "./lib/measure.js";
 
@@ -31,10 +30,8 @@ export async function main(): Promise<void> {
   const brokerUri = "tcp://mosquitto.iot.svc.cluster.local:1883";
   const devices = Array.from({ length: 40_000 }, (_, i) => device(i, brokerUri));
   const sample = devices.slice(0, 10_000);
-  const bytesPerDevice =
-    encodedSize({ devices: sample.map((d) => ({ ...d, mounts: [], deviceSpecs: [] })) }) / sample.length;
-  const { response, cut } = fitResponse(devices, MAX_RESPONSE_BYTES);
-  const largest = response.devices.length;
+  const bytesPerDevice = encodeList(sample, Number.POSITIVE_INFINITY).bytes.length / sample.length;
+  const { kept: largest, cut } = encodeList(devices, MAX_RESPONSE_BYTES);
   process.stdout.write("response size: Sparkplug devices with the standard properties\n\n");
   printTable(
     ["figure", "value", "goal"],

@@ -2,6 +2,11 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The package's root directory (where package.json is), found from a module. */
+export function packageRoot(from: string): string {
+  return dirname(packageFile("package.json", from));
+}
+
 /**
  * A file of the package (e.g. "proto/sparkplug_b.proto"), found by walking up from the
  * calling module: the same code runs from src/ (tests), dist/ (the package) and compiled

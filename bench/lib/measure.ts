@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "../../src/paths.js";
 
 /*
  * Throughput measurement for benchmarks that compare two implementations on a shared,
@@ -47,11 +48,12 @@ export function compareRates(
   return Object.fromEntries(names.map((n) => [n, median(samples[n]!)]));
 }
 
-const resultsPath = fileURLToPath(new URL("../results/latest.json", import.meta.url));
+const resultsDirectory = join(packageRoot(import.meta.url), "bench", "results");
+const resultsPath = join(resultsDirectory, "latest.json");
 
 /** Merges one benchmark's figures into bench/results/latest.json. */
 export async function saveResults(benchmark: string, figures: unknown): Promise<void> {
-  await mkdir(fileURLToPath(new URL("../results/", import.meta.url)), { recursive: true });
+  await mkdir(resultsDirectory, { recursive: true });
   let all: Record<string, unknown> = {};
   try {
     all = JSON.parse(await readFile(resultsPath, "utf8")) as Record<string, unknown>;

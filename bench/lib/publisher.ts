@@ -46,11 +46,17 @@ for await (const order of orders()) {
     const perSecond = order.perSecond === undefined ? undefined : Number(order.perSecond);
     const started = Date.now();
     let count = 0;
+    // With `record`, when each DBIRTH went out (device id → ms), for latency measurements.
+    const published: [string, number][] = [];
+    let lastBirthAt = Date.now();
     for (let n = from; n < to; n++) {
       for (const p of fleet.births(n, Date.now())) {
         client.publish(p.topic, Buffer.from(p.payload), { qos: 0 });
         count++;
+        if (order.record && p.topic.includes("/DBIRTH/"))
+          published.push([p.topic.replace("/DBIRTH", ""), Date.now()]);
       }
+      lastBirthAt = Date.now();
       if (perSecond !== undefined) {
         const due = started + (count / perSecond) * 1000;
         if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
@@ -59,7 +65,7 @@ for await (const order of orders()) {
       }
     }
     await client.publishAsync("bench/flush", "", { qos: 1 });
-    report("births-done", { count, lastBirthAt: Date.now() });
+    report("births-done", { count, lastBirthAt, ...(order.record ? { published } : {}) });
   } else if (order.do === "data") {
     const total = Number(order.count);
     const nodes = order.nodes === undefined ? undefined : Number(order.nodes);

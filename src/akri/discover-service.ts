@@ -6,7 +6,7 @@ import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/de
 import type { DeviceListEmission, DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
-import { type DiscoverRequest, type DiscoverResponse, deviceFieldSize, type WireDevice } from "./proto.js";
+import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField, type WireDevice } from "./proto.js";
 
 /*
  * v0.DiscoveryHandler/Discover. The request is validated at call time (INVALID_ARGUMENT
@@ -24,6 +24,8 @@ export type DiscoverFactory = (request: {
   details: DiscoveryDetails;
   credentials: BrokerCredentials;
   onEngine: (engine: DiscoveryEngine) => void;
+  /** Encodes each device as it is listed, so that sending a list is a copy of ready bytes. */
+  onListed: (device: DiscoveredDevice) => void;
 }) => Observable<EngineOutput>;
 
 /** One open Discover stream, for /devices and /metrics. */
@@ -49,28 +51,38 @@ function toWire(device: DiscoveredDevice): WireDevice {
   return { id: device.id, properties: device.properties, mounts: [], deviceSpecs: [] };
 }
 
-/** Cuts a list to fit `maxBytes`, keeping its order; returns the response and how many were cut. */
-export function fitResponse(
+/**
+ * Encoded devices, keyed by their properties object: listed devices are immutable and a
+ * status change keeps the properties object, so the bytes Akri sees are encoded once.
+ */
+const encodedDevices = new WeakMap<Record<string, string>, Buffer>();
+
+function deviceBytes(device: DiscoveredDevice): Buffer {
+  let bytes = encodedDevices.get(device.properties);
+  if (!bytes) {
+    bytes = encodeDeviceField(toWire(device));
+    encodedDevices.set(device.properties, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * A list as DiscoverResponse bytes, cut to fit `maxBytes` at the end of its order.
+ * Returns the bytes, how many devices they hold, and how many were cut.
+ */
+export function encodeList(
   devices: readonly DiscoveredDevice[],
   maxBytes: number,
-): { response: DiscoverResponse; cut: number } {
-  const wire = devices.map(toWire);
-  // Cheap upper bound first: most lists are far below the limit.
-  let estimate = 0;
-  for (const d of wire) {
-    estimate += d.id.length * 3 + 16;
-    for (const [k, v] of Object.entries(d.properties)) estimate += (k.length + v.length) * 3 + 16;
-  }
-  if (estimate <= maxBytes) return { response: { devices: wire }, cut: 0 };
+): { bytes: Buffer; kept: number; cut: number } {
+  const parts: Buffer[] = [];
   let total = 0;
-  let kept = 0;
-  for (const device of wire) {
-    const size = deviceFieldSize(device);
-    if (total + size > maxBytes) break;
-    total += size;
-    kept++;
+  for (const device of devices) {
+    const bytes = deviceBytes(device);
+    if (total + bytes.length > maxBytes) break;
+    parts.push(bytes);
+    total += bytes.length;
   }
-  return { response: { devices: wire.slice(0, kept) }, cut: wire.length - kept };
+  return { bytes: Buffer.concat(parts, total), kept: parts.length, cut: devices.length - parts.length };
 }
 
 function propertiesOf(request: DiscoverRequest): Record<string, Uint8Array | undefined> {
@@ -89,7 +101,7 @@ export class DiscoverService {
   }
 
   /** The grpc-js handler for Discover. */
-  readonly handler = (call: ServerWritableStream<DiscoverRequest, DiscoverResponse>): void => {
+  readonly handler = (call: ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>): void => {
     const { metrics } = this.options;
     const details = parseDiscoveryDetails(call.request.discoveryDetails ?? "");
     if (!details.ok) {
@@ -120,9 +132,9 @@ export class DiscoverService {
     );
 
     let inFlight = false;
-    let waiting: DiscoverResponse | undefined;
+    let waiting: Buffer | undefined;
     let ended = false;
-    const write = (response: DiscoverResponse) => {
+    const write = (response: Buffer) => {
       inFlight = true;
       metrics.listsSent.inc();
       call.write(response, () => {
@@ -133,7 +145,7 @@ export class DiscoverService {
       });
     };
     const send = (emission: DeviceListEmission) => {
-      const { response, cut } = fitResponse(emission.devices, this.maxBytes);
+      const { bytes: response, cut } = encodeList(emission.devices, this.maxBytes);
       if (cut > 0) {
         metrics.overflows.inc();
         metrics.overflowCut.inc(cut);
@@ -142,22 +154,24 @@ export class DiscoverService {
           "device list exceeds the agent's 4 MiB message limit: the last devices (in id order) were cut; split the Configuration (e.g. per group)",
         );
       }
-      if (emission.collisions.length > 0) {
-        metrics.collisions.inc(emission.collisions.length);
-        for (const [a, b] of emission.collisions) {
-          log.warn(
-            { stream: stream.id, ids: [a, b], hash: deviceHash(a) },
-            "two device ids share an Akri instance hash; Akri keeps one",
-          );
-        }
-      }
       stream.lastSent = emission;
-      this.updateDeviceGauge();
       if (inFlight) {
         if (waiting) metrics.listsSkipped.inc();
         waiting = response;
       } else {
         write(response);
+      }
+      // After the list is on its way: gauges and the (slow) instance hash check.
+      this.updateDeviceGauge();
+      const collisions = emission.collisions();
+      if (collisions.length > 0) {
+        metrics.collisions.inc(collisions.length);
+        for (const [a, b] of collisions) {
+          log.warn(
+            { stream: stream.id, ids: [a, b], hash: deviceHash(a) },
+            "two device ids share an Akri instance hash; Akri keeps one",
+          );
+        }
       }
     };
 
@@ -167,6 +181,9 @@ export class DiscoverService {
         credentials: credentials.credentials,
         onEngine: (engine) => {
           stream.engine = engine;
+        },
+        onListed: (device) => {
+          deviceBytes(device);
         },
       })
       .subscribe({
@@ -194,7 +211,10 @@ export class DiscoverService {
     call.on("close", () => close("closed"));
   };
 
-  private refuse(call: ServerWritableStream<DiscoverRequest, DiscoverResponse>, message: string): void {
+  private refuse(
+    call: ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>,
+    message: string,
+  ): void {
     this.options.metrics.invalidArguments.inc();
     log.warn({ err: message }, "Discover refused: invalid discoveryDetails or discoveryProperties");
     call.emit("error", { code: status.INVALID_ARGUMENT, details: message });

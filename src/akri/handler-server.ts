@@ -2,7 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { log } from "../log.js";
-import { DiscoveryHandlerService, EndpointType } from "./proto.js";
+import { DiscoveryHandlerServerService, EndpointType } from "./proto.js";
 
 /*
  * Where the discovery handler listens (akri.md §1.2): a Unix socket
@@ -51,7 +51,7 @@ export class HandlerServer {
       await rm(endpoint.socketPath, { force: true });
     }
     const server = new Server({ "grpc.keepalive_permit_without_calls": 1 });
-    server.addService(DiscoveryHandlerService, { Discover: discover! });
+    server.addService(DiscoveryHandlerServerService, { Discover: discover! });
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(endpoint.bind, ServerCredentials.createInsecure(), (err) =>
         err ? reject(err) : resolve(),

@@ -42,13 +42,32 @@ export interface DiscoverResponse {
   devices: WireDevice[];
 }
 
-/** The encoded size of a DiscoverResponse, as the agent will receive it. */
-export function encodedSize(response: DiscoverResponse): number {
-  return DiscoveryHandlerService.Discover!.responseSerialize(response).length;
+const serializeResponse = DiscoveryHandlerService.Discover!.responseSerialize;
+
+/** A DiscoverResponse as the agent will receive it. */
+export function encodeResponse(response: DiscoverResponse): Buffer {
+  return serializeResponse(response);
 }
 
-/** The encoded size of one device inside a DiscoverResponse (its bytes plus field tag and length). */
-export function deviceFieldSize(device: WireDevice): number {
-  const size = DiscoveryHandlerService.Discover!.responseSerialize({ devices: [device] }).length;
-  return size;
+/**
+ * One device as a `devices` field of a DiscoverResponse (tag, length, bytes). A response
+ * is exactly the concatenation of its devices' fields, so each device is encoded once and
+ * its bytes reused in every list it is part of.
+ */
+export function encodeDeviceField(device: WireDevice): Buffer {
+  return serializeResponse({ devices: [device] });
 }
+
+export function decodeResponse(bytes: Buffer): DiscoverResponse {
+  return DiscoveryHandlerService.Discover!.responseDeserialize(bytes) as DiscoverResponse;
+}
+
+/** The DiscoveryHandler service for the server: responses may be given already encoded. */
+export const DiscoveryHandlerServerService: ServiceDefinition = {
+  ...DiscoveryHandlerService,
+  Discover: {
+    ...DiscoveryHandlerService.Discover!,
+    responseSerialize: (value: DiscoverResponse | Buffer) =>
+      Buffer.isBuffer(value) ? value : serializeResponse(value),
+  },
+};

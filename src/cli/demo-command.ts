@@ -29,8 +29,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-demo-"));
   const pool = new ConnectionPool();
   const service = new DiscoverService({
-    discover: ({ details, credentials, onEngine }) =>
-      liveDiscovery({ details, credentials, pool, onEngine, suffix: "demo-api" }),
+    discover: ({ details, credentials, onEngine, onListed }) =>
+      liveDiscovery({ details, credentials, pool, onEngine, onListed, suffix: "demo-api" }),
     metrics: new HandlerMetrics(),
     onStreamDropped: () => undefined,
   });

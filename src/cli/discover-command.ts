@@ -42,7 +42,7 @@ export class ListPrinter {
 
   print(emission: DeviceListEmission, footer: string[] = []): void {
     this.lists++;
-    for (const [a, b] of emission.collisions) {
+    for (const [a, b] of emission.collisions()) {
       log.warn(
         { ids: [a, b] },
         "two discovered ids share an Akri instance hash: Akri would list only one of them",

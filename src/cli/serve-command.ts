@@ -43,7 +43,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     metrics,
   });
   const service = new DiscoverService({
-    discover: ({ details, credentials, onEngine }) => liveDiscovery({ details, credentials, pool, onEngine }),
+    discover: ({ details, credentials, onEngine, onListed }) =>
+      liveDiscovery({ details, credentials, pool, onEngine, onListed }),
     metrics,
     onStreamDropped: () => registration.requestReregistration("the agent dropped a Discover stream"),
   });

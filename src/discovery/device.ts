@@ -51,28 +51,46 @@ export function sameAkriDevice(a: AkriDevice, b: AkriDevice): boolean {
 }
 
 /**
- * Ids of `devices` whose Akri instance hash collides with an earlier one's (24 bits is
- * small). `cache` keeps hashes between calls (lists change little between sends).
+ * Akri instance hashes of listed ids, to warn about collisions (24 bits is small: ~3 %
+ * chance of one at 1,000 devices). Hashing is done as devices are listed, and a list is
+ * checked in time proportional to the collisions seen, not to its length.
  */
-export function hashCollisions(
-  devices: readonly AkriDevice[],
-  cache?: Map<string, string>,
-): [string, string][] {
-  const seen = new Map<string, string>();
-  const collisions: [string, string][] = [];
-  for (const device of devices) {
-    let hash = cache?.get(device.id);
-    if (hash === undefined) {
-      hash = deviceHash(device.id);
-      cache?.set(device.id, hash);
+export class InstanceHashes {
+  private readonly hashOf = new Map<string, string>();
+  private readonly idsOf = new Map<string, string[]>();
+  private readonly collided = new Set<string>();
+
+  /** Hashes a newly listed id. */
+  add(id: string): void {
+    if (this.hashOf.has(id)) return;
+    const hash = deviceHash(id);
+    this.hashOf.set(id, hash);
+    const ids = this.idsOf.get(hash);
+    if (ids === undefined) {
+      this.idsOf.set(hash, [id]);
+    } else {
+      ids.push(id);
+      this.collided.add(hash);
     }
-    const other = seen.get(hash);
-    if (other !== undefined && other !== device.id) collisions.push([other, device.id]);
-    else seen.set(hash, device.id);
   }
-  if (cache && cache.size > 2 * devices.length + 1024) {
-    const current = new Set(devices.map((d) => d.id));
-    for (const id of cache.keys()) if (!current.has(id)) cache.delete(id);
+
+  /** Pairs of ids in `devices` that share an instance hash. */
+  collisions(devices: readonly AkriDevice[]): [string, string][] {
+    if (this.hashOf.size > 2 * devices.length + 1024) this.forgetAllBut(devices);
+    if (this.collided.size === 0) return [];
+    const listed = new Set(devices.map((d) => d.id));
+    const pairs: [string, string][] = [];
+    for (const hash of this.collided) {
+      const present = (this.idsOf.get(hash) ?? []).filter((id) => listed.has(id));
+      for (let i = 1; i < present.length; i++) pairs.push([present[0]!, present[i]!]);
+    }
+    return pairs;
   }
-  return collisions;
+
+  private forgetAllBut(devices: readonly AkriDevice[]): void {
+    this.hashOf.clear();
+    this.idsOf.clear();
+    this.collided.clear();
+    for (const device of devices) this.add(device.id);
+  }
 }

@@ -5,7 +5,7 @@ import { HostSession } from "../sparkplug/host/host-session.js";
 import { type HostOptions, hostOptions } from "../sparkplug/host/options.js";
 import type { MqttMessage } from "../streams/message.js";
 import type { DiscoveryDetails } from "./details.js";
-import { type DiscoveredDevice, hashCollisions, sameAkriDevice } from "./device.js";
+import { type DiscoveredDevice, InstanceHashes, sameAkriDevice } from "./device.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";
 import { SparkplugInventory } from "./sparkplug-inventory.js";
 import { subscriptionsFor } from "./subscriptions.js";
@@ -30,7 +30,11 @@ export interface DeviceListEmission {
   at: number;
   devices: DiscoveredDevice[];
   /** Pairs of ids whose 24-bit Akri instance hashes collide (one would hide the other). */
-  collisions: [string, string][];
+  /**
+   * Pairs of ids whose 24-bit Akri instance hashes collide (one would hide the other);
+   * computed on demand, after the list is on its way (hashing thousands of new ids takes a while).
+   */
+  collisions: () => [string, string][];
 }
 
 export interface EngineOutput {
@@ -47,6 +51,8 @@ export interface EngineOptions {
   timing?: EmitterTiming;
   /** Publish STATE (default: as the details say). */
   publishState?: boolean;
+  /** Called for each device as it is listed (the Akri layer pre-encodes it). */
+  onListed?: (device: DiscoveredDevice) => void;
   /** Host model timings that discoveryDetails does not expose. */
   host?: Partial<Pick<HostOptions, "deviceRebirthSettleMs" | "staleTimeoutMs" | "unprovenGraceMs">>;
 }
@@ -68,7 +74,7 @@ export class DiscoveryEngine {
   private readonly matchers: ((topic: string) => boolean)[];
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
-  private readonly hashes = new Map<string, string>();
+  private readonly hashes = new InstanceHashes();
 
   constructor(
     readonly details: DiscoveryDetails,
@@ -76,6 +82,12 @@ export class DiscoveryEngine {
   ) {
     this.emitter = new ListEmitter(options.timing ?? defaultEmitterTiming);
     this.filters = subscriptionsFor(details);
+    // Work each new device will need when lists go out is done as it is listed, not all at
+    // once when the list is sent: its instance hash here, its wire encoding by the caller.
+    const onListed = (device: DiscoveredDevice) => {
+      this.hashes.add(device.id);
+      options.onListed?.(device);
+    };
     this.matchers = this.filters.map(topicMatcher);
     if (details.mode === "sparkplug") {
       const sp = details.sparkplug;
@@ -94,6 +106,7 @@ export class DiscoveryEngine {
         serverUrls: details.serverUrls,
         sparkplug: sp,
         offlineGraceSeconds: details.offlineGraceSeconds,
+        onListed,
       });
     } else {
       this.presence = new GenericPresence({
@@ -102,6 +115,7 @@ export class DiscoveryEngine {
         idleTimeoutSeconds: details.idleTimeoutSeconds,
         offlineGraceSeconds: details.offlineGraceSeconds,
         serverUrls: details.serverUrls,
+        onListed,
       });
     }
   }
@@ -182,7 +196,7 @@ export class DiscoveryEngine {
       const devices = this.inventory?.list() ?? this.presence!.list();
       if (this.lastSent === undefined || !sameList(devices, this.lastSent)) {
         this.lastSent = devices;
-        out.emissions.push({ at: now, devices, collisions: hashCollisions(devices, this.hashes) });
+        out.emissions.push({ at: now, devices, collisions: () => this.hashes.collisions(devices) });
       }
     }
   }

@@ -21,7 +21,7 @@ export const defaultEmitterTiming: EmitterTiming = {
   settleMs: 500,
   firstMaxWaitMs: 3000,
   quietMs: 250,
-  maxDelayMs: 2000,
+  maxDelayMs: 1000,
 };
 
 export class ListEmitter {

@@ -18,6 +18,8 @@ export interface InventoryOptions {
   serverUrls: readonly string[];
   sparkplug: SparkplugDetails;
   offlineGraceSeconds: number;
+  /** A device newly listed, or listed with new properties (to prepare what lists will need). */
+  onListed?: ((device: DiscoveredDevice) => void) | undefined;
 }
 
 interface Entry {
@@ -181,11 +183,14 @@ export class SparkplugInventory {
     const entry = this.entries.get(id);
     this.expiring.delete(id);
     if (entry && sameAkriDevice(entry.device, device)) {
-      entry.device = device; // same for Akri; the status may differ
+      // Same for Akri: keep the listed object (and whatever was derived from it); a new
+      // status gets a new object that shares the properties.
+      if (entry.device.status !== device.status) entry.device = { ...entry.device, status: device.status };
       entry.expiresAt = undefined;
       return;
     }
     this.entries.set(id, { device, expiresAt: undefined });
+    this.options.onListed?.(device);
     this.version++;
   }
 

@@ -20,6 +20,8 @@ export interface PresenceOptions {
   idleTimeoutSeconds: number;
   offlineGraceSeconds: number;
   serverUrls: readonly string[];
+  /** A device newly listed (to prepare what lists will need). */
+  onListed?: ((device: DiscoveredDevice) => void) | undefined;
 }
 
 interface Seen {
@@ -99,6 +101,7 @@ export class GenericPresence {
       properties: { MQTT_BROKER_URI: this.brokerUri, MQTT_TOPIC: match.filter, MQTT_DEVICE_ID: match.id },
     };
     this.seen.set(match.id, { device, lastSeen: at });
+    this.options.onListed?.(device);
     this.version++;
     return { kind: "device-appeared", id: match.id, topic: message.topic };
   }

@@ -33,6 +33,8 @@ export interface LiveDiscoveryOptions {
   >;
   /** Receives the engine once created (for /devices and tests). */
   onEngine?: (engine: DiscoveryEngine) => void;
+  /** Called for each device as it is listed (the Akri layer pre-encodes it). */
+  onListed?: EngineOptions["onListed"];
   /** Host model timings that discoveryDetails does not expose (tests shorten them). */
   host?: EngineOptions["host"];
 }
@@ -59,6 +61,7 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
       hostId: `${options.details.sparkplug.hostId}-${suffix}`,
       ...(options.timing ? { timing: options.timing } : {}),
       ...(options.host ? { host: options.host } : {}),
+      ...(options.onListed ? { onListed: options.onListed } : {}),
     });
     options.onEngine?.(engine);
     const pooled = (options.pool ?? connectionPool).acquire(settings);

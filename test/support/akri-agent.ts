@@ -1,6 +1,5 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   type ClientReadableStream,
   credentials,
@@ -12,6 +11,7 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { packageFile } from "../../src/paths.js";
 import { eventually } from "./live-host.js";
 
 /*
@@ -20,7 +20,7 @@ import { eventually } from "./live-host.js";
  * field names, as Akri's Rust code sees them).
  */
 
-const definition = loadSync(fileURLToPath(new URL("./akri-v0.proto", import.meta.url)), {
+const definition = loadSync(packageFile("test/support/akri-v0.proto", import.meta.url), {
   keepCase: true,
   defaults: true,
   enums: String,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fitResponse, MAX_RESPONSE_BYTES } from "../../../src/akri/discover-service.js";
+import { encodeList, MAX_RESPONSE_BYTES } from "../../../src/akri/discover-service.js";
 import { messageType } from "../../../src/akri/handler-metrics.js";
-import { encodedSize } from "../../../src/akri/proto.js";
+import { decodeResponse, encodeResponse } from "../../../src/akri/proto.js";
 import type { DiscoveredDevice } from "../../../src/discovery/device.js";
 
 function device(i: number): DiscoveredDevice {
@@ -20,26 +20,27 @@ function device(i: number): DiscoveredDevice {
   };
 }
 
-describe("DiscoverResponse size", () => {
-  it("sends a list that fits as it is", () => {
+describe("DiscoverResponse encoding", () => {
+  it("sends a list that fits as it is, byte for byte what the proto encodes", () => {
     const devices = Array.from({ length: 1000 }, (_, i) => device(i));
-    const { response, cut } = fitResponse(devices, MAX_RESPONSE_BYTES);
-    expect(cut).toBe(0);
-    expect(response.devices).toHaveLength(1000);
+    const { bytes, kept, cut } = encodeList(devices, MAX_RESPONSE_BYTES);
+    expect([kept, cut]).toStrictEqual([1000, 0]);
+    const wire = devices.map((d) => ({ id: d.id, properties: d.properties, mounts: [], deviceSpecs: [] }));
+    expect(bytes.equals(encodeResponse({ devices: wire }))).toBe(true);
+    expect(decodeResponse(bytes).devices.map((d) => d.id)).toStrictEqual(devices.map((d) => d.id));
   });
 
   it("cuts a list over 4 MiB at the end of its order, to just under the limit", () => {
     const devices = Array.from({ length: 30_000 }, (_, i) => device(i));
-    const { response, cut } = fitResponse(devices, MAX_RESPONSE_BYTES);
+    const { bytes, kept, cut } = encodeList(devices, MAX_RESPONSE_BYTES);
     expect(cut).toBeGreaterThan(0);
-    expect(response.devices.length + cut).toBe(30_000);
-    expect(response.devices.map((d) => d.id)).toStrictEqual(
-      devices.slice(0, response.devices.length).map((d) => d.id),
+    expect(kept + cut).toBe(30_000);
+    expect(decodeResponse(bytes).devices.map((d) => d.id)).toStrictEqual(
+      devices.slice(0, kept).map((d) => d.id),
     );
-    const size = encodedSize(response);
-    expect(size).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    expect(bytes.length).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
     // Nearly full: one more device would not have fitted.
-    expect(size + 400).toBeGreaterThan(MAX_RESPONSE_BYTES);
+    expect(bytes.length + 400).toBeGreaterThan(MAX_RESPONSE_BYTES);
   });
 });
 
