@@ -12,7 +12,7 @@ import { DataType } from "../src/sparkplug/datatype.js";
 import { decodePayload } from "../src/sparkplug/decode.js";
 import { encodePayload, type MetricInput } from "../src/sparkplug/encode.js";
 import { MetricTable } from "../src/sparkplug/metric-table.js";
-import { compareRates, formatRate, printTable, saveResults } from "./lib/measure.js";
+import { compareRates, formatRate, printTable, saveResults, sized } from "./lib/measure.js";
 
 const require = createRequire(import.meta.url);
 const tahu = require("sparkplug-payload").get("spBv1.0") as { decodePayload(b: Uint8Array): unknown };
@@ -80,7 +80,7 @@ export function benchmarkPayloads(): { birth: Uint8Array; data: Uint8Array; tabl
 
 async function main(): Promise<void> {
   const { birth, data, table } = benchmarkPayloads();
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  const rounds = sized("BENCH_ROUNDS", 9, 1);
   const births = compareRates(
     { ours: () => decodePayload(birth), tahu: () => tahu.decodePayload(birth) },
     { rounds },

@@ -11,10 +11,10 @@
 import { spawn } from "node:child_process";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { type Child, runHelper } from "./lib/child.js";
-import { formatRate, printTable, saveResults } from "./lib/measure.js";
+import { formatRate, printTable, saveResults, sized } from "./lib/measure.js";
 
-const MESSAGES = Number(process.env.BENCH_INGEST_MESSAGES ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MESSAGES = sized("BENCH_INGEST_MESSAGES", 200_000, 2_000);
+const ROUNDS = sized("BENCH_ROUNDS", 3, 1);
 const PUBLISHERS = 2;
 const NODES = 1000;
 

@@ -16,9 +16,9 @@ import { defaultEmitterTiming } from "../src/discovery/list-emitter.js";
 import { TestAgent } from "../test/support/akri-agent.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
-import { printTable, saveResults } from "./lib/measure.js";
+import { printTable, saveResults, sized } from "./lib/measure.js";
 
-const NODES = Number(process.env.BENCH_LATENCY_NODES ?? 1000);
+const NODES = sized("BENCH_LATENCY_NODES", 1000, 20);
 const BIRTHS_PER_SECOND = 1000;
 
 function varint(bytes: Buffer, at: number): [number, number] {

@@ -16,9 +16,9 @@ import { parseTopic } from "../src/sparkplug/topic.js";
 import { FixtureWriter, readFixture } from "../src/streams/fixture-file.js";
 import { replayFixture } from "../src/streams/replay.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
-import { formatRate, printTable, saveResults } from "./lib/measure.js";
+import { formatRate, printTable, saveResults, sized } from "./lib/measure.js";
 
-const MESSAGES = Number(process.env.BENCH_REPLAY_MESSAGES ?? 1_000_000);
+const MESSAGES = sized("BENCH_REPLAY_MESSAGES", 1_000_000, 5_000);
 
 /** Builds (once, cached in the temp directory) the fixture: births of 1,000 × 10 devices, then DATA. */
 async function fixture(): Promise<string> {
@@ -87,7 +87,7 @@ export async function main(): Promise<void> {
   );
   const baseline: number[] = [];
   const ours: number[] = [];
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = sized("BENCH_ROUNDS", 3, 1);
   for (let r = 0; r < rounds; r++) {
     baseline.push(await timed(() => readAndDecode(path)));
     ours.push(await timed(() => pipeline(path)));

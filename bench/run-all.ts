@@ -18,15 +18,20 @@ const pct = (r: number) => `${r.toFixed(2)}x`;
 const rate = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(1)} k/s`);
 
 async function main(): Promise<void> {
-  const resultsPath = join(packageRoot(import.meta.url), "bench", "results", "latest.json");
+  const resultsPath =
+    process.env.BENCH_RESULTS ?? join(packageRoot(import.meta.url), "bench", "results", "latest.json");
   await rm(resultsPath, { force: true });
   const started = Date.now();
+  const failed: string[] = [];
   for (const name of BENCHMARKS) {
     process.stdout.write(`\n=== ${name} ===\n`);
     const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
     const args = name === "scale" ? ["--expose-gc", script] : [script];
     const run = spawnSync(process.execPath, args, { stdio: "inherit" });
-    if (run.status !== 0) process.stdout.write(`(${name} failed with exit code ${run.status})\n`);
+    if (run.status !== 0) {
+      process.stdout.write(`(${name} failed with exit code ${run.status})\n`);
+      failed.push(name);
+    }
   }
   const r = JSON.parse(await readFile(resultsPath, "utf8")) as Results;
   const rows: string[][] = [];
@@ -115,6 +120,10 @@ async function main(): Promise<void> {
     `\n=== summary (${((Date.now() - started) / 1000).toFixed(0)} s, ${process.version}) ===\n\n`,
   );
   printTable(["benchmark", "akri-mqtt", "baseline", "ratio", "goal"], rows);
+  if (failed.length > 0) {
+    process.stdout.write(`\nfailed: ${failed.join(", ")}\n`);
+    process.exitCode = 1;
+  }
 }
 
 await main();

@@ -9,12 +9,14 @@
  */
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
-import { printTable, saveResults } from "./lib/measure.js";
+import { printTable, saveResults, sized } from "./lib/measure.js";
 
 const PUBLISHERS = 2;
-const TOTAL_NODES = Number(process.env.BENCH_SCALE_NODES ?? 10_000);
+const TOTAL_NODES = sized("BENCH_SCALE_NODES", 10_000, 200);
 const LEVELS = [TOTAL_NODES / 100, TOTAL_NODES / 10, TOTAL_NODES];
-const DATA_MESSAGES = Number(process.env.BENCH_SCALE_DATA ?? 100_000);
+/** The largest step is born over this long. */
+const PACE_SECONDS = sized("BENCH_SCALE_PACE_S", 55, 1);
+const DATA_MESSAGES = sized("BENCH_SCALE_DATA", 100_000, 2_000);
 
 interface Memory {
   rss: number;
@@ -56,7 +58,7 @@ export async function main(): Promise<void> {
       consumer.send({ do: "await-devices", count: devices });
       // The largest step is paced to take about a minute, as a plant's cold start would.
       const births = (perPublisher - born / PUBLISHERS) * 11;
-      const paced = i === LEVELS.length - 1 ? { perSecond: Math.ceil(births / 55) } : {};
+      const paced = i === LEVELS.length - 1 ? { perSecond: Math.ceil(births / PACE_SECONDS) } : {};
       for (const p of publishers)
         p.send({ do: "births", from: born / PUBLISHERS, to: perPublisher, ...paced });
       const done = await Promise.all(publishers.map((p) => p.waitFor("births-done", 300_000)));

@@ -1,5 +1,5 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { packageRoot } from "../../src/paths.js";
 
 /*
@@ -37,7 +37,7 @@ export function compareRates(
   candidates: Record<string, () => unknown>,
   options: { rounds?: number; roundMs?: number; warmupMs?: number } = {},
 ): Record<string, number> {
-  const { rounds = 9, roundMs = 300, warmupMs = 500 } = options;
+  const { rounds = 9, roundMs = tiny ? 20 : 300, warmupMs = tiny ? 20 : 500 } = options;
   const names = Object.keys(candidates);
   for (const name of names) measureRate(candidates[name]!, warmupMs);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -49,11 +49,23 @@ export function compareRates(
 }
 
 const resultsDirectory = join(packageRoot(import.meta.url), "bench", "results");
-const resultsPath = join(resultsDirectory, "latest.json");
+const resultsPath = process.env.BENCH_RESULTS ?? join(resultsDirectory, "latest.json");
+
+/**
+ * BENCH_SIZE=tiny shrinks every benchmark to a few seconds (CI runs them so that they
+ * cannot rot; the figures mean nothing). BENCH_RESULTS moves the results file.
+ */
+export const tiny = process.env.BENCH_SIZE === "tiny";
+
+/** A size knob: its environment variable, else the tiny or the full default. */
+export function sized(variable: string, full: number, small: number): number {
+  const set = process.env[variable];
+  return set !== undefined && set !== "" ? Number(set) : tiny ? small : full;
+}
 
 /** Merges one benchmark's figures into bench/results/latest.json. */
 export async function saveResults(benchmark: string, figures: unknown): Promise<void> {
-  await mkdir(resultsDirectory, { recursive: true });
+  await mkdir(dirname(resultsPath), { recursive: true });
   let all: Record<string, unknown> = {};
   try {
     all = JSON.parse(await readFile(resultsPath, "utf8")) as Record<string, unknown>;

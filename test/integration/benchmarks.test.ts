@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../support/cli.js";
+import { mosquittoAvailable } from "../support/mosquitto.js";
+
+/*
+ * The benchmark suite at a tiny size (BENCH_SIZE=tiny), so that it cannot rot: it builds,
+ * every benchmark runs to the end against a real Mosquitto, and each writes its figures.
+ * The figures themselves mean nothing at this size and are not judged.
+ */
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
+
+describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
+  it("runs all six benchmarks to the end and records a figure and a baseline for each", async () => {
+    const tsc = await run(
+      process.execPath,
+      [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.bench.json"],
+      {},
+    );
+    expect(tsc.code, tsc.output).toBe(0);
+    const results = join(await mkdtemp(join(tmpdir(), "akri-mqtt-bench-")), "tiny.json");
+    const suite = await run(process.execPath, [join(ROOT, "dist-bench/bench/run-all.js")], {
+      BENCH_SIZE: "tiny",
+      BENCH_RESULTS: results,
+    });
+    expect(suite.code, suite.output).toBe(0);
+    expect(suite.output).not.toMatch(/failed/);
+    const figures = JSON.parse(await readFile(results, "utf8"));
+    expect(Object.keys(figures).sort()).toStrictEqual(
+      ["decode", "ingest", "latency", "replay", "responseSize", "scale"].sort(),
+    );
+    expect(figures.decode.nbirth.ratio).toBeGreaterThan(0);
+    expect(figures.ingest.ratioToBare).toBeGreaterThan(0);
+    expect(figures.scale.levels).toHaveLength(3);
+    expect(figures.latency.p99Ms).toBeGreaterThan(0);
+    expect(figures.responseSize.largestList).toBeGreaterThan(0);
+    expect(figures.replay.ratio).toBeGreaterThan(0);
+    for (const heading of [
+      "decode NBIRTH",
+      "ingest via Mosquitto",
+      "scale",
+      "latency",
+      "response size",
+      "replay",
+    ])
+      expect(suite.output).toContain(heading);
+  }, 180_000);
+});
