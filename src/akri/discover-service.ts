@@ -3,6 +3,7 @@ import type { Observable, Subscription } from "rxjs";
 import { type BrokerCredentials, parseBrokerCredentials } from "../discovery/broker-credentials.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/device.js";
+import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DeviceListEmission, DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
@@ -175,6 +176,7 @@ export class DiscoverService {
       }
     };
 
+    const events = new DiscoveryLog(log, { context: { stream: stream.id } });
     const subscription: Subscription = this.options
       .discover({
         details: details.details,
@@ -189,6 +191,7 @@ export class DiscoverService {
       .subscribe({
         next: (output) => {
           metrics.observe(output);
+          events.observe(output);
           for (const emission of output.emissions) send(emission);
         },
         error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
@@ -198,6 +201,7 @@ export class DiscoverService {
       if (ended) return;
       ended = true;
       subscription.unsubscribe();
+      events.close();
       this.streams.delete(stream.id);
       metrics.streams.set(this.streams.size);
       this.updateDeviceGauge();

@@ -32,6 +32,11 @@ export class HandlerMetrics {
     "rebirths_observed_total",
     "Rebirth requests seen on the broker (ours and other hosts')",
   );
+  readonly rejected = this.counter(
+    "messages_rejected_total",
+    "Messages skipped before decoding (payload larger than maxPayloadBytes)",
+    ["reason"],
+  );
   readonly problems = this.counter("protocol_problems_total", "Protocol problems in received traffic", [
     "kind",
   ]);
@@ -72,10 +77,16 @@ export class HandlerMetrics {
     "Failed broker connection attempts",
   );
   readonly publishFailures = this.counter("publish_failures_total", "Publishes (rebirth, STATE) that failed");
+  readonly publishesNotDelivered = this.counter(
+    "publishes_not_delivered_total",
+    "Our publishes (rebirth, STATE) the broker accepted but never delivered back to us (an ACL?)",
+    ["purpose"],
+  );
 
   private readonly connectionList = new Set<BrokerConnection>();
 
   private readonly publishFailuresSeen = new WeakMap<BrokerConnection, number>();
+  private readonly notDeliveredSeen = new WeakMap<BrokerConnection, Map<string, number>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "akri_mqtt_" });
@@ -128,6 +139,7 @@ export class HandlerMetrics {
           break;
       }
     }
+    for (const rejected of output.rejected) this.rejected.inc({ reason: rejected.reason });
     for (const event of output.presenceEvents) {
       if (event.kind === "retained-ignored" || event.kind === "unmatched-topic")
         this.problems.inc({ kind: event.kind });
@@ -141,6 +153,7 @@ export class HandlerMetrics {
     connection.messages$.subscribe({
       next: (message) => this.messages.inc({ type: messageType(message.topic) }),
       complete: () => {
+        this.syncConnection(connection);
         this.connectionList.delete(connection);
         this.connections.set(this.connectionList.size);
       },
@@ -157,13 +170,23 @@ export class HandlerMetrics {
 
   /** The exposition text; connection counters are brought up to date first. */
   async text(): Promise<string> {
-    for (const connection of this.connectionList) {
-      const counted = this.publishFailuresSeen.get(connection) ?? 0;
-      const now = connection.stats.publishFailures;
-      if (now > counted) this.publishFailures.inc(now - counted);
-      this.publishFailuresSeen.set(connection, now);
-    }
+    for (const connection of this.connectionList) this.syncConnection(connection);
     return this.registry.metrics();
+  }
+
+  /** Brings the counters kept by a connection into the registry. */
+  private syncConnection(connection: BrokerConnection): void {
+    const counted = this.publishFailuresSeen.get(connection) ?? 0;
+    const now = connection.stats.publishFailures;
+    if (now > counted) this.publishFailures.inc(now - counted);
+    this.publishFailuresSeen.set(connection, now);
+    const seen = this.notDeliveredSeen.get(connection) ?? new Map<string, number>();
+    for (const [purpose, count] of connection.stats.notDelivered) {
+      const before = seen.get(purpose) ?? 0;
+      if (count > before) this.publishesNotDelivered.inc({ purpose }, count - before);
+      seen.set(purpose, count);
+    }
+    this.notDeliveredSeen.set(connection, seen);
   }
 }
 

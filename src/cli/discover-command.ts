@@ -1,7 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readFile } from "node:fs/promises";
 import type { Observable } from "rxjs";
 import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DeviceListEmission, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
 import { connectionPool } from "../streams/connection-pool.js";
@@ -79,14 +81,16 @@ export async function discoverCommand(options: DiscoverOptions): Promise<void> {
   if (options.replay !== undefined) {
     const fixture = options.replay;
     try {
-      await readFile(fixture, { flag: "r" }).then(() => undefined);
+      await access(fixture, constants.R_OK);
     } catch {
       throw new UsageError(`--replay ${fixture} cannot be read`);
     }
+    const events = new DiscoveryLog(log);
     await replayFixture(
       fixture,
       details,
       (output) => {
+        events.observe(output);
         for (const emission of output.emissions) printer.print(emission);
       },
       { onFixtureError: (error) => log.warn({ fixture }, error) },
@@ -107,9 +111,11 @@ async function runLive(
   printer: ListPrinter,
   once: boolean,
 ): Promise<void> {
+  const events = new DiscoveryLog(log);
   await new Promise<void>((resolve, reject) => {
     const subscription = outputs$.subscribe({
       next: (output) => {
+        events.observe(output);
         for (const emission of output.emissions) {
           printer.print(emission);
           if (once) stop();

@@ -20,7 +20,8 @@ const serverUrl = z.string().superRefine((value, ctx) => {
   } catch {
     ctx.addIssue({
       code: "custom",
-      message: `expected a URL like tcp://host:1883, got ${JSON.stringify(value)}`,
+      // Whatever sits before an @ may be a password: it is not echoed.
+      message: `expected a URL like tcp://host:1883, got ${JSON.stringify(value.replace(/\/\/[^/]*@/, "//***@"))}`,
     });
     return;
   }
@@ -126,6 +127,13 @@ const detailsSchema = z.object({
   topics: z.array(topicFilter).optional(),
   deviceId: z.string().min(1).optional(),
   idleTimeoutSeconds: z.number().positive().default(300),
+  /** Larger messages are counted and skipped, never decoded (a 3.0 birth of 100,000 metrics is ~5 MB). */
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
   /** The Akri Configuration's name, when given: only used to show instance names. */
   configurationName: z.string().min(1).optional(),
 });

@@ -37,11 +37,20 @@ export interface DeviceListEmission {
   collisions: () => [string, string][];
 }
 
+/** A message skipped before any decoding. */
+export interface RejectedMessage {
+  reason: "payload-too-large";
+  topic: string;
+  bytes: number;
+  limit: number;
+}
+
 export interface EngineOutput {
   emissions: DeviceListEmission[];
   commands: HostCommand[];
   hostEvents: HostEvent[];
   presenceEvents: PresenceEvent[];
+  rejected: RejectedMessage[];
 }
 
 export interface EngineOptions {
@@ -58,7 +67,7 @@ export interface EngineOptions {
 }
 
 function emptyOutput(): EngineOutput {
-  return { emissions: [], commands: [], hostEvents: [], presenceEvents: [] };
+  return { emissions: [], commands: [], hostEvents: [], presenceEvents: [], rejected: [] };
 }
 
 function sameList(a: readonly DiscoveredDevice[], b: readonly DiscoveredDevice[]): boolean {
@@ -141,6 +150,15 @@ export class DiscoveryEngine {
     switch (input.kind) {
       case "message":
         if (!this.wanted(input.message.topic)) break;
+        if (input.message.payload.byteLength > this.details.maxPayloadBytes) {
+          out.rejected.push({
+            reason: "payload-too-large",
+            topic: input.message.topic,
+            bytes: input.message.payload.byteLength,
+            limit: this.details.maxPayloadBytes,
+          });
+          break;
+        }
         if (this.session) this.hostStep(out, { kind: "message", message: input.message }, now);
         else {
           const event = this.presence!.onMessage(input.message, now);

@@ -38,7 +38,7 @@ export class ConnectionPool {
     const key = keyOf(settings);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { connection: new BrokerConnection(settings), users: 0 };
+      entry = { connection: new BrokerConnection(this.uniqueClientId(settings, key)), users: 0 };
       this.entries.set(key, entry);
       this.onConnection?.(entry.connection);
     }
@@ -62,6 +62,21 @@ export class ConnectionPool {
         this.closing.delete(closed);
       },
     };
+  }
+
+  /**
+   * Two Discover calls whose settings differ (MQTT version, host id, credentials) need two
+   * connections, and a broker lets only one session hold a client id: the second would
+   * take it over and the two would throw each other off forever. The first keeps the
+   * plain id; any other gets a stable suffix derived from its settings.
+   */
+  private uniqueClientId(settings: ConnectionSettings, key: string): ConnectionSettings {
+    const taken = [...this.entries.values()].some(
+      (e) => e.connection.settings.clientId === settings.clientId,
+    );
+    if (!taken) return settings;
+    const tag = createHash("sha256").update(key).digest("hex").slice(0, 6);
+    return { ...settings, clientId: `${settings.clientId}-${tag}` };
   }
 
   /** Resolves once every connection being released has closed (its STATE death sent). */

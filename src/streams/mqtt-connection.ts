@@ -1,6 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { BehaviorSubject, Subject } from "rxjs";
 import type { BrokerCredentials } from "../discovery/broker-credentials.js";
+import { topicMatches } from "../generic/topic-filter.js";
 import { log } from "../log.js";
 import { stateWill } from "../sparkplug/host/host-state.js";
 import type { MqttMessage } from "./message.js";
@@ -38,7 +39,16 @@ export interface Publish {
   payload: Uint8Array;
   qos: 0 | 1;
   retain: boolean;
+  /** What it is for, in metrics and logs (rebirth, state-birth, …). */
+  purpose?: string;
 }
+
+/**
+ * How long our own publish may take to come back through our subscription. A QoS 0
+ * rebirth NCMD that a broker's ACL forbids vanishes without an error; not seeing it come
+ * back is the only sign.
+ */
+const ECHO_TIMEOUT_MS = 5000;
 
 const UNSUPPORTED_VERSION = /unacceptable protocol version|unsupported protocol version/i;
 
@@ -66,6 +76,8 @@ export class BrokerConnection {
   private readonly version311 = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly sameTurn = new Set<string>();
+  /** Our own publishes waiting to come back through our subscription. */
+  private readonly echoes = new Map<string, { payload: Buffer; timer: NodeJS.Timeout }[]>();
   /** Counters for /metrics. */
   readonly stats = {
     connects: 0,
@@ -74,6 +86,8 @@ export class BrokerConnection {
     published: 0,
     publishFailures: 0,
     received: 0,
+    /** Publishes the broker accepted but never delivered back to us, by purpose (an ACL?). */
+    notDelivered: new Map<string, number>(),
   };
 
   constructor(
@@ -128,18 +142,65 @@ export class BrokerConnection {
       if (this.sameTurn.size === 0) queueMicrotask(() => this.sameTurn.clear());
       this.sameTurn.add(key);
     }
+    const payload = Buffer.from(message.payload);
+    const watching = this.expectEcho(message.topic, payload, message.purpose ?? "publish");
     try {
-      await client.publishAsync(message.topic, Buffer.from(message.payload), {
+      await client.publishAsync(message.topic, payload, {
         qos: message.qos,
         retain: message.retain,
       });
       this.stats.published++;
       return true;
     } catch (e) {
+      watching?.();
       this.stats.publishFailures++;
-      log.warn({ topic: message.topic, err: (e as Error).message }, "publish failed");
+      log.warn(
+        { topic: message.topic, purpose: message.purpose, err: (e as Error).message },
+        "publish failed (does an ACL forbid this client to publish here?)",
+      );
       return false;
     }
+  }
+
+  /** Waits for a publish to come back, if we subscribe to its topic; returns a canceller. */
+  private expectEcho(topic: string, payload: Buffer, purpose: string): (() => void) | undefined {
+    if (![...this.filters.keys()].some((filter) => topicMatches(filter, topic))) return undefined;
+    const waiting = this.echoes.get(topic) ?? [];
+    const entry = {
+      payload,
+      timer: setTimeout(() => {
+        remove();
+        if (!this.online) return; // lost with the connection: nothing to say about ACLs
+        const { notDelivered } = this.stats;
+        notDelivered.set(purpose, (notDelivered.get(purpose) ?? 0) + 1);
+        log.warn(
+          { topic, purpose, broker: redactUrl(this.settings.serverUrls[this.urlIndex]!) },
+          `the broker accepted our ${purpose} publish but never delivered it: does an ACL forbid this client to publish on ${topic}?`,
+        );
+      }, ECHO_TIMEOUT_MS),
+    };
+    entry.timer.unref();
+    const remove = () => {
+      clearTimeout(entry.timer);
+      const list = this.echoes.get(topic);
+      const at = list?.indexOf(entry) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      if (list?.length === 0) this.echoes.delete(topic);
+    };
+    waiting.push(entry);
+    this.echoes.set(topic, waiting);
+    return remove;
+  }
+
+  /** A received message that is one of our publishes coming back. */
+  private echoed(topic: string, payload: Buffer): void {
+    const waiting = this.echoes.get(topic);
+    if (!waiting) return;
+    const at = waiting.findIndex((w) => w.payload.equals(payload));
+    if (at < 0) return;
+    clearTimeout(waiting[at]!.timer);
+    waiting.splice(at, 1);
+    if (waiting.length === 0) this.echoes.delete(topic);
   }
 
   private connect(): void {
@@ -195,6 +256,7 @@ export class BrokerConnection {
     });
     client.on("message", (topic, payload, packet) => {
       this.stats.received++;
+      if (this.echoes.size > 0) this.echoed(topic, payload);
       this.messages$.next({ topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now(), broker });
     });
     client.on("error", (err) => {
@@ -258,6 +320,8 @@ export class BrokerConnection {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    for (const waiting of this.echoes.values()) for (const w of waiting) clearTimeout(w.timer);
+    this.echoes.clear();
     const client = this.client;
     this.client = undefined;
     this.online = false;
