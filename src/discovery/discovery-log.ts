@@ -126,7 +126,7 @@ export class DiscoveryLog {
     if (window.suppressed === 0) return;
     this.log.warn(
       { ...this.options.context, event: kind, suppressed: window.suppressed, windowMs: this.windowMs },
-      `${window.suppressed} more "${kind}" events not logged (see /metrics for the counts)`,
+      `${window.suppressed} more ${kind} events not logged (see /metrics for the counts)`,
     );
     window.suppressed = 0;
   }

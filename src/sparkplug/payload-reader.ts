@@ -79,9 +79,14 @@ export interface PayloadHeader {
   body: Uint8Array | undefined;
 }
 
+/**
+ * Skips an unknown field (or a known one with the wrong wire type, which protobuf treats as
+ * unknown). Field number 0, wire types 4, 6 and 7 and groups that do not close with their
+ * own field number are malformed.
+ */
 function skip(reader: protobuf.Reader, tag: number): void {
   if (tag >>> 3 === 0) throw new Error(`illegal tag: field number 0 at offset ${reader.pos}`);
-  reader.skipType(tag & 7);
+  reader.skipType(tag & 7, 0, tag >>> 3);
 }
 
 /**
@@ -94,7 +99,7 @@ export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetri
   const scratch = emptyMetric();
   const end = reader.len;
   while (reader.pos < end) {
-    const tag = reader.uint32();
+    const tag = reader.tag();
     switch (tag) {
       case 18: {
         // metrics
@@ -176,7 +181,7 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
     while (reader.pos < end) {
       // Every Metric tag is one byte; the general varint read is the fallback.
       const first = buf[reader.pos]!;
-      const tag = first < 0x80 ? first : reader.uint32();
+      const tag = first < 0x80 ? first : reader.tag();
       if (first < 0x80) reader.pos++;
       switch (tag) {
         case 16: // alias

@@ -29,6 +29,23 @@ describe("decoding malformed payloads", () => {
     expect(result.ok).toBe(false);
   });
 
+    it.each([
+    ["a group closed by another field's end tag", [0x2b, 0x08, 0x01, 0x34]],
+    ["a tag varint longer than 32 bits", [0x08, 0x01, 0x80, 0x80, 0x80, 0x80, 0x70, 0x01]],
+    ["wire type 6", [0x0e, 0x01]],
+    ["wire type 7", [0x0f, 0x01]],
+    ["an end-group tag outside any group", [0x0c]],
+  ])("reports %s as malformed, as protobuf requires", (_, bytes) => {
+    expect(decodePayload(Uint8Array.from(bytes)).ok).toBe(false);
+  });
+
+  it("skips a known field with the wrong wire type as an unknown one, as protobuf does", () => {
+    // metrics (field 2) as a varint instead of a message
+    const result = decodePayload(Uint8Array.from([0x08, 0x05, 0x10, 0x07]));
+    expect(result.ok && result.payload.timestamp).toBe(5);
+    expect(result.ok && result.payload.metrics).toStrictEqual([]);
+  });
+
   it("skips unknown fields and extensions", () => {
     const data = concat(payload([bytes(M.name, "x")]), uint(99, 5), bytes(100, "ext"));
     const result = decodePayload(data);
