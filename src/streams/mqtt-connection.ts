@@ -64,6 +64,24 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** What a user can do about a connection the broker refused or that failed. */
+export function connectHint(error: string | undefined, clientId: string): string | undefined {
+  if (error === undefined) return undefined;
+  if (/identifier rejected|client identifier not valid/i.test(error))
+    return `the broker rejected the client id "${clientId}": set clientId in discoveryDetails to a prefix it accepts`;
+  if (/bad user ?name or password|bad authentication/i.test(error))
+    return "check the MQTT_USERNAME / MQTT_PASSWORD discoveryProperties";
+  if (/not authorized/i.test(error))
+    return `the broker does not let this client in: check the MQTT_USERNAME / MQTT_PASSWORD discoveryProperties, and whether the broker restricts client ids (this one is "${clientId}"; set clientId in discoveryDetails)`;
+  if (/connack timeout/i.test(error))
+    return "the broker accepted the TCP connection but never answered CONNECT (a TLS listener reached with tcp://, or a proxy?)";
+  if (/certificate|self.signed|unable to verify|CERT_|altnames/i.test(error))
+    return "the broker's certificate is not trusted: check MQTT_CA_CERT and that the URL's host name is in the certificate";
+  if (/ECONNREFUSED/.test(error)) return "nothing listens at this address";
+  if (/ENOTFOUND|EAI_AGAIN/.test(error)) return "the host name does not resolve";
+  return undefined;
+}
+
 export class BrokerConnection {
   readonly messages$ = new Subject<MqttMessage>();
   readonly status$ = new BehaviorSubject<ConnectionStatus>({ kind: "connecting" });
@@ -276,15 +294,27 @@ export class BrokerConnection {
       this.online = false;
       this.client = undefined;
       if (this.closed) return;
+      const retryInMs = this.scheduleReconnect(connected, fallback);
+      const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
       if (wasOnline) {
         this.stats.disconnects++;
-        log.warn({ broker, err: lastError }, "lost the broker connection; reconnecting");
+        log.warn({ broker, err: lastError, retryInMs, next }, "lost the broker connection; reconnecting");
       } else if (!fallback) {
         this.stats.connectFailures++;
-        log.warn({ broker, err: lastError ?? "connection closed" }, "cannot connect to broker");
+        const err = lastError ?? "connection closed";
+        log.warn(
+          {
+            broker,
+            err,
+            hint: connectHint(err, this.settings.clientId),
+            failures: this.failures,
+            retryInMs,
+            next,
+          },
+          "cannot connect to broker",
+        );
       }
       this.status$.next({ kind: "offline", broker, error: lastError });
-      this.scheduleReconnect(connected, fallback);
     });
   }
 
@@ -301,10 +331,11 @@ export class BrokerConnection {
     });
   }
 
-  private scheduleReconnect(wasConnected: boolean, fallback: boolean): void {
+  /** Schedules the next attempt (the next URL after a failure); returns the delay. */
+  private scheduleReconnect(wasConnected: boolean, fallback: boolean): number {
     if (fallback) {
-      this.connect(); // same URL, MQTT 3.1.1, at once
-      return;
+      queueMicrotask(() => this.connect()); // same URL, MQTT 3.1.1, at once
+      return 0;
     }
     // After a working connection, start again from the first (preferred) URL; after a failure, try the next.
     this.urlIndex = wasConnected ? 0 : (this.urlIndex + 1) % this.settings.serverUrls.length;
@@ -314,6 +345,7 @@ export class BrokerConnection {
     const base = Math.min(max, initial * 2 ** Math.max(0, this.failures - 1));
     const delay = Math.round(base * (0.5 + this.random()));
     this.retryTimer = setTimeout(() => this.connect(), delay);
+    return delay;
   }
 
   /** Publishes nothing more and disconnects (after the caller has published what it must, e.g. STATE death). */

@@ -1,4 +1,6 @@
 import { rm } from "node:fs/promises";
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
+import { connect } from "node:net";
 import { join } from "node:path";
 import {
   type ClientReadableStream,
@@ -152,5 +154,102 @@ export class DiscoverCall {
   cancel(): void {
     this.stream.cancel();
     this.closeClient();
+  }
+}
+
+/** DiscoverRequest { discovery_details = 1 } written by hand, for raw calls. */
+function discoverRequestBytes(details: string): Buffer {
+  const text = Buffer.from(details, "utf8");
+  const length: number[] = [];
+  let n = text.length;
+  do {
+    length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([0x0a, ...length]), text]);
+}
+
+/** Device count of DiscoverResponse bytes (field 1 occurrences at the top level). */
+export function responseDeviceCount(bytes: Buffer): number {
+  let at = 0;
+  let count = 0;
+  const varint = (): number => {
+    let value = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = bytes[at++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return value;
+  };
+  while (at < bytes.length) {
+    const tag = varint();
+    const length = varint();
+    if (tag === 0x0a) count++;
+    at += length;
+  }
+  return count;
+}
+
+/**
+ * A Discover call made over plain HTTP/2, as the agent's gRPC client makes it, that can
+ * stop reading (`pause`): its flow-control window then stays shut and the handler's
+ * writes stall, exactly as with an agent that hangs. Counts the devices of each response.
+ */
+export class RawDiscoverCall {
+  readonly received: { at: number; bytes: number; devices: number }[] = [];
+  status: string | undefined;
+  private readonly session: ClientHttp2Session;
+  private readonly request: ClientHttp2Stream;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(registered: Registered, details: string) {
+    this.session = http2.connect("http://localhost", {
+      createConnection: () => connect(registered.endpoint),
+    });
+    this.session.on("error", () => undefined);
+    this.request = this.session.request({
+      ":method": "POST",
+      ":path": "/v0.DiscoveryHandler/Discover",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    this.request.on("error", () => undefined);
+    this.request.on("trailers", (trailers) => {
+      this.status = String(trailers["grpc-status"]);
+    });
+    this.request.on("data", (chunk: Buffer) => this.onData(chunk));
+    const body = discoverRequestBytes(details);
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, 5);
+    this.request.end(frame);
+  }
+
+  /** gRPC framing: a flag byte, a 4-byte length, the message. */
+  private onData(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (this.pending.length >= 5) {
+      const length = this.pending.readUInt32BE(1);
+      if (this.pending.length < 5 + length) break;
+      const message = this.pending.subarray(5, 5 + length);
+      this.received.push({ at: Date.now(), bytes: length, devices: responseDeviceCount(message) });
+      this.pending = this.pending.subarray(5 + length);
+    }
+  }
+
+  pause(): void {
+    this.request.pause();
+  }
+
+  resume(): void {
+    this.request.resume();
+  }
+
+  cancel(): void {
+    this.request.close(http2.constants.NGHTTP2_CANCEL);
+    this.session.close();
   }
 }

@@ -279,6 +279,15 @@ export class HostSession {
       case "duplicate":
         out.emit({ kind: "seq-duplicate", ...scopeOf(node), seq: payload.seq });
         return;
+      case "overflow":
+        // A birth of hundreds of devices after a lost message: give the gap up now, not
+        // after the timeout (the rest of the birth would be dropped as duplicates).
+        out.end();
+        out.retract(arrival.processed);
+        this.expireGap(out, node, now);
+        tracker.accept(payload.seq, arrival, now);
+        this.processHeld(out, arrival, now, now);
+        return;
     }
   }
 

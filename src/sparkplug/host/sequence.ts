@@ -19,7 +19,13 @@ export type SeqVerdict =
   /** Held back; `opened` is true when this message opened a gap (the timer started). */
   | { kind: "held"; opened: boolean; expected: number }
   /** Already seen or too far behind: drop it. */
-  | { kind: "duplicate" };
+  | { kind: "duplicate" }
+  /**
+   * It carries on from the last held message, but the held run already fills the window: so
+   * many messages followed the gap that it can no longer be told apart from old ones. The
+   * gap must be given up now (as if its timer expired), then this message is next in line.
+   */
+  | { kind: "overflow" };
 
 const NOTHING_HELD: readonly never[] = Object.freeze([]);
 
@@ -30,6 +36,8 @@ export class SequenceTracker<T> {
   /** The seq the next message should carry; undefined until a base is known. */
   private expected: number | undefined = undefined;
   private readonly held = new Map<number, Held<T>>();
+  /** The seq of the message held last. */
+  private lastHeld: number | undefined = undefined;
   /** When the current gap opened (undefined: no gap). */
   gapOpenedAt: number | undefined = undefined;
 
@@ -62,9 +70,12 @@ export class SequenceTracker<T> {
       return { kind: "in-order" };
     }
     const ahead = (seq - this.expected + 256) % 256;
+    if (ahead >= AHEAD_WINDOW && this.held.size > 0 && seq === ((this.lastHeld ?? -2) + 1) % 256)
+      return { kind: "overflow" };
     if (ahead >= AHEAD_WINDOW || this.held.has(seq)) return { kind: "duplicate" };
     const expected = this.expected;
     this.held.set(seq, { seq, item, heldAt: now });
+    this.lastHeld = seq;
     const opened = this.gapOpenedAt === undefined;
     if (opened) this.gapOpenedAt = now;
     return { kind: "held", opened, expected };

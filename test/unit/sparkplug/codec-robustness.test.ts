@@ -29,7 +29,7 @@ describe("decoding malformed payloads", () => {
     expect(result.ok).toBe(false);
   });
 
-    it.each([
+  it.each([
     ["a group closed by another field's end tag", [0x2b, 0x08, 0x01, 0x34]],
     ["a tag varint longer than 32 bits", [0x08, 0x01, 0x80, 0x80, 0x80, 0x80, 0x70, 0x01]],
     ["wire type 6", [0x0e, 0x01]],

@@ -83,6 +83,21 @@ describe("C19 reorder timeout (tck-id-operational-behavior-host-reordering-*)", 
     expect(h.eventsOf("rebirth-requested")).toMatchObject([{ reason: "seq-gap" }]);
   });
 
+  it("a birth of 250 devices with one DBIRTH lost: the other 249 are born, the gap is given up at once, a rebirth asked", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 2000 } });
+    const edge = new EdgeNodeEncoder("G", "Big", 0n, []);
+    for (let d = 0; d < 250; d++)
+      edge.defineDevice(`D${d}`, { metrics: [{ name: "X", alias: 1, datatype: DataType.Int32, value: d }] });
+    const births = edge.births(h.now);
+    // DBIRTH of D10 (seq 11) never arrives; 128 messages later the window is full.
+    for (const p of births) if (!p.topic.endsWith("/D10")) h.publish(p, { after: 1 });
+    expect(h.eventsOf("seq-duplicate")).toHaveLength(0);
+    expect(h.eventsOf("reorder-expired")).toMatchObject([{ missing: [11] }]);
+    expect(h.eventsOf("device-born")).toHaveLength(249);
+    h.advance(1000);
+    expect(h.eventsOf("rebirth-requested")).toMatchObject([{ reason: "seq-gap" }]);
+  });
+
   it("with a zero reorder timeout acts on a gap at once", () => {
     const h = new HostHarness({ rebirth: { reorderTimeoutMs: 0 } });
     const edge = edgeNode();

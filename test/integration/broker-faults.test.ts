@@ -1,0 +1,250 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type DiscoverCall, type Registered, TestAgent } from "../support/akri-agent.js";
+import { HandlerProcess } from "../support/handler-process.js";
+import { eventually } from "../support/live-host.js";
+import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
+import { ResilientEdge } from "../support/resilient-edge.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
+
+/*
+ * Broker faults, inflicted for real on `akri-mqtt serve` (with a test Akri agent reading
+ * its lists): Mosquitto killed mid-traffic, a partition between the handler and the broker,
+ * a broker that never answers CONNECT, failover between two brokers, and a broker that
+ * refuses the client id. The handler must keep its last list through the outage, never
+ * send an empty one, converge after, and say clearly what is wrong.
+ */
+
+const SETTLE = 30_000;
+
+/** Every list a Discover call received after `from`: none empty, none with an id twice. */
+function expectWholeLists(call: DiscoverCall, from: number, size: number): void {
+  for (const list of call.lists.slice(from)) {
+    const ids = list.map((d) => d.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(size);
+  }
+}
+
+/** Log lines (parsed) whose message is `msg`. */
+function logLines(handler: HandlerProcess, msg: string): Record<string, unknown>[] {
+  return handler.output
+    .split("\n")
+    .filter((l) => l.includes(`"msg":"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", () => {
+  let handler: HandlerProcess;
+  let agent: TestAgent;
+  let registered: Registered;
+  const brokers: Mosquitto[] = [];
+  const proxies: TcpProxy[] = [];
+  const edges: ResilientEdge[] = [];
+  const calls: DiscoverCall[] = [];
+
+  const broker = async (extraConfig: string[] = []) => {
+    const b = await Mosquitto.start({ extraConfig });
+    brokers.push(b);
+    return b;
+  };
+  const fleet = async (urls: string[], group: string, nodes: number, devices = 3) => {
+    const started: ResilientEdge[] = [];
+    for (let n = 0; n < nodes; n++) {
+      const edge = new ResilientEdge({
+        urls,
+        group,
+        edge: `Node${n}`,
+        devices: Array.from({ length: devices }, (_, d) => `Dev${d}`),
+        dataEveryMs: 100,
+      });
+      edges.push(edge);
+      started.push(edge);
+    }
+    await Promise.all(started.map((e) => e.start()));
+    return started;
+  };
+  const discover = (details: string) => {
+    const call = agent.discover(registered, details);
+    calls.push(call);
+    return call;
+  };
+  const firstList = (call: DiscoverCall) => eventually(() => call.lists.length > 0, "the first list", 20_000);
+
+  beforeAll(async () => {
+    const directory = await mkdtemp(join(tmpdir(), "akri-broker-faults-"));
+    agent = new TestAgent(directory);
+    await agent.start();
+    handler = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "node-f" });
+    registered = await agent.waitForRegistrations(1);
+  });
+
+  afterEach(async () => {
+    for (const call of calls.splice(0)) call.cancel();
+    for (const edge of edges.splice(0)) await edge.kill();
+  });
+
+  afterAll(async () => {
+    await handler?.stop();
+    await agent?.stop();
+    for (const p of proxies) await p.stop();
+    for (const b of brokers) await b.stop();
+  });
+
+  it("keeps the list while Mosquitto is SIGKILLed mid-traffic, then converges with no duplicate and no empty list", async () => {
+    const mosquitto = await broker();
+    const call = discover(
+      `serverUrls: [${mosquitto.url}]\nsparkplug: {groupIds: {action: Include, items: [Kill]}}`,
+    );
+    await firstList(call);
+    const plant = await fleet([mosquitto.url], "Kill", 10);
+    const expected = plant.flatMap((e) => e.ids);
+    await call.waitForIds(expected, "the plant");
+    const before = call.lists.length;
+    const connectsBefore = (await handler.metric("akri_mqtt_broker_connects_total")) ?? 0;
+
+    await mosquitto.kill();
+    await new Promise((r) => setTimeout(r, 4000));
+    // During the outage: not a single list (Akri would delete instances and their workloads).
+    expect(call.lists.length).toBe(before);
+    expect((await handler.get("/healthz")).status).toBe(200);
+
+    await mosquitto.restart();
+    await eventually(
+      async () => ((await handler.metric("akri_mqtt_broker_connects_total")) ?? 0) > connectsBefore,
+      "the handler to reconnect",
+      SETTLE,
+    );
+    await eventually(() => plant.every((e) => e.connected), "the edge nodes to reconnect", SETTLE);
+    // Re-learned: every node born again (on its own reconnect, or when asked), at most one request each.
+    await eventually(
+      async () => ((await handler.metric('akri_mqtt_births_total{entity="node",source="live"}')) ?? 0) >= 20,
+      "ten nodes born twice",
+      SETTLE,
+    );
+    await call.waitForIds(expected, "the same plant after the outage", SETTLE);
+    expectWholeLists(call, before, expected.length);
+    for (const edge of plant) expect(edge.rebirthRequests.length).toBeLessThanOrEqual(1);
+    const lost = logLines(handler, "lost the broker connection; reconnecting").filter(
+      (l) => l.broker === mosquitto.url,
+    );
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(lost[0]!.retryInMs).toBeGreaterThan(0);
+  }, 90_000);
+
+  it("when only the handler loses the broker, it asks each node once for a rebirth, paced, and re-learns them", async () => {
+    const mosquitto = await broker();
+    const proxy = await TcpProxy.start(mosquitto.port);
+    proxies.push(proxy);
+    const call = discover(`serverUrls: [${proxy.url}]\nsparkplug: {rebirth: {maxPerSecond: 5}}`);
+    await firstList(call);
+    const plant = await fleet([mosquitto.url], "Partition", 10);
+    const expected = plant.flatMap((e) => e.ids);
+    await call.waitForIds(expected, "the plant");
+    const before = call.lists.length;
+    const requestsBefore =
+      (await handler.metric('akri_mqtt_rebirths_requested_total{reason="stale-after-reconnect"}')) ?? 0;
+
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(call.lists.length).toBe(before);
+    proxy.restore();
+
+    // The edge nodes never noticed: only a rebirth request makes them publish births again.
+    await eventually(
+      () => plant.every((e) => e.rebirthRequests.length >= 1),
+      "a rebirth request to every node",
+      SETTLE,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const edge of plant) expect(edge.rebirthRequests).toHaveLength(1);
+    const times = plant.map((e) => e.rebirthRequests[0]!).sort((a, b) => a - b);
+    // maxPerSecond 5: ten requests take at least 1.8 s, never two within 200 ms by much.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1500);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(150);
+    expect(
+      ((await handler.metric('akri_mqtt_rebirths_requested_total{reason="stale-after-reconnect"}')) ?? 0) -
+        requestsBefore,
+    ).toBe(10);
+    await call.waitForIds(expected, "the plant, re-learned", SETTLE);
+    expectWholeLists(call, before, expected.length);
+  }, 90_000);
+
+  it("a broker that accepts TCP but never answers CONNECT: times out with a hint and fails over to the next serverUrl", async () => {
+    const mosquitto = await broker();
+    const blackhole = await TcpProxy.start();
+    proxies.push(blackhole);
+    const plant = await fleet([mosquitto.url], "Blackhole", 2);
+    const call = discover(
+      `serverUrls: [${blackhole.url}, ${mosquitto.url}]\nsparkplug: {groupIds: {action: Include, items: [Blackhole]}}`,
+    );
+    await eventually(() => blackhole.connections > 0, "the handler to try the black hole");
+    await eventually(
+      () => logLines(handler, "cannot connect to broker").some((l) => l.broker === blackhole.url),
+      "the connect timeout to be logged",
+      20_000,
+    );
+    const failure = logLines(handler, "cannot connect to broker").find((l) => l.broker === blackhole.url)!;
+    expect(failure.err).toBe("connack timeout");
+    expect(failure.hint).toMatch(/never answered CONNECT/);
+    expect(failure.next).toBe(mosquitto.url);
+    // Edge nodes born before the handler arrived are found through rebirth requests.
+    await call.waitForIds(
+      plant.flatMap((e) => e.ids),
+      "the plant, through the second broker",
+      SETTLE,
+    );
+    expect(handler.exitCode).toBeUndefined();
+  }, 90_000);
+
+  it("fails over to the second broker when the first dies, without an empty list", async () => {
+    const first = await broker();
+    const second = await broker();
+    const urls = [first.url, second.url];
+    const call = discover(
+      `serverUrls: [${urls.join(", ")}]\nsparkplug: {groupIds: {action: Include, items: [Failover]}}`,
+    );
+    await firstList(call);
+    const plant = await fleet(urls, "Failover", 5);
+    const expected = plant.flatMap((e) => e.ids);
+    await call.waitForIds(expected, "the plant on the first broker");
+    const before = call.lists.length;
+
+    await first.kill();
+    await eventually(
+      () => logLines(handler, "connected to broker").some((l) => l.broker === second.url),
+      "the handler to fail over to the second broker",
+      SETTLE,
+    );
+    await eventually(() => plant.every((e) => e.connected), "the edge nodes to fail over", SETTLE);
+    await new Promise((r) => setTimeout(r, 3000));
+    await call.waitForIds(expected, "the plant on the second broker", SETTLE);
+    expectWholeLists(call, before, expected.length);
+    await first.restart();
+  }, 90_000);
+
+  it("a broker that refuses the client id: a clear error and a hint, retries with growing backoff, no crash", async () => {
+    const strict = await broker(["clientid_prefixes edge-"]);
+    const refused = discover(`serverUrls: [${strict.url}]`);
+    await eventually(
+      () => logLines(handler, "cannot connect to broker").filter((l) => l.broker === strict.url).length >= 3,
+      "three refused attempts",
+      20_000,
+    );
+    const attempts = logLines(handler, "cannot connect to broker").filter((l) => l.broker === strict.url);
+    // Mosquitto answers a client id it does not accept with "not authorized" (others with "identifier rejected").
+    expect(attempts[0]!.err).toMatch(/Not authorized|Client Identifier not valid|Identifier rejected/);
+    expect(attempts[0]!.hint).toMatch(/"akri-mqtt-node-f".*clientId in discoveryDetails/);
+    const delays = attempts.map((a) => Number(a.retryInMs));
+    expect(delays[2]!).toBeGreaterThan(delays[0]!);
+    expect(refused.error).toBeUndefined();
+    expect(handler.exitCode).toBeUndefined();
+
+    // With a client id the broker accepts, the same broker works.
+    const plant = await fleet([strict.url], "Strict", 1);
+    const accepted = discover(`serverUrls: [${strict.url}]\nclientId: edge-akri`);
+    await accepted.waitForIds(plant[0]!.ids, "devices through the accepted client id", SETTLE);
+  }, 60_000);
+});
