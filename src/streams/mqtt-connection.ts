@@ -75,7 +75,15 @@ export function connectHint(error: string | undefined, clientId: string): string
     return `the broker does not let this client in: check the MQTT_USERNAME / MQTT_PASSWORD discoveryProperties, and whether the broker restricts client ids (this one is "${clientId}"; set clientId in discoveryDetails)`;
   if (/connack timeout/i.test(error))
     return "the broker accepted the TCP connection but never answered CONNECT (a TLS listener reached with tcp://, or a proxy?)";
-  if (/certificate|self.signed|unable to verify|CERT_|altnames/i.test(error))
+  if (/alert certificate required/i.test(error))
+    return "the broker requires a client certificate: give MQTT_CLIENT_CERT and MQTT_CLIENT_KEY";
+  if (/alert (unknown ca|bad certificate|certificate unknown|certificate expired)/i.test(error))
+    return "the broker does not accept our client certificate (MQTT_CLIENT_CERT): it must be signed by a CA the broker trusts, and valid";
+  if (
+    /self.signed|unable to verify|local issuer|CERT_|altnames|certificate has expired|certificate is not yet valid/i.test(
+      error,
+    )
+  )
     return "the broker's certificate is not trusted: check MQTT_CA_CERT and that the URL's host name is in the certificate";
   if (/ECONNREFUSED/.test(error)) return "nothing listens at this address";
   if (/ENOTFOUND|EAI_AGAIN/.test(error)) return "the host name does not resolve";

@@ -68,6 +68,10 @@ export interface MosquittoOptions {
   /** Extra mosquitto.conf lines (listener and defaults are written for you). */
   extraConfig?: string[];
   port?: number;
+  /** Let clients in without a user name (default true). */
+  anonymous?: boolean;
+  /** Serve TLS (PEM file paths); `requireCertificate` asks clients for theirs (mutual TLS). */
+  tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
 }
 
 export class Mosquitto {
@@ -78,10 +82,11 @@ export class Mosquitto {
     readonly port: number,
     private readonly dir: string,
     private readonly configPath: string,
+    private readonly scheme: "mqtt" | "mqtts" = "mqtt",
   ) {}
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   /** Everything the broker logged, for failure messages. */
@@ -97,7 +102,15 @@ export class Mosquitto {
     const configPath = join(dir, "mosquitto.conf");
     const config = [
       `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
+      ...(options.tls
+        ? [
+            `cafile ${options.tls.cafile}`,
+            `certfile ${options.tls.certfile}`,
+            `keyfile ${options.tls.keyfile}`,
+            `require_certificate ${options.tls.requireCertificate ? "true" : "false"}`,
+          ]
+        : []),
+      `allow_anonymous ${options.anonymous === false ? "false" : "true"}`,
       "persistence false",
       "log_dest stderr",
       "log_type error",
@@ -107,7 +120,7 @@ export class Mosquitto {
       ...(options.extraConfig ?? []),
     ];
     await writeFile(configPath, `${config.join("\n")}\n`);
-    const broker = new Mosquitto(port, dir, configPath);
+    const broker = new Mosquitto(port, dir, configPath, options.tls ? "mqtts" : "mqtt");
     await broker.launch();
     return broker;
   }
