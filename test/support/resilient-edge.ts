@@ -57,6 +57,34 @@ export class ResilientEdge {
     return this.client?.connected === true;
   }
 
+  /** Started and not stopped or killed (it may be between reconnects). */
+  get up(): boolean {
+    return !this.stopped;
+  }
+
+  /** Device ids (short) that are alive. */
+  get aliveDevices(): string[] {
+    return [...this.alive];
+  }
+
+  /** The bdSeq of the current session. */
+  get bdSeq(): bigint {
+    return this.encoder.bdSeq;
+  }
+
+  /** DDEATH of one device; it stays dead (and out of rebirths) until revived. */
+  killDevice(id: string): void {
+    if (!this.alive.delete(id)) return;
+    if (this.client?.connected) this.send(this.encoder.ddeath(id, Date.now()));
+  }
+
+  /** DBIRTH of a dead device. */
+  reviveDevice(id: string): void {
+    if (this.alive.has(id)) return;
+    this.alive.add(id);
+    if (this.client?.connected) this.send(this.encoder.dbirth(id, Date.now()));
+  }
+
   /** Connects (and keeps reconnecting); resolves after the first births. */
   async start(): Promise<void> {
     this.stopped = false;
@@ -130,6 +158,7 @@ export class ResilientEdge {
 
   private publishData(): void {
     if (!this.client?.connected || this.alive.size === 0) return;
+    if (this.tick % 10 === 0) this.send(this.encoder.ndata({}, Date.now()));
     const ids = [...this.alive];
     const id = ids[this.tick++ % ids.length]!;
     this.send(this.encoder.ddata(id, { Value: this.tick }, Date.now()));
