@@ -284,12 +284,7 @@ export function printSoak(result: SoakResult): void {
     [
       ["duration", `${(result.durationMs / 60_000).toFixed(1)} min`],
       ["messages received by the handler", result.messagesReceived.toLocaleString()],
-      [
-        "churn events",
-        Object.entries(result.churn)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join("; "),
-      ],
+      ...Object.entries(result.churn).map(([kind, n]) => [`  churn: ${kind}`, String(n)]),
       [
         "lists sent after the birth",
         `${result.lists} (empty: ${result.emptyListsAfterBirth}, with a duplicate id: ${result.listsWithDuplicates})`,
