@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "../../src/paths.js";
 
+/** The package root (also from a compiled copy, e.g. dist-bench/test/support). */
+export const ROOT = packageRoot(import.meta.url);
 /** The built CLI (npm test builds it first). */
-export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const CLI = join(ROOT, "dist", "cli.js");
 
 export interface CliResult {
   code: number | null;

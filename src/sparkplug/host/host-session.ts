@@ -245,6 +245,10 @@ export class HostSession {
     const { topic, payload, message } = arrival;
     node.lastSeenAt = now;
     this.proveAlive(out, node);
+    if (!this.model.options.checkSequence) {
+      this.process(out, arrival, now);
+      return;
+    }
     if (payload.seq === undefined || payload.seq > 255) {
       out.emit({
         kind: "protocol-warning",

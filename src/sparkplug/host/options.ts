@@ -34,6 +34,11 @@ export interface HostOptions {
   birthValues: KeptValues;
   /** Keep each metric's current value up to date from DATA (the monitor does; discovery need not). */
   trackValues: boolean;
+  /**
+   * Check each node's seq (reorder, gaps). A host that subscribes to one device sees only
+   * part of its node's sequence, so the monitor turns this off.
+   */
+  checkSequence: boolean;
 }
 
 export const defaultRebirthOptions: RebirthOptions = {
@@ -59,5 +64,6 @@ export function hostOptions(
     unprovenGraceMs: overrides.unprovenGraceMs ?? 10000,
     birthValues: overrides.birthValues ?? (overrides.trackValues ? "all" : "scalars"),
     trackValues: overrides.trackValues ?? false,
+    checkSequence: overrides.checkSequence ?? true,
   };
 }
