@@ -19,8 +19,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY proto ./proto
 COPY --from=build /app/dist ./dist
+COPY deploy/docker-entrypoint.sh ./docker-entrypoint.sh
 # Runs as root on purpose: the agent's socket directory (a hostPath) and its socket are
 # root-owned, and Akri's agent and handlers run as root too.
+# 8080: serve's /healthz, /metrics, /devices; or monitor's page and API.
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["/app/docker-entrypoint.sh"]
 CMD ["serve"]

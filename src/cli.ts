@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { demoCommand } from "./cli/demo-command.js";
 import { discoverCommand } from "./cli/discover-command.js";
 import { inspectCommand } from "./cli/inspect-command.js";
+import { monitorCommand } from "./cli/monitor-command.js";
 import { recordCommand } from "./cli/record-command.js";
 import { replayCommand } from "./cli/replay-command.js";
 import { serveCommand } from "./cli/serve-command.js";
@@ -65,6 +66,16 @@ program
   .option("--as-fast-as-possible", "ignore the recorded timing")
   .option("--loop", "start again at the end")
   .action(replayCommand);
+
+program
+  .command("monitor")
+  .description(
+    "the workload for one discovered device: reads its Akri properties from the environment, keeps a persistent QoS 1 session, serves /, /state, /metrics and /events",
+  )
+  .option("--http-port <port>", "port of the device's page and API (default MONITOR_HTTP_PORT or 8080)")
+  .option("--http-host <address>", "address to bind (default MONITOR_HTTP_HOST or 0.0.0.0)")
+  .option("--allow-commands", "enable POST /command (default MONITOR_ALLOW_COMMANDS)")
+  .action(monitorCommand);
 
 program
   .command("demo")

@@ -22,6 +22,15 @@ export interface ConnectionSettings {
   credentials: BrokerCredentials;
   /** The Sparkplug host id whose STATE death is registered as the Will, if any. */
   stateHostId?: string | undefined;
+  /** Any other Will (the monitor's optional one); ignored when stateHostId is set. */
+  will?: { topic: string; payload: Uint8Array | string; qos: 0 | 1; retain: boolean } | undefined;
+  /**
+   * Clean sessions (the default: the Sparkplug host profile requires them). The monitor
+   * uses a persistent session instead, so that QoS 1 messages wait for it while it restarts.
+   */
+  clean?: boolean;
+  /** With `clean: false` on MQTT 5, how long the broker keeps the session. */
+  sessionExpirySeconds?: number;
   keepaliveSeconds?: number;
   connectTimeoutMs?: number;
   initialBackoffMs?: number;
@@ -119,8 +128,19 @@ export class BrokerConnection {
   constructor(
     readonly settings: ConnectionSettings,
     private readonly random: () => number = Math.random,
+    autoStart = true,
   ) {
-    this.connect();
+    if (autoStart) this.connect();
+  }
+
+  /** A connection that waits for `start()`, so that everything can subscribe to it first. */
+  static idle(settings: ConnectionSettings, random: () => number = Math.random): BrokerConnection {
+    return new BrokerConnection(settings, random, false);
+  }
+
+  /** Connects a connection made with `idle`. */
+  start(): void {
+    if (!this.client && !this.closed && this.retryTimer === undefined) this.connect();
   }
 
   get isOnline(): boolean {
@@ -235,9 +255,10 @@ export class BrokerConnection {
     const protocolVersion: 4 | 5 = this.settings.mqttVersion === 5 && !this.version311.has(url) ? 5 : 4;
     const willTimestamp = Date.now();
     const { credentials } = this.settings;
+    const clean = this.settings.clean ?? true;
     const options: IClientOptions = {
       clientId: this.settings.clientId,
-      clean: true,
+      clean,
       protocolVersion,
       reconnectPeriod: 0,
       connectTimeout: this.settings.connectTimeoutMs ?? 10_000,
@@ -250,7 +271,10 @@ export class BrokerConnection {
     if (credentials.ca !== undefined) options.ca = credentials.ca;
     if (credentials.cert !== undefined) options.cert = credentials.cert;
     if (credentials.key !== undefined) options.key = credentials.key;
-    if (protocolVersion === 5) options.properties = { sessionExpiryInterval: 0 };
+    if (protocolVersion === 5)
+      options.properties = {
+        sessionExpiryInterval: clean ? 0 : (this.settings.sessionExpirySeconds ?? 86_400),
+      };
     if (this.settings.stateHostId !== undefined) {
       const will = stateWill(this.settings.stateHostId, willTimestamp);
       options.will = {
@@ -259,6 +283,9 @@ export class BrokerConnection {
         qos: will.qos,
         retain: will.retain,
       };
+    } else if (this.settings.will !== undefined) {
+      const { topic, payload, qos, retain } = this.settings.will;
+      options.will = { topic, payload: Buffer.from(payload), qos, retain };
     }
     const broker = redactUrl(url);
     let connected = false;

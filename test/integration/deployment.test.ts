@@ -39,6 +39,8 @@ describe("the Dockerfile", () => {
     const runtime = stages(await readFile(join(ROOT, "Dockerfile"), "utf8")).at(-1)!;
     expect(runtime.lines).toContain("RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force");
     expect(runtime.lines).toContain("COPY --from=build /app/dist ./dist");
+    expect(runtime.lines).toContain("COPY deploy/docker-entrypoint.sh ./docker-entrypoint.sh");
+    expect(runtime.lines).toContain('ENTRYPOINT ["/app/docker-entrypoint.sh"]');
     expect(runtime.lines).toContain('CMD ["serve"]');
   });
 
@@ -51,6 +53,7 @@ describe("the Dockerfile", () => {
       for (const file of ["package.json", "package-lock.json"]) await cp(join(ROOT, file), join(image, file));
       await cp(join(ROOT, "proto"), join(image, "proto"), { recursive: true });
       await cp(join(ROOT, "dist"), join(image, "dist"), { recursive: true });
+      await cp(join(ROOT, "deploy/docker-entrypoint.sh"), join(image, "docker-entrypoint.sh"));
       const install = runtime.lines
         .find((l) => l.startsWith("RUN npm ci"))!
         .replace(/^RUN /, "")
@@ -72,9 +75,10 @@ describe("the Dockerfile", () => {
       );
       const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-image-sockets-"));
       const { spawn } = await import("node:child_process");
+      // ENTRYPOINT ["/app/docker-entrypoint.sh"] with CMD ["serve"] (plus test-only flags).
       const child = spawn(
-        process.execPath,
-        ["dist/cli.js", "serve", "--http-port", "0", "--http-host", "127.0.0.1"],
+        "sh",
+        ["docker-entrypoint.sh", "serve", "--http-port", "0", "--http-host", "127.0.0.1"],
         {
           cwd: image,
           env: { PATH: process.env.PATH, ...env, DISCOVERY_HANDLERS_DIRECTORY: sockets },
@@ -102,6 +106,46 @@ describe("the Dockerfile", () => {
       child.kill("SIGTERM");
       await eventually(() => exit !== undefined, "serve to stop");
       expect(exit).toBe(0);
+
+      // AKRI_MQTT_COMMAND=monitor (Akri's Helm brokerPod can set env, not args) turns the
+      // default command into the device monitor, configured by the device's properties.
+      const monitor = spawn("sh", ["docker-entrypoint.sh", "serve"], {
+        cwd: image,
+        env: {
+          PATH: process.env.PATH,
+          ...env,
+          AKRI_MQTT_COMMAND: "monitor",
+          MQTT_BROKER_URI: "mqtt://127.0.0.1:1",
+          SPARKPLUG_GROUP_ID: "G",
+          SPARKPLUG_EDGE_NODE_ID: "E",
+          SPARKPLUG_DEVICE_ID: "D",
+          MONITOR_HTTP_PORT: "0",
+          MONITOR_HTTP_HOST: "127.0.0.1",
+          MONITOR_STATE_DIR: sockets,
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let monitorLog = "";
+      monitor.stderr.on("data", (d: Buffer) => {
+        monitorLog += d.toString();
+      });
+      let monitorExit: number | null | undefined;
+      monitor.on("exit", (code) => {
+        monitorExit = code;
+      });
+      await eventually(
+        () => /device monitor/.test(monitorLog) || monitorExit !== undefined,
+        `the monitor to listen: ${monitorLog}`,
+        15_000,
+      );
+      const monitorPort = Number(
+        /"url":"http:\/\/127\.0\.0\.1:(\d+)","msg":"device monitor/.exec(monitorLog)?.[1],
+      );
+      const state = (await (await fetch(`http://127.0.0.1:${monitorPort}/state`)).json()) as { id: string };
+      expect(state.id).toBe("spBv1.0/G/E/D");
+      monitor.kill("SIGTERM");
+      await eventually(() => monitorExit !== undefined, "the monitor to stop");
+      expect(monitorExit).toBe(0);
     },
     180_000,
   );
@@ -132,8 +176,14 @@ describe("deployment examples", () => {
     const parsed = parseDiscoveryDetails(details);
     expect(parsed.ok && parsed.warnings, parsed.ok ? "" : parsed.error).toStrictEqual([]);
     expect(details).not.toMatch(/password|secret/i);
-    const resources = configuration.spec.brokerSpec.brokerPodSpec.containers[0].resources;
-    expect(resources.limits["{{PLACEHOLDER}}"]).toBe("1");
+    const container = configuration.spec.brokerSpec.brokerPodSpec.containers[0];
+    expect(container.resources.limits["{{PLACEHOLDER}}"]).toBe("1");
+    // The workload is the device monitor from the same image, reachable through a Service per instance.
+    expect(container.image).toMatch(/akri-mqtt/);
+    expect(container.args).toStrictEqual(["monitor"]);
+    expect(container.ports[0].containerPort).toBe(8080);
+    expect(configuration.spec.instanceServiceSpec.ports[0].targetPort).toBe(8080);
+    expect(JSON.stringify(configuration)).not.toMatch(/MONITOR_ALLOW_COMMANDS":"true/);
   });
 
   it("the Helm values carry valid Sparkplug discoveryDetails for the mqtt handler", async () => {
@@ -144,5 +194,8 @@ describe("deployment examples", () => {
     const parsed = parseDiscoveryDetails(values.custom.configuration.discoveryDetails);
     expect(parsed.ok && parsed.details.mode).toBe("sparkplug");
     expect(parsed.ok && parsed.warnings).toStrictEqual([]);
+    // The chart's brokerPod takes env, not args: the image's entrypoint reads AKRI_MQTT_COMMAND.
+    expect(values.custom.configuration.brokerPod.env.AKRI_MQTT_COMMAND).toBe("monitor");
+    expect(values.custom.configuration.instanceService.targetPort).toBe(8080);
   });
 });

@@ -56,3 +56,34 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** A long-running `akri-mqtt <args>`: its output so far, and a way to stop it. */
+export class CliProcess {
+  stdout = "";
+  stderr = "";
+  private readonly child: ReturnType<typeof spawn>;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout?.on("data", (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    this.child.stderr?.on("data", (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+  }
+
+  /** SIGTERM, then wait for the exit. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      this.child.once("exit", () => resolve());
+      this.child.kill("SIGTERM");
+    });
+  }
+}

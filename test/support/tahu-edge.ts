@@ -45,6 +45,17 @@ export interface TahuEdgeOptions {
   devices?: Record<string, TahuMetric[]>;
   /** Publish NDEATH on stop() (a graceful death). Default true. */
   publishDeath?: boolean;
+  /**
+   * QoS of everything it publishes. Tahu always publishes at QoS 0; 1 wraps its MQTT
+   * client's publish (as an application needing delivery to persistent sessions would).
+   */
+  qos?: 0 | 1;
+}
+
+/** A DCMD the edge node received, as Tahu decoded it. */
+export interface ReceivedCommand {
+  device: string;
+  metrics: { name?: string; type?: string; value?: unknown }[];
 }
 
 export class TahuEdgeNode {
@@ -52,6 +63,7 @@ export class TahuEdgeNode {
   private births = 0;
   private readonly alive = new Set<string>();
   private birthWaiters: (() => void)[] = [];
+  readonly commands: ReceivedCommand[] = [];
 
   private constructor(private readonly options: TahuEdgeOptions) {
     this.client = tahu.newClient({
@@ -65,6 +77,16 @@ export class TahuEdgeNode {
       mqttOptions: { reconnectPeriod: 500 },
     });
     for (const id of Object.keys(options.devices ?? {})) this.alive.add(id);
+    if (options.qos === 1) {
+      type Publish = (topic: string, message: Buffer, opts?: object, cb?: unknown) => unknown;
+      const mqttClient = this.client.client as unknown as { publish: Publish };
+      const publish = mqttClient.publish.bind(mqttClient);
+      mqttClient.publish = (topic, message, opts, cb) => publish(topic, message, { ...opts, qos: 1 }, cb);
+    }
+    this.client.on("dcmd", (device, payload) => {
+      const metrics = (payload as ReceivedCommand).metrics ?? [];
+      this.commands.push({ device: String(device), metrics });
+    });
     this.client.on("birth", () => this.publishBirths());
     this.client.on("ncmd", (payload) => {
       const metrics = (payload as { metrics?: { name?: string; value?: unknown }[] }).metrics ?? [];

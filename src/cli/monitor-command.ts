@@ -1,0 +1,162 @@
+import { log } from "../log.js";
+import { BirthStore } from "../monitor/birth-store.js";
+import { buildCommand } from "../monitor/device-command.js";
+import { GenericDeviceView } from "../monitor/generic-device-view.js";
+import { monitorConfig, monitorSubscriptions } from "../monitor/monitor-config.js";
+import { MonitorMetrics } from "../monitor/monitor-metrics.js";
+import { type CommandReply, MonitorServer } from "../monitor/monitor-server.js";
+import { SparkplugDeviceView } from "../monitor/sparkplug-device-view.js";
+import type { HostInput } from "../sparkplug/host/host-session.js";
+import { HostSession } from "../sparkplug/host/host-session.js";
+import { hostOptions } from "../sparkplug/host/options.js";
+import { BrokerConnection } from "../streams/mqtt-connection.js";
+import { untilStopped } from "./until-stopped.js";
+import { UsageError } from "./usage-error.js";
+
+export interface MonitorOptions {
+  httpPort?: string;
+  httpHost?: string;
+  allowCommands?: boolean;
+}
+
+/**
+ * `akri-mqtt monitor`: the workload Akri runs for a discovered device (the MQTT Monitoring
+ * Broker). Configured by the device's properties in the environment; a persistent MQTT
+ * session with QoS 1 subscriptions, so nothing published while it restarts is lost; the
+ * device's state over HTTP, as a live page, JSON, Prometheus and Server-Sent Events.
+ */
+export async function monitorCommand(options: MonitorOptions): Promise<void> {
+  const parsed = monitorConfig(process.env, options);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  const { config } = parsed;
+  for (const warning of parsed.warnings) log.warn(warning);
+  const { device } = config;
+  // Not connected yet: messages the broker kept for our session arrive right after CONNACK,
+  // and everything that reads them (and the saved births that decode them) must be ready.
+  const connection = BrokerConnection.idle({
+    serverUrls: config.serverUrls,
+    clientId: config.clientId,
+    mqttVersion: config.mqttVersion,
+    credentials: config.credentials,
+    clean: false,
+    sessionExpirySeconds: config.sessionExpirySeconds,
+    will: config.will,
+  });
+  let metrics: MonitorMetrics;
+  let command: ((body: unknown) => Promise<CommandReply>) | undefined;
+  let sparkplug: { view: SparkplugDeviceView; store: BirthStore } | undefined;
+  let generic: GenericDeviceView | undefined;
+  const timers: { deadline: NodeJS.Timeout | undefined } = { deadline: undefined };
+
+  if (device.mode === "sparkplug") {
+    const session = new HostSession(
+      hostOptions({
+        hostId: config.clientId,
+        publishState: false,
+        trackValues: true,
+        checkSequence: false,
+        // This monitor sees one device of the node: a "gap" is other devices' traffic.
+        rebirth: { onSeqGap: false },
+      }),
+    );
+    const view = new SparkplugDeviceView(device, session, config.allowCommands);
+    const store = new BirthStore(config.stateDir, device);
+    sparkplug = { view, store };
+    metrics = new MonitorMetrics(view);
+    const step = (input: HostInput) => {
+      const out = session.step(input, Date.now());
+      view.apply(out);
+      for (const processed of out.processed) {
+        const topic = processed.topic;
+        const verb = topic.kind === "node" || topic.kind === "device" ? topic.verb : undefined;
+        if (topic.kind !== "certificate") metrics.messages.inc();
+        if (processed.events.some((e) => e.kind === "decode-error")) metrics.decodeErrors.inc();
+        // Live births are kept, so that DATA queued while we are down can be read after a restart.
+        if ((verb === "NBIRTH" || verb === "DBIRTH") && !processed.message.retain && processed.payload)
+          store.save(verb, processed.message.topic, processed.message.payload, processed.message.at);
+      }
+      for (const c of out.commands) void connection.publish(c);
+      clearTimeout(timers.deadline);
+      const next = session.nextDeadline();
+      if (next !== undefined)
+        timers.deadline = setTimeout(() => step({ kind: "tick" }), Math.max(0, next - Date.now()));
+    };
+    for (const message of await store.load()) step({ kind: "message", message });
+    connection.messages$.subscribe((message) => step({ kind: "message", message }));
+    connection.status$.subscribe((status) => {
+      if (status.kind === "online") {
+        view.setConnected(true, status.broker);
+        step({ kind: "broker-online", broker: status.broker, willTimestamp: status.willTimestamp });
+      } else if (status.kind === "offline") {
+        view.setConnected(false, status.broker);
+        if (status.broker !== undefined) step({ kind: "broker-lost", broker: status.broker });
+      }
+    });
+    if (config.allowCommands) {
+      command = async (body) => {
+        const request = (body ?? {}) as { metric?: unknown; value?: unknown };
+        const built = buildCommand(device, view.birthTable(), request.metric, request.value, Date.now());
+        if (!built.ok) {
+          metrics.commands.inc({ result: "refused" });
+          return { status: 400, body: { error: built.error } };
+        }
+        const sent = await connection.publish({
+          topic: built.topic,
+          payload: built.payload,
+          qos: 0,
+          retain: false,
+          purpose: "command",
+        });
+        if (!sent) {
+          metrics.commands.inc({ result: "failed" });
+          return { status: 503, body: { error: "not connected to the broker; try again" } };
+        }
+        metrics.commands.inc({ result: "sent" });
+        log.info({ topic: built.topic, metric: built.metric, datatype: built.datatype }, "command sent");
+        return {
+          status: 202,
+          body: { topic: built.topic, metric: built.metric, datatype: built.datatype, value: built.value },
+        };
+      };
+    }
+  } else {
+    const view = new GenericDeviceView(device, false);
+    generic = view;
+    metrics = new MonitorMetrics(view, view);
+    connection.messages$.subscribe((message) => {
+      metrics.messages.inc();
+      view.apply(message);
+    });
+    connection.status$.subscribe((status) => {
+      if (status.kind === "online") view.setConnected(true, status.broker);
+      else if (status.kind === "offline") view.setConnected(false, status.broker);
+    });
+    if (config.allowCommands) log.warn("MONITOR_ALLOW_COMMANDS has no effect on a generic MQTT device");
+  }
+  connection.subscribe(monitorSubscriptions(device));
+  connection.start();
+
+  const view = sparkplug?.view ?? generic!;
+  const server = await MonitorServer.start(config.httpHost, config.httpPort, {
+    view,
+    metrics: () => metrics.text(),
+    metricsContentType: metrics.registry.contentType,
+    command,
+  });
+  log.info(
+    {
+      device: device.id,
+      instance: config.instanceHash,
+      serverUrls: config.serverUrls,
+      clientId: config.clientId,
+      commands: config.allowCommands,
+    },
+    "monitoring the device (persistent session, QoS 1)",
+  );
+  await untilStopped();
+  clearTimeout(timers.deadline);
+  await server.stop();
+  await connection.close();
+  await sparkplug?.store.flush();
+  log.info("monitor stopped");
+}
