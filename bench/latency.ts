@@ -13,54 +13,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client, credentials } from "@grpc/grpc-js";
 import { defaultEmitterTiming } from "../src/discovery/list-emitter.js";
-import { TestAgent } from "../test/support/akri-agent.js";
+import { discoverRequestBytes, responseDeviceIds, TestAgent } from "../test/support/akri-agent.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
 import { printTable, saveResults, sized } from "./lib/measure.js";
 
 const NODES = sized("BENCH_LATENCY_NODES", 1000, 20);
 const BIRTHS_PER_SECOND = 1000;
-
-function varint(bytes: Buffer, at: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = bytes[at++]!;
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (b & 0x80);
-  return [value, at];
-}
-
-/** The ids in DiscoverResponse bytes: field 1 (devices), and in each its field 1 (id). */
-function* deviceIds(bytes: Buffer): Generator<string> {
-  let at = 0;
-  while (at < bytes.length) {
-    const [tag, afterTag] = varint(bytes, at);
-    const [length, start] = varint(bytes, afterTag);
-    if (tag === 0x0a) {
-      const [innerTag, afterInner] = varint(bytes, start);
-      if (innerTag === 0x0a) {
-        const [idLength, idStart] = varint(bytes, afterInner);
-        yield bytes.toString("utf8", idStart, idStart + idLength);
-      }
-    }
-    at = start + length;
-  }
-}
-
-/** DiscoverRequest { discovery_details = 1 }, written by hand. */
-function encodeDiscoverRequest(details: string): Uint8Array {
-  const text = Buffer.from(details, "utf8");
-  const length: number[] = [];
-  let n = text.length;
-  do {
-    length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n >>>= 7;
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([0x0a, ...length]), text]);
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -95,7 +54,7 @@ export async function main(): Promise<void> {
       "grpc-node.flow_control_window": 2 * 1024 * 1024,
     });
     const request = Buffer.from(
-      encodeDiscoverRequest(`serverUrls: [${broker.url}]\nsparkplug: {rebirth: {maxPerSecond: 0}}`),
+      discoverRequestBytes(`serverUrls: [${broker.url}]\nsparkplug: {rebirth: {maxPerSecond: 0}}`),
     );
     const stream = client.makeServerStreamRequest(
       "/v0.DiscoveryHandler/Discover",
@@ -108,7 +67,7 @@ export async function main(): Promise<void> {
     stream.on("data", (response: Buffer) => {
       const now = Date.now();
       lists++;
-      for (const id of deviceIds(response)) if (!seen.has(id)) seen.set(id, now);
+      for (const id of responseDeviceIds(response)) if (!seen.has(id)) seen.set(id, now);
     });
     stream.on("error", () => undefined);
     await publisher.waitFor("ready");

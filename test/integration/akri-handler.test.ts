@@ -60,7 +60,7 @@ configurationName: akri-sparkplug
       shared: true,
     });
     await eventually(() => existsSync(join(directory, "mqtt.sock")), "the handler socket");
-        // Healthy as soon as the agent's answer is back (the agent has the request a moment before).
+    // Healthy as soon as the agent's answer is back (the agent has the request a moment before).
     await eventually(async () => (await handler.get("/healthz")).status === 200, "/healthz 200", 5000);
   });
 

@@ -158,7 +158,7 @@ export class DiscoverCall {
 }
 
 /** DiscoverRequest { discovery_details = 1 } written by hand, for raw calls. */
-function discoverRequestBytes(details: string): Buffer {
+export function discoverRequestBytes(details: string): Buffer {
   const text = Buffer.from(details, "utf8");
   const length: number[] = [];
   let n = text.length;
@@ -169,10 +169,9 @@ function discoverRequestBytes(details: string): Buffer {
   return Buffer.concat([Buffer.from([0x0a, ...length]), text]);
 }
 
-/** Device count of DiscoverResponse bytes (field 1 occurrences at the top level). */
-export function responseDeviceCount(bytes: Buffer): number {
+/** The device ids in DiscoverResponse bytes (field 1, devices; in each, field 1, id), read without a decoder. */
+export function* responseDeviceIds(bytes: Buffer): Generator<string> {
   let at = 0;
-  let count = 0;
   const varint = (): number => {
     let value = 0;
     let shift = 0;
@@ -187,9 +186,20 @@ export function responseDeviceCount(bytes: Buffer): number {
   while (at < bytes.length) {
     const tag = varint();
     const length = varint();
-    if (tag === 0x0a) count++;
-    at += length;
+    const end = at + length;
+    if (tag === 0x0a && bytes[at] === 0x0a) {
+      at++;
+      const idLength = varint();
+      yield bytes.toString("utf8", at, at + idLength);
+    }
+    at = end;
   }
+}
+
+/** How many devices DiscoverResponse bytes carry. */
+export function responseDeviceCount(bytes: Buffer): number {
+  let count = 0;
+  for (const _ of responseDeviceIds(bytes)) count++;
   return count;
 }
 
