@@ -47,6 +47,9 @@ export interface SoakResult {
   /** Least-squares slopes after the warm-up. */
   heapSlopeKiBPerMin: number;
   rssSlopeKiBPerMin: number;
+  /** The same over the second half of the run only (RSS climbs to a plateau first). */
+  heapSlopeSecondHalfKiBPerMin: number;
+  rssSlopeSecondHalfKiBPerMin: number;
   /** Growth between the lowest heap of the first and of the last quarter after the warm-up (what GC cannot take back). */
   heapFloorGrowthBytes: number;
   handlesAfterWarmup: number;
@@ -82,11 +85,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)];
   const broker = await Mosquitto.start();
-  const proxy = await TcpProxy.start(broker.port);
   const directory = await mkdtemp(join(tmpdir(), "akri-mqtt-soak-"));
   const agent = new TestAgent(directory);
-  await agent.start();
-  const handler = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "soak", LOG_LEVEL: "info" });
+  let proxy: TcpProxy | undefined;
+  let handler: HandlerProcess | undefined;
   const edges: ResilientEdge[] = [];
   const timers: NodeJS.Timeout[] = [];
   const churn: Record<string, number> = {};
@@ -94,10 +96,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     churn[kind] = (churn[kind] ?? 0) + 1;
   };
   try {
+    const partition = await TcpProxy.start(broker.port);
+    proxy = partition;
+    await agent.start();
+    const serve = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "soak", LOG_LEVEL: "info" });
+    handler = serve;
     const registered = await agent.waitForRegistrations(1, 30_000);
     const call = agent.discover(
       registered,
-      `serverUrls: [${proxy.url}]\nsparkplug: {groupIds: {action: Include, items: [Soak]}}`,
+      `serverUrls: [${partition.url}]\nsparkplug: {groupIds: {action: Include, items: [Soak]}}`,
     );
     await eventually(() => call.lists.length > 0, "the first list", 30_000);
     for (let n = 0; n < options.nodes; n++) {
@@ -187,13 +194,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }, 1000);
     const partitionTimer = setInterval(() => {
       count("handler's broker connection cut for 3 s");
-      proxy.cut();
-      later(3000, () => proxy.restore());
+      partition.cut();
+      later(3000, () => partition.restore());
     }, 40_000);
 
     const samples: Sample[] = [];
     const sample = async () => {
-      const metric = async (name: string) => (await handler.metric(name)) ?? Number.NaN;
+      const metric = async (name: string) => (await serve.metric(name)) ?? Number.NaN;
       samples.push({
         at: Date.now() - started,
         rss: await metric("akri_mqtt_process_resident_memory_bytes"),
@@ -213,7 +220,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     clearInterval(churnTimer);
     clearInterval(partitionTimer);
     // Quiesce: every node back, every device alive, the partition healed.
-    proxy.restore();
+    partition.restore();
     for (const t of timers) clearTimeout(t);
     for (const edge of edges) {
       if (!edge.up) await edge.start().catch(() => undefined);
@@ -230,6 +237,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
 
     const after = samples.filter((s) => s.at >= options.durationMs * options.warmupFraction);
+    const secondHalf = samples.filter((s) => s.at >= options.durationMs / 2);
     const quarter = Math.max(1, Math.floor(after.length / 4));
     const floor = (xs: Sample[]) => Math.min(...xs.map((s) => s.heap));
     const lists = call.lists.slice(bornAt);
@@ -238,6 +246,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       samples,
       heapSlopeKiBPerMin: slopePerMinute(after.map((s) => [s.at, s.heap / 1024])),
       rssSlopeKiBPerMin: slopePerMinute(after.map((s) => [s.at, s.rss / 1024])),
+      heapSlopeSecondHalfKiBPerMin: slopePerMinute(secondHalf.map((s) => [s.at, s.heap / 1024])),
+      rssSlopeSecondHalfKiBPerMin: slopePerMinute(secondHalf.map((s) => [s.at, s.rss / 1024])),
       heapFloorGrowthBytes: floor(after.slice(-quarter)) - floor(after.slice(0, quarter)),
       handlesAfterWarmup: after[0]?.handles ?? Number.NaN,
       handlesAtEnd: samples.at(-1)?.handles ?? Number.NaN,
@@ -246,20 +256,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       lists: lists.length,
       emptyListsAfterBirth: lists.filter((l) => l.length === 0).length,
       listsWithDuplicates: lists.filter((l) => new Set(l.map((d) => d.id)).size !== l.length).length,
-      messagesReceived: Object.entries(await handlerMessages(handler)).reduce((s, [, v]) => s + v, 0),
+      messagesReceived: Object.entries(await handlerMessages(serve)).reduce((s, [, v]) => s + v, 0),
       finalDevices: call.ids().length,
       expectedDevices: expected.length,
       finalMatches,
-      handlerAlive: handler.exitCode === undefined,
+      handlerAlive: serve.exitCode === undefined,
     };
     call.cancel();
     return result;
   } finally {
     for (const t of timers) clearTimeout(t);
     for (const edge of edges) await edge.kill();
-    await handler.stop().catch(() => undefined);
+    await handler?.stop().catch(() => undefined);
     await agent.stop();
-    await proxy.stop();
+    await proxy?.stop();
     await broker.stop();
   }
 }
@@ -293,6 +303,10 @@ export function printSoak(result: SoakResult): void {
       ["RSS first → last sample", `${mib(first.rss)} → ${mib(last.rss)}`],
       ["heap slope after warm-up", `${result.heapSlopeKiBPerMin.toFixed(1)} KiB/min`],
       ["RSS slope after warm-up", `${result.rssSlopeKiBPerMin.toFixed(1)} KiB/min`],
+      [
+        "heap / RSS slope, second half",
+        `${result.heapSlopeSecondHalfKiBPerMin.toFixed(1)} / ${result.rssSlopeSecondHalfKiBPerMin.toFixed(1)} KiB/min`,
+      ],
       ["heap floor growth (first → last quarter)", `${(result.heapFloorGrowthBytes / 1024).toFixed(0)} KiB`],
       [
         "open handles after warm-up → end (max)",

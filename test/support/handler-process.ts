@@ -45,7 +45,10 @@ export class HandlerProcess {
       () => handler.httpPort !== undefined || handler.exitCode !== undefined,
       "serve to start",
       10_000,
-    );
+    ).catch((e) => {
+      child.kill("SIGKILL"); // never leave it running behind a failed test
+      throw e;
+    });
     if (handler.exitCode !== undefined) throw new Error(`serve exited: ${handler.log}`);
     return handler;
   }

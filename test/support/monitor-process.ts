@@ -61,7 +61,10 @@ export class MonitorProcess {
       () => monitor.httpPort !== undefined || monitor.exitCode !== undefined,
       "monitor to start",
       10_000,
-    );
+    ).catch((e) => {
+      child.kill("SIGKILL"); // never leave it running behind a failed test
+      throw e;
+    });
     if (monitor.exitCode !== undefined) throw new Error(`monitor exited: ${monitor.log}`);
     return monitor;
   }
