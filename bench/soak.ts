@@ -126,7 +126,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const bornAt = call.lists.length;
     say(`born: ${truth().length} devices on ${edges.length} edge nodes`);
 
-    // Churn: one random fault a second; a partition of the handler every 40 s.
+    // Churn: one random fault a second; a partition of the handler every 40 s (shorter runs: three).
     const staleClient = await mqtt.connectAsync(broker.url, { clientId: "soak-stale-deaths" });
     const busy = new Set<ResilientEdge>();
     const later = (ms: number, fn: () => void | Promise<void>) => {
@@ -192,11 +192,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       count(kind);
       void act();
     }, 1000);
-    const partitionTimer = setInterval(() => {
-      count("handler's broker connection cut for 3 s");
-      partition.cut();
-      later(3000, () => partition.restore());
-    }, 40_000);
+    const partitionTimer = setInterval(
+      () => {
+        count("handler's broker connection cut for 3 s");
+        partition.cut();
+        later(3000, () => partition.restore());
+      },
+      Math.min(40_000, options.durationMs / 3),
+    );
 
     const samples: Sample[] = [];
     const sample = async () => {
