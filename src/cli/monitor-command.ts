@@ -9,7 +9,8 @@ import { SparkplugDeviceView } from "../monitor/sparkplug-device-view.js";
 import type { HostInput } from "../sparkplug/host/host-session.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
-import { BrokerConnection } from "../streams/mqtt-connection.js";
+import type { MqttMessage } from "../streams/message.js";
+import { BrokerConnection, redactUrl } from "../streams/mqtt-connection.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
@@ -41,8 +42,20 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
     clean: false,
     sessionExpirySeconds: config.sessionExpirySeconds,
     will: config.will,
+    maxPacketBytes: 2 * config.maxPayloadBytes + 65_536,
   });
   let metrics: MonitorMetrics;
+  let oversizeLogged = 0;
+  const tooLarge = (message: MqttMessage): boolean => {
+    if (message.payload.byteLength <= config.maxPayloadBytes) return false;
+    metrics.rejected.inc();
+    if (oversizeLogged++ < 20)
+      log.warn(
+        { topic: message.topic, bytes: message.payload.byteLength, limit: config.maxPayloadBytes },
+        "message skipped: payload exceeds MONITOR_MAX_PAYLOAD_BYTES",
+      );
+    return true;
+  };
   let command: ((body: unknown) => Promise<CommandReply>) | undefined;
   let sparkplug: { view: SparkplugDeviceView; store: BirthStore } | undefined;
   let generic: GenericDeviceView | undefined;
@@ -64,6 +77,15 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
     sparkplug = { view, store };
     metrics = new MonitorMetrics(view);
     const step = (input: HostInput) => {
+      try {
+        stepSession(input);
+      } catch (e) {
+        // Never let one message take the monitor down; it is counted and logged.
+        metrics.decodeErrors.inc();
+        log.error({ err: (e as Error).message, input: input.kind }, "the monitor could not process an input");
+      }
+    };
+    const stepSession = (input: HostInput) => {
       const out = session.step(input, Date.now());
       view.apply(out);
       for (const processed of out.processed) {
@@ -81,12 +103,23 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
       if (next !== undefined)
         timers.deadline = setTimeout(() => step({ kind: "tick" }), Math.max(0, next - Date.now()));
     };
-    for (const message of await store.load()) step({ kind: "message", message });
-    connection.messages$.subscribe((message) => step({ kind: "message", message }));
+    const restored = await store.load();
+    for (const message of restored) step({ kind: "message", message });
+    let confirmSavedBirth = restored.length > 0;
+    connection.messages$.subscribe((message) => {
+      if (tooLarge(message)) return;
+      step({ kind: "message", message });
+    });
     connection.status$.subscribe((status) => {
       if (status.kind === "online") {
         view.setConnected(true, status.broker);
         step({ kind: "broker-online", broker: status.broker, willTimestamp: status.willTimestamp });
+        // The saved birth decodes what waited in the session, but its aliases may be out of
+        // date: ask for a fresh birth once (within the rebirth policy's limits).
+        if (confirmSavedBirth) {
+          confirmSavedBirth = false;
+          step({ kind: "request-rebirth", group: device.group, edge: device.edge });
+        }
       } else if (status.kind === "offline") {
         view.setConnected(false, status.broker);
         if (status.broker !== undefined) step({ kind: "broker-lost", broker: status.broker });
@@ -124,6 +157,7 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
     generic = view;
     metrics = new MonitorMetrics(view, view);
     connection.messages$.subscribe((message) => {
+      if (tooLarge(message)) return;
       metrics.messages.inc();
       view.apply(message);
     });
@@ -142,12 +176,14 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
     metrics: () => metrics.text(),
     metricsContentType: metrics.registry.contentType,
     command,
+    commandToken: config.commandToken,
+    allowedHosts: config.allowedHosts,
   });
   log.info(
     {
       device: device.id,
       instance: config.instanceHash,
-      serverUrls: config.serverUrls,
+      serverUrls: config.serverUrls.map(redactUrl),
       clientId: config.clientId,
       commands: config.allowCommands,
     },

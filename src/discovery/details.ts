@@ -21,7 +21,7 @@ const serverUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({
       code: "custom",
       // Whatever sits before an @ may be a password: it is not echoed.
-      message: `expected a URL like tcp://host:1883, got ${JSON.stringify(value.replace(/\/\/[^/]*@/, "//***@"))}`,
+      message: `expected a URL like tcp://host:1883, got ${JSON.stringify(value.replace(/\/\/.*@/, "//***@"))}`,
     });
     return;
   }

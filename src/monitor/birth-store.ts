@@ -40,9 +40,21 @@ export class BirthStore {
     } catch {
       return [];
     }
-    if (saved.device !== this.device.id || typeof saved.births !== "object") return [];
-    this.births = saved.births;
-    return Object.values(saved.births)
+    // A damaged or foreign file is ignored: the birth comes again live or by a rebirth request.
+    if (typeof saved !== "object" || saved === null || saved.device !== this.device.id) return [];
+    if (typeof saved.births !== "object" || saved.births === null) return [];
+    const births = Object.entries(saved.births).filter(
+      ([verb, b]) =>
+        (verb === "NBIRTH" || verb === "DBIRTH") &&
+        typeof b === "object" &&
+        b !== null &&
+        typeof b.topic === "string" &&
+        typeof b.payload === "string" &&
+        typeof b.at === "number",
+    );
+    this.births = Object.fromEntries(births);
+    return births
+      .map(([, b]) => b)
       .sort((a, b) => a.at - b.at)
       .map((b) => ({
         topic: `${CERTIFICATES_PREFIX}${b.topic}`,

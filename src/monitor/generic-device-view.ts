@@ -30,6 +30,11 @@ export function payloadToJson(payload: Uint8Array): { value: Json; datatype: "JS
   return { value: { base64: Buffer.from(payload).toString("base64") }, datatype: "Bytes" };
 }
 
+/** At most this many topics are kept per device (a "#" filter on a busy tree must not grow memory). */
+const MAX_TOPICS = 1000;
+/** Payloads shown in full up to this size; larger ones are summarised. */
+const MAX_SHOWN_BYTES = 64 * 1024;
+
 interface TopicEntry {
   value: Json;
   datatype: string;
@@ -46,6 +51,8 @@ export class GenericDeviceView implements DeviceView {
   private readonly history = new MetricHistory();
   private readonly topics = new Map<string, TopicEntry>();
   private messages = 0;
+  /** Messages on topics beyond MAX_TOPICS. */
+  dropped = 0;
   private lastMessageAt: number | undefined;
   private connected = false;
   private brokerUrl: string | undefined;
@@ -62,14 +69,17 @@ export class GenericDeviceView implements DeviceView {
   apply(message: MqttMessage): void {
     this.messages++;
     this.lastMessageAt = message.at;
-    const { value, datatype } = payloadToJson(message.payload);
     const isNew = !this.topics.has(message.topic);
+    if (isNew && this.topics.size >= MAX_TOPICS) {
+      this.dropped++;
+      return;
+    }
+    const { value, datatype } =
+      message.payload.byteLength > MAX_SHOWN_BYTES
+        ? { value: { bytes: message.payload.byteLength, truncated: true } as Json, datatype: "Bytes" }
+        : payloadToJson(message.payload);
     this.topics.set(message.topic, { value, datatype, timestamp: message.at });
     const point = this.history.add(message.topic, message.at, value);
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      for (const [field, v] of Object.entries(value))
-        this.history.add(`${message.topic} ${field}`, message.at, v);
-    }
     if (isNew) this.listeners.emit({ kind: "state" });
     else
       this.listeners.emit({

@@ -45,6 +45,12 @@ export interface MonitorConfig {
   httpPort: number;
   /** POST /command is refused unless this is set (MONITOR_ALLOW_COMMANDS=true). */
   allowCommands: boolean;
+  /** When set, POST /command also needs `Authorization: Bearer <token>` (MONITOR_COMMAND_TOKEN). */
+  commandToken: string | undefined;
+  /** Host names POST /command accepts besides IPs, localhost and cluster names (MONITOR_ALLOWED_HOSTS). */
+  allowedHosts: string[];
+  /** Larger messages are counted and skipped (MONITOR_MAX_PAYLOAD_BYTES). */
+  maxPayloadBytes: number;
   /** Where the last births are kept, to decode DATA queued while the monitor was down. */
   stateDir: string;
   will: MonitorWill | undefined;
@@ -105,9 +111,10 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
   } else {
     hash = hashes[0];
   }
-  // The suffixed form is the instance's own; the plain one can be overwritten by another instance.
+  // The suffixed form is the instance's own; the plain one can be overwritten by another
+  // instance, so once the instance is known only its own (suffixed) properties count.
   const property = (key: string): string | undefined => {
-    const value = (hash !== undefined ? env[`${key}_${hash}`] : undefined) ?? env[key];
+    const value = hash !== undefined ? env[`${key}_${hash}`] : env[key];
     return value === undefined || value === "" ? undefined : value;
   };
 
@@ -167,7 +174,11 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
     return { ok: false, error: `MONITOR_MQTT_VERSION: expected 3 or 5, got "${versionText}"` };
   const expiryText = env.MONITOR_SESSION_EXPIRY_SECONDS ?? "86400";
   const sessionExpirySeconds = Number(expiryText);
-  if (!Number.isInteger(sessionExpirySeconds) || sessionExpirySeconds < 1)
+  if (
+    !Number.isInteger(sessionExpirySeconds) ||
+    sessionExpirySeconds < 1 ||
+    sessionExpirySeconds > 4294967295
+  )
     return {
       ok: false,
       error: `MONITOR_SESSION_EXPIRY_SECONDS: expected a whole number of seconds, got "${expiryText}"`,
@@ -185,6 +196,14 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       retain: flag(env.MONITOR_WILL_RETAIN),
     };
   }
+
+  const maxText = env.MONITOR_MAX_PAYLOAD_BYTES ?? String(16 * 1024 * 1024);
+  const maxPayloadBytes = Number(maxText);
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1024)
+    return {
+      ok: false,
+      error: `MONITOR_MAX_PAYLOAD_BYTES: expected a whole number of bytes (at least 1024), got "${maxText}"`,
+    };
 
   const credentials = credentialsFromEnvironment(env);
   if (!credentials.ok) return { ok: false, error: credentials.error };
@@ -206,6 +225,12 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       httpHost: flags.httpHost ?? env.MONITOR_HTTP_HOST ?? "0.0.0.0",
       httpPort,
       allowCommands: flags.allowCommands === true || flag(env.MONITOR_ALLOW_COMMANDS),
+      commandToken: env.MONITOR_COMMAND_TOKEN || undefined,
+      allowedHosts: (env.MONITOR_ALLOWED_HOSTS ?? "")
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ""),
+      maxPayloadBytes,
       stateDir: env.MONITOR_STATE_DIR || join(tmpdir(), "akri-mqtt-monitor", safeName(clientId)),
       will,
       sessionExpirySeconds,

@@ -21,6 +21,7 @@ export class MonitorMetrics {
   readonly messages: Counter;
   readonly decodeErrors: Counter;
   readonly commands: Counter;
+  readonly rejected: Counter;
 
   constructor(view: DeviceView, generic?: GenericDeviceView) {
     collectDefaultMetrics({ register: this.registry, prefix: "akri_mqtt_monitor_" });
@@ -32,6 +33,11 @@ export class MonitorMetrics {
     this.decodeErrors = new Counter({
       name: "akri_mqtt_monitor_decode_errors_total",
       help: "Payloads that could not be decoded",
+      registers: [this.registry],
+    });
+    this.rejected = new Counter({
+      name: "akri_mqtt_monitor_messages_rejected_total",
+      help: "Messages skipped because their payload exceeds MONITOR_MAX_PAYLOAD_BYTES",
       registers: [this.registry],
     });
     this.commands = new Counter({

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { isIP } from "node:net";
 import { log } from "../log.js";
 import type { DeviceChange, DeviceView } from "./device-view.js";
 import { MONITOR_PAGE } from "./monitor-page.js";
@@ -21,6 +23,33 @@ export interface MonitorServerSources {
   metricsContentType: string;
   /** Absent: commands are disabled. */
   command: ((body: unknown) => Promise<CommandReply>) | undefined;
+  /** When set, a command needs `Authorization: Bearer <token>`. */
+  commandToken?: string | undefined;
+  /** Extra host names a command may be addressed to. */
+  allowedHosts?: readonly string[];
+}
+
+/**
+ * Whether a command addressed to `host` can come from a legitimate client: an IP address,
+ * localhost, a cluster name (service, service.namespace.svc, ….cluster.local) or an
+ * allowed name. Anything else may be a DNS-rebinding page in someone's browser.
+ */
+export function commandHostAllowed(hostHeader: string | undefined, allowed: readonly string[] = []): boolean {
+  if (!hostHeader) return false;
+  const host = hostHeader
+    .toLowerCase()
+    .replace(/:\d+$/, "")
+    .replace(/^\[(.*)\]$/, "$1");
+  if (isIP(host) !== 0 || host === "localhost") return true;
+  if (allowed.includes(host)) return true;
+  if (!host.includes(".")) return true; // a Service in the same namespace
+  return /\.svc$|\.svc\.cluster\.local$|\.cluster\.local$/.test(host);
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const MAX_BODY = 64 * 1024;
@@ -44,7 +73,8 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 export class MonitorServer {
-  private readonly streams = new Set<ServerResponse>();
+  /** Open event streams and how to close each. */
+  private readonly streams = new Map<ServerResponse, () => void>();
 
   private constructor(
     private readonly server: Server,
@@ -91,6 +121,36 @@ export class MonitorServer {
             "commands are disabled: the Configuration must enable them (MONITOR_ALLOW_COMMANDS=true in brokerProperties or the pod spec)",
         });
         return;
+      }
+      // Only from this host's own pages or from non-browser clients, to a name of ours.
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        let originHost: string | undefined;
+        try {
+          originHost = new URL(origin).host;
+        } catch {
+          originHost = undefined;
+        }
+        if (originHost !== req.headers.host) {
+          json(res, 403, { error: "commands from another origin are refused" });
+          return;
+        }
+      }
+      if (!commandHostAllowed(req.headers.host, sources.allowedHosts)) {
+        json(res, 403, {
+          error: `commands addressed to host ${JSON.stringify(req.headers.host ?? "")} are refused: use the Service name or an IP, or list the name in MONITOR_ALLOWED_HOSTS`,
+        });
+        return;
+      }
+      if (sources.commandToken !== undefined) {
+        const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+        if (given === undefined || !sameToken(given, sources.commandToken)) {
+          res.setHeader("www-authenticate", "Bearer");
+          json(res, 401, {
+            error: "this monitor wants Authorization: Bearer <MONITOR_COMMAND_TOKEN> for commands",
+          });
+          return;
+        }
       }
       if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) {
         json(res, 415, { error: "send the command as application/json" });
@@ -162,18 +222,22 @@ export class MonitorServer {
       else send(change.kind, change);
     });
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
-    this.streams.add(res);
     const close = () => {
       clearInterval(heartbeat);
       unsubscribe();
       this.streams.delete(res);
     };
+    this.streams.set(res, close);
+    res.on("error", close);
     req.on("close", close);
     res.on("close", close);
   }
 
   async stop(): Promise<void> {
-    for (const res of this.streams) res.end();
+    for (const [res, close] of [...this.streams]) {
+      close();
+      res.end();
+    }
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -85,9 +85,11 @@ export class SparkplugDeviceView implements DeviceView {
       } else if (this.isOwnData(edge)) {
         const table = this.table();
         for (const metric of payload.metrics) {
+          // Only the birth's metrics are shown (and kept): anything else is a protocol problem
+          // the host session already reports, and must not grow memory.
           const definition = table?.resolve(metric.alias, metric.name);
-          const name = definition?.name ?? metric.name;
-          if (name === undefined) continue;
+          if (!definition) continue;
+          const name = definition.name;
           const timestamp = metric.timestamp ?? payload.timestamp ?? processed.message.at;
           const point = this.history.add(name, timestamp, metric.value);
           if (metric.isHistorical) continue;
@@ -95,7 +97,7 @@ export class SparkplugDeviceView implements DeviceView {
             kind: "metric",
             name,
             value: valueToJson(metric.value),
-            datatype: dataTypeName(definition?.datatype ?? metric.datatype),
+            datatype: dataTypeName(definition.datatype),
             timestamp,
             point,
           });

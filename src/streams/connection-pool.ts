@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { BrokerConnection, type ConnectionSettings } from "./mqtt-connection.js";
 
 /*
@@ -24,6 +24,7 @@ function keyOf(settings: ConnectionSettings): string {
     secret,
     settings.keepaliveSeconds ?? null,
     settings.connectTimeoutMs ?? null,
+    settings.maxPacketBytes ?? null,
   ]);
 }
 
@@ -38,7 +39,7 @@ export class ConnectionPool {
     const key = keyOf(settings);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { connection: new BrokerConnection(this.uniqueClientId(settings, key)), users: 0 };
+      entry = { connection: new BrokerConnection(this.uniqueClientId(settings)), users: 0 };
       this.entries.set(key, entry);
       this.onConnection?.(entry.connection);
     }
@@ -68,14 +69,15 @@ export class ConnectionPool {
    * Two Discover calls whose settings differ (MQTT version, host id, credentials) need two
    * connections, and a broker lets only one session hold a client id: the second would
    * take it over and the two would throw each other off forever. The first keeps the
-   * plain id; any other gets a stable suffix derived from its settings.
+   * plain id; any other gets a random suffix.
    */
-  private uniqueClientId(settings: ConnectionSettings, key: string): ConnectionSettings {
+  private uniqueClientId(settings: ConnectionSettings): ConnectionSettings {
     const taken = [...this.entries.values()].some(
       (e) => e.connection.settings.clientId === settings.clientId,
     );
     if (!taken) return settings;
-    const tag = createHash("sha256").update(key).digest("hex").slice(0, 6);
+    // Random, not derived from the settings: those include the credentials.
+    const tag = randomBytes(3).toString("hex");
     return { ...settings, clientId: `${settings.clientId}-${tag}` };
   }
 

@@ -48,6 +48,8 @@ export function connectionSettings(options: LiveDiscoveryOptions, suffix: string
     mqttVersion: details.mqttVersion,
     credentials: options.credentials,
     stateHostId: sparkplugHost ? `${details.sparkplug.hostId}-${suffix}` : undefined,
+    // Up to twice maxPayloadBytes arrives, to be counted and skipped; larger the broker drops.
+    maxPacketBytes: 2 * details.maxPayloadBytes + 65_536,
     ...options.connection,
   };
 }

@@ -31,6 +31,12 @@ export interface ConnectionSettings {
   clean?: boolean;
   /** With `clean: false` on MQTT 5, how long the broker keeps the session. */
   sessionExpirySeconds?: number;
+  /**
+   * MQTT 5 Maximum Packet Size: the broker does not send us anything larger, so a huge
+   * message never takes memory here (MQTT 3.1.1 has no such limit: the broker's
+   * message_size_limit is what bounds it).
+   */
+  maxPacketBytes?: number;
   keepaliveSeconds?: number;
   connectTimeoutMs?: number;
   initialBackoffMs?: number;
@@ -113,6 +119,11 @@ export class BrokerConnection {
   private readonly sameTurn = new Set<string>();
   /** Our own publishes waiting to come back through our subscription. */
   private readonly echoes = new Map<string, { payload: Buffer; timer: NodeJS.Timeout }[]>();
+  /** Counts connections made, so an echo lost with an old connection is not blamed on an ACL. */
+  private generation = 0;
+  /** Filters the broker refused (SUBACK 0x80): our publishes on them never come back. */
+  private readonly refusedFilters = new Set<string>();
+  private notDeliveredLogged = 0;
   /** Counters for /metrics. */
   readonly stats = {
     connects: 0,
@@ -210,15 +221,22 @@ export class BrokerConnection {
 
   /** Waits for a publish to come back, if we subscribe to its topic; returns a canceller. */
   private expectEcho(topic: string, payload: Buffer, purpose: string): (() => void) | undefined {
-    if (![...this.filters.keys()].some((filter) => topicMatches(filter, topic))) return undefined;
+    const covered = [...this.filters.keys()].some(
+      (filter) => !this.refusedFilters.has(filter) && topicMatches(filter, topic),
+    );
+    if (!covered) return undefined;
+    const generation = this.generation;
     const waiting = this.echoes.get(topic) ?? [];
     const entry = {
       payload,
       timer: setTimeout(() => {
         remove();
-        if (!this.online) return; // lost with the connection: nothing to say about ACLs
+        // Lost with a connection that has since gone: nothing to say about ACLs.
+        if (!this.online || this.generation !== generation) return;
         const { notDelivered } = this.stats;
         notDelivered.set(purpose, (notDelivered.get(purpose) ?? 0) + 1);
+        const logged = ++this.notDeliveredLogged;
+        if (logged > 10 && logged % 100 !== 0) return;
         log.warn(
           { topic, purpose, broker: redactUrl(this.settings.serverUrls[this.urlIndex]!) },
           `the broker accepted our ${purpose} publish but never delivered it: does an ACL forbid this client to publish on ${topic}?`,
@@ -271,10 +289,13 @@ export class BrokerConnection {
     if (credentials.ca !== undefined) options.ca = credentials.ca;
     if (credentials.cert !== undefined) options.cert = credentials.cert;
     if (credentials.key !== undefined) options.key = credentials.key;
-    if (protocolVersion === 5)
+    if (protocolVersion === 5) {
       options.properties = {
         sessionExpiryInterval: clean ? 0 : (this.settings.sessionExpirySeconds ?? 86_400),
       };
+      if (this.settings.maxPacketBytes !== undefined)
+        options.properties.maximumPacketSize = Math.min(268_435_455, this.settings.maxPacketBytes);
+    }
     if (this.settings.stateHostId !== undefined) {
       const will = stateWill(this.settings.stateHostId, willTimestamp);
       options.will = {
@@ -293,6 +314,7 @@ export class BrokerConnection {
     let fallback = false;
     const client = mqtt.connect(url, options);
     this.client = client;
+    this.generation++;
     client.on("connect", () => {
       connected = true;
       this.failures = 0;
@@ -359,6 +381,8 @@ export class BrokerConnection {
         log.error({ filters, err: err.message }, "subscribe failed");
       } else {
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        for (const filter of filters) this.refusedFilters.delete(filter);
+        for (const filter of refused) this.refusedFilters.add(filter);
         if (refused.length > 0)
           log.error({ filters: refused }, "the broker refused these subscriptions (ACL?)");
       }

@@ -268,7 +268,7 @@ describe.skipIf(!mosquittoAvailable())("hostile traffic through Mosquitto into a
     const registered = await agent.waitForRegistrations(1);
     const call = agent.discover(
       registered,
-      `serverUrls: [${broker.url}]\nmaxPayloadBytes: 4194304\nsparkplug: {rebirth: {maxPerSecond: 5}}`,
+      `serverUrls: [${broker.url}]\nmaxPayloadBytes: 6291456\nsparkplug: {rebirth: {maxPerSecond: 5}}`,
     );
     const plant = healthyPlant();
     const edge = await connect("healthy-edge", plant.will(Date.now()));
@@ -296,6 +296,10 @@ describe.skipIf(!mosquittoAvailable())("hostile traffic through Mosquitto into a
       "spBv1.0/FG2/DBIRTH/FE2/FD2",
     ])
       await attacker.publishAsync(topic, big, { qos: 1 });
+    // Beyond twice the limit the broker does not even send it (MQTT 5 Maximum Packet Size).
+    await attacker.publishAsync("spBv1.0/FG1/NBIRTH/FE9", randomBuffer(13 * 1024 * 1024, seededRandom(6)), {
+      qos: 1,
+    });
     await attacker.publishAsync("spBv1.0/FG3/NBIRTH/FE3", deepTemplate(5000), { qos: 1 });
     await attacker.publishAsync("spBv1.0/FG3/NBIRTH/FE4", invalidUtf8Names(), { qos: 1 });
     // The healthy node goes on publishing through all of it.
@@ -310,6 +314,8 @@ describe.skipIf(!mosquittoAvailable())("hostile traffic through Mosquitto into a
       20_000,
     );
     expect(handler.exitCode).toBeUndefined();
+    expect(await handler.metric("akri_mqtt_messages_rejected_total")).toBe(3);
+    expect(handler.output).not.toMatch(/spBv1\.0\/FG1\/NBIRTH\/FE9/);
     expect((await handler.get("/healthz")).status).toBe(200);
     expect(await handler.metric("akri_mqtt_decode_errors_total")).toBeGreaterThan(1000);
     expect(call.ids().filter((id) => id.startsWith("spBv1.0/Control/"))).toStrictEqual(healthy);
@@ -317,7 +323,7 @@ describe.skipIf(!mosquittoAvailable())("hostile traffic through Mosquitto into a
     // Every bad message is counted; the log names them, a few per kind, then says how many it left out.
     expect(handler.output).toMatch(/"event":"decode-error","topic":"spBv1\.0\/FG/);
     expect(handler.output).toMatch(
-      /"event":"payload-too-large","topic":"spBv1\.0\/Control\/DDATA\/Healthy\/D0","bytes":10485760,"limit":4194304/,
+      /"event":"payload-too-large","topic":"spBv1\.0\/Control\/DDATA\/Healthy\/D0","bytes":10485760,"limit":6291456/,
     );
     await eventually(
       () => /more decode-error events not logged/.test(handler.output),

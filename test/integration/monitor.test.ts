@@ -196,6 +196,60 @@ describe.skipIf(!mosquittoAvailable())("akri-mqtt monitor with Mosquitto and a T
       device: "Pump",
       metrics: [expect.objectContaining({ name: "Temperature", type: "Double", value: 42.5 })],
     });
+    expect((await writer.post("/command", { metric: "Counter", value: "7" })).status).toBe(202);
+    await eventually(() => edge.commands.length > 1, "the second DCMD");
+    expect(edge.commands[1]!.metrics).toEqual([
+      expect.objectContaining({ name: "Counter", type: "Int32", value: 7 }),
+    ]);
+
+    // Not from another origin's page, not to a name that may be a DNS-rebinding domain.
+    const json = { "content-type": "application/json" };
+    const body = JSON.stringify({ metric: "Counter", value: 1 });
+    const port = writer.httpPort;
+    expect(
+      (
+        await writer.postWith("/command", body, {
+          ...json,
+          host: `127.0.0.1:${port}`,
+          origin: "http://evil.example",
+        })
+      ).status,
+    ).toBe(403);
+    expect((await writer.postWith("/command", body, { ...json, host: `evil.example:${port}` })).status).toBe(
+      403,
+    );
+    expect(
+      (await writer.postWith("/command", body, { ...json, host: `akri-pump-svc.default.svc.cluster.local` }))
+        .status,
+    ).toBe(202);
+    expect(
+      (
+        await writer.postWith("/command", body, {
+          ...json,
+          host: `127.0.0.1:${port}`,
+          origin: `http://127.0.0.1:${port}`,
+        })
+      ).status,
+    ).toBe(202);
+    expect(edge.commands.length).toBeLessThanOrEqual(4);
+
+    // With a token configured, commands need it.
+    const guarded = await monitor({
+      MONITOR_ALLOW_COMMANDS: "true",
+      MONITOR_COMMAND_TOKEN: "t0ken-of-the-plant",
+      HOSTNAME: "akri-sparkplug-pump-guarded",
+    });
+    await eventually(
+      async () => (await guarded.state()).metrics.length > 0,
+      "the guarded monitor to know the birth",
+      15_000,
+    );
+    expect((await guarded.post("/command", { metric: "Counter", value: 2 })).status).toBe(401);
+    expect(
+      (await guarded.postWith("/command", body, { ...json, authorization: "Bearer t0ken-of-the-plant" }))
+        .status,
+    ).toBe(202);
+    expect(guarded.output).not.toContain("t0ken-of-the-plant");
   }, 60_000);
 
   it.skipIf(!chromiumAvailable())(
@@ -275,5 +329,22 @@ describe.skipIf(!mosquittoAvailable())("akri-mqtt monitor with Mosquitto and a T
     } finally {
       await robot.endAsync();
     }
+  }, 30_000);
+
+  it("registers the optional Will, which the broker publishes when the monitor dies", async () => {
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: "will-watcher" });
+    const wills: string[] = [];
+    watcher.on("message", (_topic, payload) => wills.push(payload.toString()));
+    await watcher.subscribeAsync("monitors/pump/status", { qos: 1 });
+    const m = await monitor({
+      HOSTNAME: "akri-sparkplug-pump-will",
+      MONITOR_WILL_TOPIC: "monitors/pump/status",
+      MONITOR_WILL_PAYLOAD: "monitor lost",
+    });
+    await eventually(async () => (await m.state()).broker.connected, "the monitor to connect");
+    await m.kill();
+    await eventually(() => wills.length > 0, "the Will", 10_000);
+    expect(wills).toStrictEqual(["monitor lost"]);
+    await watcher.endAsync();
   }, 30_000);
 });

@@ -10,6 +10,7 @@ import { type DiscoverCall, type Registered, TestAgent } from "../support/akri-a
 import { makePki, type TestPki } from "../support/certificates.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
+import { akriEnvironment, MonitorProcess } from "../support/monitor-process.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { ResilientEdge } from "../support/resilient-edge.js";
 
@@ -245,7 +246,44 @@ describe.skipIf(!mosquittoAvailable())("security: credentials, ACLs and TLS agai
     const devices = (await handler.get("/devices")).body;
     const properties = JSON.stringify(calls.flatMap((c) => c.lists.flat().map((d) => d.properties)));
     errors.push(...calls.map((c) => `${c.error?.details ?? ""} ${c.error?.message ?? ""}`));
-    const everything = { log: handler.output, metrics, devices, properties, errors: errors.join("\n") };
+    // The device monitor too, with the right password, a wrong one, and mutual TLS.
+    const device = calls[0]!.lists.at(-1)![0]!;
+    const monitorOutputs: string[] = [];
+    for (const extra of <Record<string, string>[]>[
+      { MQTT_BROKER_URI: secured.url, MQTT_USERNAME: "akri", MQTT_PASSWORD: AKRI_PASSWORD },
+      { MQTT_BROKER_URI: secured.url, MQTT_USERNAME: "akri", MQTT_PASSWORD: WRONG_PASSWORD },
+      {
+        MQTT_BROKER_URI: tls.url,
+        MQTT_CA_CERT: pki.ca.cert,
+        MQTT_CLIENT_CERT: pki.client.cert,
+        MQTT_CLIENT_KEY: pki.client.key,
+      },
+    ]) {
+      const monitor = await MonitorProcess.start({
+        ...akriEnvironment(device.id, device.properties),
+        ...extra,
+        LOG_LEVEL: "debug",
+        HOSTNAME: `monitor-${monitorOutputs.length}`,
+        MONITOR_STATE_DIR: await mkdtemp(join(tmpdir(), "akri-security-monitor-")),
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      monitorOutputs.push(
+        monitor.output,
+        (await monitor.get("/state")).body,
+        (await monitor.get("/metrics")).body,
+      );
+      await monitor.stop();
+    }
+    expect(monitorOutputs[0]).toMatch(/connected to broker/);
+    expect(monitorOutputs[3]).toMatch(/cannot connect to broker/);
+    const everything = {
+      log: handler.output,
+      metrics,
+      devices,
+      properties,
+      errors: errors.join("\n"),
+      monitor: monitorOutputs.join("\n"),
+    };
     expect(handler.output.length).toBeGreaterThan(10_000);
     for (const [where, text] of Object.entries(everything)) {
       for (const needle of [AKRI_PASSWORD, EDGE_PASSWORD, WRONG_PASSWORD, ...keyFragments(pki.client.key)])

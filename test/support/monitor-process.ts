@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
 import { deviceHash } from "../../src/discovery/device.js";
 import type { DeviceSnapshot } from "../../src/monitor/device-view.js";
 import { CLI, ROOT } from "./cli.js";
@@ -89,6 +90,35 @@ export class MonitorProcess {
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     return { status: response.status, body: await response.json().catch(() => undefined) };
+  }
+
+  /** A POST with full control of the headers (Host, Origin, Authorization). */
+  async postWith(
+    path: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: this.httpPort, path, method: "POST", headers },
+        (res) => {
+          let text = "";
+          res.on("data", (d: Buffer) => {
+            text += d.toString();
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  /** SIGKILL: gone without a DISCONNECT, so the broker publishes its Will. */
+  async kill(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill("SIGKILL");
+    await eventually(() => this.exitCode !== undefined, "monitor to die", 10_000);
   }
 
   async stop(): Promise<number | null> {

@@ -34,6 +34,8 @@ export type HostInput =
   /** Connected and subscribed; `willTimestamp` is the one in the Will registered at CONNECT. */
   | { kind: "broker-online"; broker: string; willTimestamp: number }
   | { kind: "broker-lost"; broker: string }
+  /** Ask a node for a rebirth (within the policy's limits): e.g. to confirm a saved alias table. */
+  | { kind: "request-rebirth"; group: string; edge: string }
   | { kind: "shutdown" };
 
 export interface HostStep {
@@ -113,6 +115,9 @@ export class HostSession {
         break;
       case "broker-lost":
         this.onBrokerLost(out, input.broker);
+        break;
+      case "request-rebirth":
+        requestRebirth(this.model, { group: input.group, edge: input.edge }, "unproven-birth", now);
         break;
       case "shutdown":
         if (this.model.options.publishState && this.model.willTimestamp !== undefined) {

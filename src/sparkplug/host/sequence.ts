@@ -36,7 +36,7 @@ export class SequenceTracker<T> {
   /** The seq the next message should carry; undefined until a base is known. */
   private expected: number | undefined = undefined;
   private readonly held = new Map<number, Held<T>>();
-  /** The seq of the message held last. */
+  /** The held seq furthest ahead of the expected one. */
   private lastHeld: number | undefined = undefined;
   /** When the current gap opened (undefined: no gap). */
   gapOpenedAt: number | undefined = undefined;
@@ -74,8 +74,10 @@ export class SequenceTracker<T> {
       return { kind: "overflow" };
     if (ahead >= AHEAD_WINDOW || this.held.has(seq)) return { kind: "duplicate" };
     const expected = this.expected;
+    if (this.held.size === 0) this.lastHeld = undefined;
     this.held.set(seq, { seq, item, heldAt: now });
-    this.lastHeld = seq;
+    // A late message that fills part of the gap does not move the front.
+    if (this.lastHeld === undefined || ahead > (this.lastHeld - expected + 256) % 256) this.lastHeld = seq;
     const opened = this.gapOpenedAt === undefined;
     if (opened) this.gapOpenedAt = now;
     return { kind: "held", opened, expected };

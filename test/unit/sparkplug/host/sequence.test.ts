@@ -98,6 +98,23 @@ describe("C19 reorder timeout (tck-id-operational-behavior-host-reordering-*)", 
     expect(h.eventsOf("rebirth-requested")).toMatchObject([{ reason: "seq-gap" }]);
   });
 
+  it("a late message that fills part of the gap does not make the rest of a big birth look like duplicates", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 2000 } });
+    const edge = new EdgeNodeEncoder("G", "Big", 0n, []);
+    for (let d = 0; d < 200; d++)
+      edge.defineDevice(`D${d}`, { metrics: [{ name: "X", alias: 1, datatype: DataType.Int32, value: d }] });
+    const births = edge.births(h.now);
+    // seq 5 and 6 are late: 7..132 are held (the window is full); then 6 arrives (still a
+    // gap at 5), then 133.. which carries on from the front of the held run.
+    const late = births.slice(5, 7);
+    for (const p of births.slice(0, 5)) h.publish(p, { after: 1 });
+    for (const p of births.slice(7, 133)) h.publish(p, { after: 1 });
+    h.publish(late[1]!, { after: 1 });
+    for (const p of births.slice(133)) h.publish(p, { after: 1 });
+    expect(h.eventsOf("seq-duplicate")).toHaveLength(0);
+    expect(h.eventsOf("device-born")).toHaveLength(199);
+  });
+
   it("with a zero reorder timeout acts on a gap at once", () => {
     const h = new HostHarness({ rebirth: { reorderTimeoutMs: 0 } });
     const edge = edgeNode();
