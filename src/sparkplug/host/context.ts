@@ -27,6 +27,8 @@ export interface Arrival {
   topic: EdgeTopic;
   payload: SparkplugPayload;
   processed: ProcessedMessage;
+  /** The topic's edge node, when the session has already looked it up. */
+  node?: EdgeNode;
 }
 
 /** The host's whole state. Handlers mutate it; only HostSession.step calls them. */
@@ -87,8 +89,13 @@ export class StepOutput {
   }
 }
 
-export function getNode(model: HostModel, group: string, edge: string, now: number): EdgeNode {
-  const key = nodeKey(group, edge);
+export function getNode(
+  model: HostModel,
+  group: string,
+  edge: string,
+  now: number,
+  key = nodeKey(group, edge),
+): EdgeNode {
   let node = model.nodes.get(key);
   if (!node) {
     node = newEdgeNode(group, edge, now);

@@ -19,7 +19,7 @@ import type { EdgeNode } from "./model.js";
  */
 export function handleData(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
   const { topic, payload } = arrival;
-  const node = getNode(model, topic.group, topic.edge, now);
+  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
   const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
   if (node.status !== "online") {
     if (deviceId !== undefined) getDevice(node, deviceId);

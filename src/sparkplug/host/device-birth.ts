@@ -27,7 +27,7 @@ export function getDevice(node: EdgeNode, id: string): Device {
  */
 export function handleDeviceBirth(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
   const topic = arrival.topic as DeviceTopic;
-  const node = getNode(model, topic.group, topic.edge, now);
+  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
   const device = getDevice(node, topic.device);
   const metrics = MetricTable.fromBirth(
     arrival.payload.metrics,

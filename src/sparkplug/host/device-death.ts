@@ -16,7 +16,7 @@ import {
  */
 export function handleDeviceDeath(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
   const topic = arrival.topic as DeviceTopic;
-  const node = getNode(model, topic.group, topic.edge, now);
+  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
   const device = node.devices.get(topic.device);
   if (node.status !== "online") {
     out.emit({ kind: "data-before-birth", ...scopeOf(node, topic.device), verb: "DDEATH" });

@@ -4,7 +4,7 @@ import { decodePayload } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { parseStatePayload } from "../state.js";
-import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
+import { type EdgeTopic, edgeTopic, parseTopic, type SparkplugTopic } from "../topic.js";
 import {
   type Arrival,
   getNode,
@@ -21,7 +21,7 @@ import { handleDeviceBirth, handleUnprovenDeviceBirth } from "./device-birth.js"
 import { handleDeviceDeath } from "./device-death.js";
 import type { HostCommand, HostEvent } from "./events.js";
 import { handleHostState, stateCommand } from "./host-state.js";
-import type { EdgeNode, HostApplication } from "./model.js";
+import { type EdgeNode, type HostApplication, nodeKey } from "./model.js";
 import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
 import { handleNodeDeath, markNodeDead } from "./node-death.js";
 import type { HostOptions } from "./options.js";
@@ -50,6 +50,15 @@ export interface HostStep {
 
 export const REBIRTH_METRIC = "Node Control/Rebirth";
 
+/** Topics per generation of the parse cache (two generations: ~6 MiB at most). */
+const TOPIC_CACHE_SIZE = 16_384;
+
+interface ParsedTopic {
+  topic: SparkplugTopic;
+  /** `<group>/<edge>` of an edge topic. */
+  key: string | undefined;
+}
+
 /**
  * A Sparkplug 3.0 host application's view of the namespace: groups → edge nodes → devices,
  * who is alive, birth tables, sequence numbers, rebirth requests, host STATE.
@@ -61,6 +70,13 @@ export const REBIRTH_METRIC = "Node Control/Rebirth";
  */
 export class HostSession {
   private readonly model: HostModel;
+  /**
+   * Parsed topics with their node key: a plant's topics repeat, so most are parsed once.
+   * Two generations: when the recent one fills up it becomes the older one, and topics
+   * still in use move back, so a working set of up to twice the size stays cached.
+   */
+  private recentTopics = new Map<string, ParsedTopic>();
+  private olderTopics = new Map<string, ParsedTopic>();
 
   constructor(options: HostOptions, random: () => number = Math.random) {
     this.model = {
@@ -149,7 +165,7 @@ export class HostSession {
   }
 
   private onMessage(out: StepOutput, message: MqttMessage, now: number): void {
-    const topic = parseTopic(message.topic);
+    const { topic, key } = this.parse(message.topic);
     const processed: ProcessedMessage = { message, topic, events: [] };
     out.begin(processed);
     try {
@@ -186,16 +202,40 @@ export class HostSession {
           break;
         }
         default:
-          this.onEdgeMessage(out, processed, topic, now);
+          this.onEdgeMessage(out, processed, topic, key!, now);
       }
     } finally {
       out.end();
     }
   }
 
-  private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
+  /** The topic's meaning, parsed once while it stays in use. */
+  private parse(name: string): ParsedTopic {
+    const recent = this.recentTopics.get(name);
+    if (recent !== undefined) return recent;
+    let parsed = this.olderTopics.get(name);
+    if (parsed === undefined) {
+      const topic = parseTopic(name);
+      const edge = topic.kind === "node" || topic.kind === "device";
+      parsed = { topic, key: edge ? nodeKey(topic.group, topic.edge) : undefined };
+    }
+    if (this.recentTopics.size >= TOPIC_CACHE_SIZE) {
+      this.olderTopics = this.recentTopics;
+      this.recentTopics = new Map();
+    }
+    this.recentTopics.set(name, parsed);
+    return parsed;
+  }
+
+  private onEdgeMessage(
+    out: StepOutput,
+    processed: ProcessedMessage,
+    topic: EdgeTopic,
+    key: string,
+    now: number,
+  ): void {
     const { message } = processed;
-    const known = this.node(topic.group, topic.edge);
+    const known = this.model.nodes.get(key);
     const decoded = decodePayload(message.payload, { table: this.tableFor(topic, known) });
     if (!decoded.ok) {
       out.emit({
@@ -236,12 +276,8 @@ export class HostSession {
         handleNodeBirth(this.model, out, arrival, now);
         return;
       default:
-        this.onSequencedMessage(
-          out,
-          arrival,
-          known ?? getNode(this.model, topic.group, topic.edge, now),
-          now,
-        );
+        arrival.node = known ?? getNode(this.model, topic.group, topic.edge, now, key);
+        this.onSequencedMessage(out, arrival, arrival.node, now);
     }
   }
 
