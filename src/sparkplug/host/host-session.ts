@@ -4,7 +4,7 @@ import { decodePayload } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { parseStatePayload } from "../state.js";
-import { type EdgeTopic, edgeTopic, parseTopic, type SparkplugTopic } from "../topic.js";
+import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
   type Arrival,
   getNode,
@@ -50,15 +50,6 @@ export interface HostStep {
 
 export const REBIRTH_METRIC = "Node Control/Rebirth";
 
-/** Topics per generation of the parse cache (two generations: ~6 MiB at most). */
-const TOPIC_CACHE_SIZE = 16_384;
-
-interface ParsedTopic {
-  topic: SparkplugTopic;
-  /** `<group>/<edge>` of an edge topic. */
-  key: string | undefined;
-}
-
 /**
  * A Sparkplug 3.0 host application's view of the namespace: groups → edge nodes → devices,
  * who is alive, birth tables, sequence numbers, rebirth requests, host STATE.
@@ -70,13 +61,6 @@ interface ParsedTopic {
  */
 export class HostSession {
   private readonly model: HostModel;
-  /**
-   * Parsed topics with their node key: a plant's topics repeat, so most are parsed once.
-   * Two generations: when the recent one fills up it becomes the older one, and topics
-   * still in use move back, so a working set of up to twice the size stays cached.
-   */
-  private recentTopics = new Map<string, ParsedTopic>();
-  private olderTopics = new Map<string, ParsedTopic>();
 
   constructor(options: HostOptions, random: () => number = Math.random) {
     this.model = {
@@ -165,7 +149,7 @@ export class HostSession {
   }
 
   private onMessage(out: StepOutput, message: MqttMessage, now: number): void {
-    const { topic, key } = this.parse(message.topic);
+    const topic = parseTopic(message.topic);
     const processed: ProcessedMessage = { message, topic, events: [] };
     out.begin(processed);
     try {
@@ -202,39 +186,16 @@ export class HostSession {
           break;
         }
         default:
-          this.onEdgeMessage(out, processed, topic, key!, now);
+          this.onEdgeMessage(out, processed, topic, now);
       }
     } finally {
       out.end();
     }
   }
 
-  /** The topic's meaning, parsed once while it stays in use. */
-  private parse(name: string): ParsedTopic {
-    const recent = this.recentTopics.get(name);
-    if (recent !== undefined) return recent;
-    let parsed = this.olderTopics.get(name);
-    if (parsed === undefined) {
-      const topic = parseTopic(name);
-      const edge = topic.kind === "node" || topic.kind === "device";
-      parsed = { topic, key: edge ? nodeKey(topic.group, topic.edge) : undefined };
-    }
-    if (this.recentTopics.size >= TOPIC_CACHE_SIZE) {
-      this.olderTopics = this.recentTopics;
-      this.recentTopics = new Map();
-    }
-    this.recentTopics.set(name, parsed);
-    return parsed;
-  }
-
-  private onEdgeMessage(
-    out: StepOutput,
-    processed: ProcessedMessage,
-    topic: EdgeTopic,
-    key: string,
-    now: number,
-  ): void {
+  private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
     const { message } = processed;
+    const key = nodeKey(topic.group, topic.edge);
     const known = this.model.nodes.get(key);
     const decoded = decodePayload(message.payload, { table: this.tableFor(topic, known) });
     if (!decoded.ok) {

@@ -208,29 +208,3 @@ describe("D24 current values (when the host tracks values)", () => {
     expect(h.session.node("G", "E")?.birth?.metrics.valueOf("Level")).toBe(0);
   });
 });
-
-describe("plants with more topics than the session keeps parsed", () => {
-  it("resolves every device's DATA and death however many topics came between", () => {
-    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 1000 } });
-    const nodes = Array.from({ length: 400 }, (_, n) => {
-      const edge = new EdgeNodeEncoder("Big", `E${n}`, 0n, []);
-      for (let d = 0; d < 100; d++)
-        edge.defineDevice(`D${d}`, {
-          metrics: [{ name: "Temp", alias: 1, datatype: DataType.Float, value: 1.5 }],
-        });
-      return edge;
-    });
-    // 40,400 birth topics, then 40,000 DATA topics: more than two generations of the cache.
-    for (const edge of nodes) for (const p of edge.births(h.now)) h.publish(p, { after: 0 });
-    for (let d = 0; d < 100; d++)
-      for (const edge of nodes) h.publish(edge.ddata(`D${d}`, { Temp: d }, h.now), { after: 0 });
-    expect(h.eventsOf("device-born")).toHaveLength(40_000);
-    expect(h.eventsOf("unknown-metric")).toHaveLength(0);
-    expect(h.eventsOf("data-before-birth")).toHaveLength(0);
-    expect(h.commands).toHaveLength(0);
-    // The first node's topics are long out of the recent ones: its device still dies.
-    h.publish(nodes[0]!.ddeath("D0", h.now));
-    expect(h.eventsOf("device-died")).toMatchObject([{ edge: "E0", device: "D0" }]);
-    expect(h.session.node("Big", "E0")?.devices.get("D0")?.status).toBe("offline");
-  });
-});
