@@ -61,6 +61,61 @@ function notSparkplug(reason: string): NotSparkplug {
 
 /** Parses an MQTT topic name into its Sparkplug meaning. */
 export function parseTopic(topic: string): SparkplugTopic {
+  return parseEdgeFast(topic) ?? parseAny(topic);
+}
+
+const EDGE_PREFIX = `${NAMESPACE}/`;
+
+/** "node" or "device" for an edge verb, without hashing it (this runs for every message). */
+function verbKind(verb: string): "node" | "device" | undefined {
+  switch (verb) {
+    case "NDATA":
+    case "NBIRTH":
+    case "NDEATH":
+    case "NCMD":
+      return "node";
+    case "DDATA":
+    case "DBIRTH":
+    case "DDEATH":
+    case "DCMD":
+      return "device";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The common case, a well-formed edge topic, found by scanning for its slashes instead of
+ * splitting it (this runs for every message). Anything unusual returns undefined and goes
+ * the long way, which gives the exact reason.
+ */
+function parseEdgeFast(topic: string): EdgeTopic | undefined {
+  if (!topic.startsWith(EDGE_PREFIX)) return undefined;
+  const a = EDGE_PREFIX.length - 1;
+  const b = topic.indexOf("/", a + 1);
+  if (b < 0) return undefined;
+  const c = topic.indexOf("/", b + 1);
+  if (c < 0) return undefined;
+  const d = topic.indexOf("/", c + 1);
+  if (d >= 0 && topic.indexOf("/", d + 1) >= 0) return undefined;
+  const verb = topic.slice(b + 1, c);
+  const kind = verbKind(verb);
+  if (kind === undefined || (kind === "device") !== d >= 0) return undefined;
+  const group = topic.slice(a + 1, b);
+  const edge = d < 0 ? topic.slice(c + 1) : topic.slice(c + 1, d);
+  if (!plainLevel(group) || group === "STATE" || !plainLevel(edge)) return undefined;
+  if (kind === "node") return { kind, verb: verb as NodeVerb, group, edge };
+  const device = topic.slice(d + 1);
+  if (!plainLevel(device)) return undefined;
+  return { kind, verb: verb as DeviceVerb, group, edge, device };
+}
+
+/** A level that badLevel would accept. */
+function plainLevel(level: string): boolean {
+  return level !== "" && !level.includes("+") && !level.includes("#");
+}
+
+function parseAny(topic: string): SparkplugTopic {
   if (topic.startsWith(CERTIFICATES_PREFIX)) return parseCertificate(topic.slice(CERTIFICATES_PREFIX.length));
   const levels = topic.split("/");
   const first = levels[0];

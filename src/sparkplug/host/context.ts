@@ -35,6 +35,8 @@ export interface Arrival {
 export interface HostModel {
   readonly options: HostOptions;
   readonly nodes: Map<string, EdgeNode>;
+  /** The same nodes by group, then edge: found from a topic's levels without building a key. */
+  readonly nodesByGroup: Map<string, Map<string, EdgeNode>>;
   readonly hosts: Map<string, HostApplication>;
   readonly sequences: Map<string, SequenceTracker<Arrival>>;
   readonly policy: RebirthPolicy;
@@ -89,17 +91,23 @@ export class StepOutput {
   }
 }
 
-export function getNode(
-  model: HostModel,
-  group: string,
-  edge: string,
-  now: number,
-  key = nodeKey(group, edge),
-): EdgeNode {
-  let node = model.nodes.get(key);
+/** The edge node, if the session knows it. */
+export function findNode(model: HostModel, group: string, edge: string): EdgeNode | undefined {
+  return model.nodesByGroup.get(group)?.get(edge);
+}
+
+/** The edge node, created (unknown, not born) if the session does not know it yet. */
+export function getNode(model: HostModel, group: string, edge: string, now: number): EdgeNode {
+  let edges = model.nodesByGroup.get(group);
+  let node = edges?.get(edge);
   if (!node) {
     node = newEdgeNode(group, edge, now);
-    model.nodes.set(key, node);
+    model.nodes.set(node.key, node);
+    if (!edges) {
+      edges = new Map();
+      model.nodesByGroup.set(node.group, edges);
+    }
+    edges.set(node.edge, node);
   }
   return node;
 }

@@ -7,6 +7,7 @@ import { parseStatePayload } from "../state.js";
 import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
   type Arrival,
+  findNode,
   getNode,
   type HostModel,
   type ProcessedMessage,
@@ -21,7 +22,7 @@ import { handleDeviceBirth, handleUnprovenDeviceBirth } from "./device-birth.js"
 import { handleDeviceDeath } from "./device-death.js";
 import type { HostCommand, HostEvent } from "./events.js";
 import { handleHostState, stateCommand } from "./host-state.js";
-import { type EdgeNode, type HostApplication, nodeKey } from "./model.js";
+import type { EdgeNode, HostApplication } from "./model.js";
 import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
 import { handleNodeDeath, markNodeDead } from "./node-death.js";
 import type { HostOptions } from "./options.js";
@@ -66,6 +67,7 @@ export class HostSession {
     this.model = {
       options,
       nodes: new Map(),
+      nodesByGroup: new Map(),
       hosts: new Map(),
       sequences: new Map(),
       policy: new RebirthPolicy(options.rebirth, random),
@@ -90,7 +92,7 @@ export class HostSession {
   }
 
   node(group: string, edge: string): EdgeNode | undefined {
-    return this.model.nodes.get(`${group}/${edge}`);
+    return findNode(this.model, group, edge);
   }
 
   /** The birth table that decodes DATA on `topic` (the node's or the device's). */
@@ -195,8 +197,7 @@ export class HostSession {
 
   private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
     const { message } = processed;
-    const key = nodeKey(topic.group, topic.edge);
-    const known = this.model.nodes.get(key);
+    const known = findNode(this.model, topic.group, topic.edge);
     const decoded = decodePayload(message.payload, { table: this.tableFor(topic, known) });
     if (!decoded.ok) {
       out.emit({
@@ -237,7 +238,7 @@ export class HostSession {
         handleNodeBirth(this.model, out, arrival, now);
         return;
       default:
-        arrival.node = known ?? getNode(this.model, topic.group, topic.edge, now, key);
+        arrival.node = known ?? getNode(this.model, topic.group, topic.edge, now);
         this.onSequencedMessage(out, arrival, arrival.node, now);
     }
   }
