@@ -24,6 +24,8 @@ export interface InventoryOptions {
 
 interface Entry {
   device: DiscoveredDevice;
+  /** `<group>/<edge>` of the node it belongs to. */
+  node: string;
   /** While offline and kept for the grace period: when to drop it (host time). */
   expiresAt: number | undefined;
 }
@@ -46,6 +48,12 @@ export class SparkplugInventory {
   private readonly entries = new Map<string, Entry>();
   private readonly idsByNode = new Map<string, Set<string>>();
   private readonly expiring = new Set<string>();
+  /**
+   * No entry in `expiring` expires before this (it may be earlier than the real first
+   * expiry; then a check finds nothing and moves it): every message asks for the next
+   * deadline, so it must not walk every offline device each time.
+   */
+  private expiringFrom: number | undefined;
   private readonly brokerUri: string;
   /** Bumped whenever what Akri would see (ids, properties) changes. */
   version = 0;
@@ -91,7 +99,7 @@ export class SparkplugInventory {
         if (this.keepOffline(id, now)) current.add(id);
         continue;
       }
-      this.put(id, device);
+      this.put(id, device, key);
       current.add(id);
     }
     for (const id of previous) {
@@ -179,7 +187,7 @@ export class SparkplugInventory {
     return { id, properties, kind: "sparkplug-device", status: stale ? "stale" : "online" };
   }
 
-  private put(id: string, device: DiscoveredDevice): void {
+  private put(id: string, device: DiscoveredDevice, node: string): void {
     const entry = this.entries.get(id);
     this.expiring.delete(id);
     if (entry && sameAkriDevice(entry.device, device)) {
@@ -189,7 +197,7 @@ export class SparkplugInventory {
       entry.expiresAt = undefined;
       return;
     }
-    this.entries.set(id, { device, expiresAt: undefined });
+    this.entries.set(id, { device, node, expiresAt: undefined });
     this.options.onListed?.(device);
     this.version++;
   }
@@ -207,6 +215,8 @@ export class SparkplugInventory {
       entry.expiresAt = now + graceMs;
       entry.device = { ...entry.device, status: "offline" };
       this.expiring.add(id);
+      if (this.expiringFrom === undefined || entry.expiresAt < this.expiringFrom)
+        this.expiringFrom = entry.expiresAt;
     }
     return true;
   }
@@ -218,24 +228,26 @@ export class SparkplugInventory {
 
   /** Drops entries whose grace period is over. */
   expire(now: number): void {
+    if (this.expiringFrom === undefined || now < this.expiringFrom) return;
+    let next: number | undefined;
     for (const id of [...this.expiring]) {
       const entry = this.entries.get(id);
-      if (entry?.expiresAt !== undefined && entry.expiresAt <= now) {
+      const at = entry?.expiresAt;
+      if (entry === undefined || at === undefined) {
+        this.expiring.delete(id);
+      } else if (at <= now) {
         this.remove(id);
-        for (const [key, ids] of this.idsByNode) {
-          if (ids.delete(id) && ids.size === 0) this.idsByNode.delete(key);
-        }
+        const ids = this.idsByNode.get(entry.node);
+        if (ids?.delete(id) && ids.size === 0) this.idsByNode.delete(entry.node);
+      } else if (next === undefined || at < next) {
+        next = at;
       }
     }
+    this.expiringFrom = next;
   }
 
   nextDeadline(): number | undefined {
-    let next: number | undefined;
-    for (const id of this.expiring) {
-      const at = this.entries.get(id)?.expiresAt;
-      if (at !== undefined && (next === undefined || at < next)) next = at;
-    }
-    return next;
+    return this.expiring.size === 0 ? undefined : this.expiringFrom;
   }
 
   get size(): number {

@@ -35,6 +35,8 @@ export type PresenceEvent =
   | { kind: "retained-ignored"; topic: string }
   | { kind: "unmatched-topic"; topic: string };
 
+const NO_EVENTS: readonly PresenceEvent[] = Object.freeze([]);
+
 const TIMESTAMP_KEYS = ["timestamp", "ts", "time"];
 
 /** The time a JSON payload says it was measured, in ms, if it says so. */
@@ -63,6 +65,13 @@ export class GenericPresence {
   private readonly template: DeviceTemplate | undefined;
   private readonly brokerUri: string;
   private offlineSince: number | undefined;
+  /**
+   * No device's deadline (going offline, or leaving) is before this; it may be earlier than
+   * the real first deadline, and then a check finds nothing and moves it. Every message asks
+   * for the next deadline, so that must not walk the whole fleet each time. Deadlines only
+   * move later as devices publish, so lowering this for each new deadline keeps it true.
+   */
+  private checkFrom: number | undefined;
   /** Bumped whenever what Akri would see changes. */
   version = 0;
 
@@ -73,6 +82,17 @@ export class GenericPresence {
 
   private get lifetimeMs(): number {
     return (this.options.idleTimeoutSeconds + this.options.offlineGraceSeconds) * 1000;
+  }
+
+  /** When the entry next changes: it goes offline (with a grace period), or leaves. */
+  private deadlineOf(entry: Seen): number {
+    const online = entry.device.status === "online" && this.options.offlineGraceSeconds > 0;
+    return entry.lastSeen + (online ? this.options.idleTimeoutSeconds * 1000 : this.lifetimeMs);
+  }
+
+  private noteDeadline(entry: Seen): void {
+    const at = this.deadlineOf(entry);
+    if (this.checkFrom === undefined || at < this.checkFrom) this.checkFrom = at;
   }
 
   /** A message on one of the topics; returns what it changed. */
@@ -92,6 +112,7 @@ export class GenericPresence {
     if (existing) {
       existing.lastSeen = Math.max(existing.lastSeen, at);
       if (existing.device.status !== "online") existing.device = { ...existing.device, status: "online" };
+      this.noteDeadline(existing);
       return undefined;
     }
     const device: DiscoveredDevice = {
@@ -100,7 +121,9 @@ export class GenericPresence {
       status: "online",
       properties: { MQTT_BROKER_URI: this.brokerUri, MQTT_TOPIC: match.filter, MQTT_DEVICE_ID: match.id },
     };
-    this.seen.set(match.id, { device, lastSeen: at });
+    const entry = { device, lastSeen: at };
+    this.seen.set(match.id, entry);
+    this.noteDeadline(entry);
     this.options.onListed?.(device);
     this.version++;
     return { kind: "device-appeared", id: match.id, topic: message.topic };
@@ -117,37 +140,36 @@ export class GenericPresence {
     const outage = now - this.offlineSince;
     this.offlineSince = undefined;
     for (const entry of this.seen.values()) entry.lastSeen += outage;
+    if (this.checkFrom !== undefined) this.checkFrom += outage;
   }
 
   /** Drops devices silent for longer than the idle timeout plus grace. */
-  expire(now: number): PresenceEvent[] {
-    if (this.offlineSince !== undefined) return [];
+  expire(now: number): readonly PresenceEvent[] {
+    if (this.offlineSince !== undefined || this.checkFrom === undefined || now < this.checkFrom)
+      return NO_EVENTS;
     const events: PresenceEvent[] = [];
     const idleMs = this.options.idleTimeoutSeconds * 1000;
+    const lifetimeMs = this.lifetimeMs;
+    let next: number | undefined;
     for (const [id, entry] of this.seen) {
       const silent = now - entry.lastSeen;
-      if (silent >= this.lifetimeMs) {
+      if (silent >= lifetimeMs) {
         this.seen.delete(id);
         this.version++;
         events.push({ kind: "device-idle", id });
-      } else if (silent >= idleMs) {
-        if (entry.device.status !== "offline") entry.device = { ...entry.device, status: "offline" };
+        continue;
       }
+      if (silent >= idleMs && entry.device.status !== "offline")
+        entry.device = { ...entry.device, status: "offline" };
+      const at = this.deadlineOf(entry);
+      if (next === undefined || at < next) next = at;
     }
+    this.checkFrom = next;
     return events;
   }
 
   nextDeadline(): number | undefined {
-    if (this.offlineSince !== undefined) return undefined;
-    let next: number | undefined;
-    const idleMs = this.options.idleTimeoutSeconds * 1000;
-    for (const entry of this.seen.values()) {
-      const at =
-        entry.lastSeen +
-        (entry.device.status === "online" && this.options.offlineGraceSeconds > 0 ? idleMs : this.lifetimeMs);
-      if (next === undefined || at < next) next = at;
-    }
-    return next;
+    return this.offlineSince === undefined ? this.checkFrom : undefined;
   }
 
   get size(): number {

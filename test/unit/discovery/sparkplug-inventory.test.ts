@@ -149,6 +149,25 @@ describe("Sparkplug devices as Akri devices", () => {
     expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Sensor"]);
   });
 
+  it("times each dead device's grace from its own death, and lists it again when reborn", () => {
+    const h = new EngineHarness(`${base}offlineGraceSeconds: 30`);
+    const e = edge("g", "e");
+    for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    h.publish(e.ddeath("Motor", h.now));
+    h.advance(20_000);
+    h.publish(e.ddeath("Sensor", h.now));
+    h.advance(11_000);
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Sensor"]);
+    h.advance(18_000);
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Sensor"]);
+    h.advance(2_000);
+    expect(h.ids()).toStrictEqual([]);
+    h.publish(e.dbirth("Motor", h.now));
+    h.settle();
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Motor"]);
+  });
+
   it("brings a device back within the grace period without a list change", () => {
     const h = new EngineHarness(`${base}offlineGraceSeconds: 30`);
     const e = edge("g", "e");

@@ -94,6 +94,48 @@ describe("generic discovery", () => {
     expect(h.ids()).toStrictEqual(["robots/r2/joints"]);
   });
 
+  it("times each device by its own silence, however busy the others are", () => {
+    const h = new EngineHarness(`${seed}idleTimeoutSeconds: 60\nofflineGraceSeconds: 10`);
+    h.deliver(msg("robots/r1/joints"));
+    h.advance(20_000);
+    const talk = (ms: number) => {
+      h.advance(ms);
+      h.deliver(msg("robots/r2/joints"));
+    };
+    for (let i = 0; i < 4; i++) talk(10_000); // r2 busy; r1 silent for ~60 s: offline, in grace
+    expect(h.ids()).toStrictEqual(["robots/r1/joints", "robots/r2/joints"]);
+    expect(h.engine.currentDevices()[0]).toMatchObject({ id: "robots/r1/joints", status: "offline" });
+    talk(5_000);
+    expect(h.ids()).toContain("robots/r1/joints");
+    talk(6_000); // ~71 s of silence: gone
+    expect(h.ids()).toStrictEqual(["robots/r2/joints"]);
+    // Back while in grace, a device is timed from its last message again.
+    h.deliver(msg("robots/r3/joints"));
+    h.advance(65_000);
+    expect(h.engine.currentDevices().find((d) => d.id === "robots/r3/joints")?.status).toBe("offline");
+    h.deliver(msg("robots/r3/joints"));
+    h.advance(69_000);
+    expect(h.ids()).toContain("robots/r3/joints");
+    h.advance(2_000);
+    expect(h.ids()).not.toContain("robots/r3/joints");
+  });
+
+  it("a device back during a grace longer than its idle timeout goes offline again on time", () => {
+    const h = new EngineHarness(`${seed}idleTimeoutSeconds: 10\nofflineGraceSeconds: 60`);
+    const status = () => h.engine.currentDevices()[0]?.status;
+    h.deliver(msg("robots/r1/joints"));
+    h.advance(15_000);
+    expect(status()).toBe("offline");
+    h.deliver(msg("robots/r1/joints"));
+    expect(status()).toBe("online");
+    h.advance(9_000);
+    expect(status()).toBe("online");
+    h.advance(2_000);
+    expect(status()).toBe("offline");
+    h.advance(60_000);
+    expect(h.ids()).toStrictEqual([]);
+  });
+
   it("does not let a retained message older than the idle timeout bring a device back", () => {
     const h = new EngineHarness(`${seed}idleTimeoutSeconds: 60`);
     h.deliver(msg("robots/r1/joints", "{}", true));
