@@ -76,7 +76,13 @@ async function main(): Promise<void> {
       "",
     ]);
   }
-  const s = r.scale as { levels: Record<string, number>[]; cpuGrowth: number } | undefined;
+  const s = r.scale as
+    | {
+        levels: Record<string, number>[];
+        cpuGrowth: number;
+        generic: { levels: { devices: number; cpuUsPerMessage: number }[]; cpuGrowth: number };
+      }
+    | undefined;
   if (s) {
     for (const level of s.levels) {
       rows.push([
@@ -88,6 +94,14 @@ async function main(): Promise<void> {
       ]);
     }
     rows.push(["  CPU/msg largest vs smallest plant", "", "", pct(s.cpuGrowth), "flat (~1x)"]);
+    const g = s.generic;
+    rows.push([
+      "generic discovery CPU/msg",
+      g.levels.map((l) => `${l.cpuUsPerMessage.toFixed(2)}`).join(" / ") + " µs",
+      g.levels.map((l) => l.devices.toLocaleString()).join(" / ") + " topics",
+      pct(g.cpuGrowth),
+      "flat (~1x)",
+    ]);
   }
   const l = r.latency as Record<string, number> | undefined;
   if (l)

@@ -5,8 +5,12 @@
  * birth to the device list with every device, resident and heap memory per device after
  * GC, and CPU time per DATA message under steady traffic.
  * Goals: settled within 2 s of the last birth; <= 2 KiB per device; CPU per message flat.
+ * Generic (plain MQTT) discovery is measured as well, in this process: CPU per message
+ * through the discovery engine with 1,000, 10,000 and 100,000 topic devices; flat as well.
  * Run: npm run bench:scale
  */
+import { parseDiscoveryDetails } from "../src/discovery/details.js";
+import { DiscoveryEngine } from "../src/discovery/engine.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
 import { printTable, saveResults, sized } from "./lib/measure.js";
@@ -17,6 +21,40 @@ const LEVELS = [TOTAL_NODES / 100, TOTAL_NODES / 10, TOTAL_NODES];
 /** The largest step is born over this long. */
 const PACE_SECONDS = sized("BENCH_SCALE_PACE_S", 55, 1);
 const DATA_MESSAGES = sized("BENCH_SCALE_DATA", 100_000, 2_000);
+const GENERIC_DEVICES = sized("BENCH_SCALE_GENERIC", 100_000, 2_000);
+
+/** CPU per message of generic discovery (idle timeouts, grace) with `devices` topics, all publishing. */
+function genericCpuPerMessage(devices: number): number {
+  const parsed = parseDiscoveryDetails(
+    "mode: generic\nserverUrls: [tcp://plant:1883]\ntopics: [sensors/#]\nidleTimeoutSeconds: 60\nofflineGraceSeconds: 30",
+  );
+  if (!parsed.ok) throw new Error(parsed.error);
+  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+  let now = 0;
+  engine.start(now);
+  engine.step({ kind: "online", broker: "b", willTimestamp: now }, now);
+  const payload = Buffer.from('{"v":1}');
+  const step = (i: number) =>
+    engine.step(
+      {
+        kind: "message",
+        message: { topic: `sensors/s${i % devices}/v`, payload, qos: 0, retain: false, at: now, broker: "b" },
+      },
+      now,
+    );
+  for (let i = 0; i < devices; i++) step(i);
+  const messages = Math.max(devices, 100_000);
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < messages; i++) {
+    step(i);
+    // As the pipeline does after every input: when is the next timer?
+    engine.nextDeadline();
+    if (i % 100 === 0) now++;
+  }
+  const used = process.cpuUsage(cpu);
+  if (engine.currentDevices().length !== devices) throw new Error("generic scale: devices were lost");
+  return (used.user + used.system) / messages;
+}
 
 interface Memory {
   rss: number;
@@ -102,9 +140,21 @@ export async function main(): Promise<void> {
     process.stdout.write(
       `\ngoals: settled <= 2000 ms; <= 2 KiB per device; CPU per message flat (largest / smallest = ${(cpu.at(-1)! / cpu[0]!).toFixed(2)}x)\n`,
     );
+    const generic = [GENERIC_DEVICES / 100, GENERIC_DEVICES / 10, GENERIC_DEVICES].map((devices) => ({
+      devices,
+      cpuUsPerMessage: genericCpuPerMessage(devices),
+    }));
+    const genericGrowth = generic.at(-1)!.cpuUsPerMessage / generic[0]!.cpuUsPerMessage;
+    process.stdout.write("\ngeneric discovery (in process): CPU per message by fleet size\n\n");
+    printTable(
+      ["topic devices", "CPU / message"],
+      generic.map((g) => [g.devices.toLocaleString(), `${g.cpuUsPerMessage.toFixed(2)} µs`]),
+    );
+    process.stdout.write(`\ngoal: flat (largest / smallest = ${genericGrowth.toFixed(2)}x)\n`);
     await saveResults("scale", {
       levels: results,
       cpuGrowth: cpu.at(-1)! / cpu[0]!,
+      generic: { levels: generic, cpuGrowth: genericGrowth },
       goals: { settleMs: 2000, bytesPerDevice: 2048 },
     });
   } finally {
