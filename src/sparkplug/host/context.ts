@@ -3,7 +3,7 @@ import type { SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
 import type { EdgeTopic, SparkplugTopic } from "../topic.js";
 import type { HostCommand, HostEvent, RebirthReason, Scope } from "./events.js";
-import { type EdgeNode, type HostApplication, newEdgeNode, nodeKey } from "./model.js";
+import { type EdgeNode, type HostApplication, newEdgeNode } from "./model.js";
 import type { HostOptions } from "./options.js";
 import type { RebirthPolicy } from "./rebirth-policy.js";
 import { SequenceTracker } from "./sequence.js";
@@ -42,6 +42,12 @@ export interface HostModel {
   readonly policy: RebirthPolicy;
   /** Node keys with a pending deadline (reorder, settle, stale, unproven), so ticks skip the rest. */
   readonly timed: Set<string>;
+  /**
+   * No deadline of a node in `timed` is before this. It may be earlier than the real first
+   * one (deadlines that are cleared or met leave it be); a tick then finds nothing to do and
+   * moves it. Every message asks for the next deadline, so that must not walk every node.
+   */
+  timedFrom: number | undefined;
   /** Timestamp of our STATE birth/will for the current broker session (undefined: not connected). */
   willTimestamp: number | undefined;
   broker: string | undefined;
@@ -121,9 +127,16 @@ export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Ar
   return tracker;
 }
 
+/** Notes that `node` has a deadline at `at` (reorder, settle, stale, unproven): a tick will look at it then. */
+export function scheduleNode(model: HostModel, node: EdgeNode, at: number): void {
+  model.timed.add(node.key);
+  if (model.timedFrom === undefined || at < model.timedFrom) model.timedFrom = at;
+}
+
 /** Asks the policy for a rebirth of the node in `scope` (it may decline: switches, intervals). */
 export function requestRebirth(model: HostModel, scope: Scope, reason: RebirthReason, now: number): void {
-  if (model.policy.request(scope, reason, now)) model.timed.add(nodeKey(scope.group, scope.edge));
+  // The policy keeps its own deadline for the request; the node gets one (stale) once it is sent.
+  model.policy.request(scope, reason, now);
 }
 
 export function scopeOf(node: EdgeNode): Scope;

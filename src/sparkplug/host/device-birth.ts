@@ -6,6 +6,7 @@ import {
   type HostModel,
   requestRebirth,
   type StepOutput,
+  scheduleNode,
   scopeOf,
 } from "./context.js";
 import { type BirthSource, type Device, type EdgeNode, newDevice } from "./model.js";
@@ -78,5 +79,5 @@ export function handleUnprovenDeviceBirth(
   if (device.status === "online") return;
   device.status = "unknown";
   if (node.unprovenSince === undefined) node.unprovenSince = now;
-  model.timed.add(node.key);
+  scheduleNode(model, node, node.unprovenSince + model.options.unprovenGraceMs);
 }

@@ -13,6 +13,7 @@ import {
   type ProcessedMessage,
   requestRebirth,
   StepOutput,
+  scheduleNode,
   scopeOf,
   sequenceOf,
   type TimelineEntry,
@@ -72,6 +73,7 @@ export class HostSession {
       sequences: new Map(),
       policy: new RebirthPolicy(options.rebirth, random),
       timed: new Set(),
+      timedFrom: undefined,
       willTimestamp: undefined,
       broker: undefined,
     };
@@ -133,7 +135,16 @@ export class HostSession {
 
   /** The earliest time a tick has something to do, if any. */
   nextDeadline(): number | undefined {
-    let next = this.model.policy.nextDeadline();
+    const policy = this.model.policy.nextDeadline();
+    const { timed, timedFrom } = this.model;
+    const nodes = timed.size > 0 ? timedFrom : undefined;
+    if (policy === undefined) return nodes;
+    return nodes === undefined || policy < nodes ? policy : nodes;
+  }
+
+  /** The earliest deadline of a node in `timed`, found by looking at each. */
+  private firstNodeDeadline(): number | undefined {
+    let next: number | undefined;
     const consider = (t: number | undefined): void => {
       if (t !== undefined && (next === undefined || t < next)) next = t;
     };
@@ -279,7 +290,7 @@ export class HostSession {
         out.retract(arrival.processed);
         if (verdict.opened) {
           out.emit({ kind: "seq-gap", ...scopeOf(node), expected: verdict.expected, received: payload.seq });
-          this.model.timed.add(node.key);
+          scheduleNode(this.model, node, now + this.model.options.rebirth.reorderTimeoutMs);
           if (this.model.options.rebirth.reorderTimeoutMs <= 0) this.expireGap(out, node, now);
         }
         return;
@@ -355,7 +366,9 @@ export class HostSession {
   }
 
   private onTick(out: StepOutput, now: number): void {
-    const { options, nodes, sequences, timed } = this.model;
+    const { options, nodes, sequences, timed, timedFrom } = this.model;
+    // A tick for the rebirth policy alone: no node's deadline has come.
+    if (timedFrom === undefined || now < timedFrom) return;
     for (const key of [...timed]) {
       const node = nodes.get(key);
       if (!node) {
@@ -384,6 +397,7 @@ export class HostSession {
         node.staleDeadline !== undefined;
       if (!pending) timed.delete(key);
     }
+    this.model.timedFrom = this.firstNodeDeadline();
   }
 
   private onBrokerOnline(out: StepOutput, broker: string, willTimestamp: number, now: number): void {
@@ -434,7 +448,7 @@ export class HostSession {
   private startStaleDeadline(node: EdgeNode | undefined, now: number): void {
     if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
     node.staleDeadline = now + this.model.options.staleTimeoutMs;
-    this.model.timed.add(node.key);
+    scheduleNode(this.model, node, node.staleDeadline);
   }
 }
 

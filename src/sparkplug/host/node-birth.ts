@@ -1,7 +1,15 @@
 import { DataType } from "../datatype.js";
 import { MetricTable } from "../metric-table.js";
 import type { SparkplugPayload } from "../payload.js";
-import { type Arrival, bdSeqOf, getNode, type HostModel, type StepOutput, sequenceOf } from "./context.js";
+import {
+  type Arrival,
+  bdSeqOf,
+  getNode,
+  type HostModel,
+  type StepOutput,
+  scheduleNode,
+  sequenceOf,
+} from "./context.js";
 import type { BirthSource, EdgeNode } from "./model.js";
 
 const REBIRTH_METRIC = "Node Control/Rebirth";
@@ -39,7 +47,7 @@ export function handleNodeBirth(model: HostModel, out: StepOutput, arrival: Arri
     awaiting++;
   }
   node.deviceSettleDeadline = awaiting > 0 ? now + model.options.deviceRebirthSettleMs : undefined;
-  if (awaiting > 0) model.timed.add(node.key);
+  if (node.deviceSettleDeadline !== undefined) scheduleNode(model, node, node.deviceSettleDeadline);
   out.emit({
     kind: "node-born",
     group: node.group,
@@ -89,7 +97,7 @@ export function handleUnprovenNodeBirth(
     metrics: birthTable(model, out, node, payload),
   };
   node.unprovenSince = now;
-  model.timed.add(node.key);
+  scheduleNode(model, node, now + model.options.unprovenGraceMs);
 }
 
 function birthTable(

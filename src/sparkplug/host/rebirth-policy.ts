@@ -33,6 +33,12 @@ export class RebirthPolicy {
   /** Times of our own requests in the current window. */
   private sent: number[] = [];
   private readonly pending = new Map<string, PendingRequest>();
+  /**
+   * No pending request is due before this; it may be earlier than the real first one, and
+   * then a check finds nothing and moves it. A plant joined cold can have thousands of
+   * requests waiting their turn while its traffic flows: no message may walk them all.
+   */
+  private dueFrom: number | undefined;
 
   constructor(
     private readonly options: RebirthOptions,
@@ -61,6 +67,7 @@ export class RebirthPolicy {
     if (last !== undefined && now - last < this.options.minIntervalPerNodeMs) return false;
     const due = now + this.jitter();
     this.pending.set(key, { scope: { group: scope.group, edge: scope.edge }, reason, due });
+    if (this.dueFrom === undefined || due < this.dueFrom) this.dueFrom = due;
     return true;
   }
 
@@ -92,17 +99,22 @@ export class RebirthPolicy {
    * at a time, in different orders, and keep seeing each other's NCMDs.
    */
   due(now: number): DueRequest[] {
-    if (this.pending.size === 0) return [];
+    if (this.pending.size === 0 || this.dueFrom === undefined || now < this.dueFrom) return [];
     this.sent = this.sent.filter((t) => t > now - WINDOW_MS);
     const ready: [string, PendingRequest][] = [];
-    for (const entry of this.pending) if (entry[1].due <= now) ready.push(entry);
-    if (ready.length === 0) return [];
+    let next: number | undefined;
+    for (const entry of this.pending) {
+      const due = entry[1].due;
+      if (due <= now) ready.push(entry);
+      else if (next === undefined || due < next) next = due;
+    }
     ready.sort((a, b) => a[1].due - b[1].due);
     const out: DueRequest[] = [];
     for (const [key, request] of ready) {
       const slot = this.nextSlot();
       if (slot > now) {
         request.due = slot + this.jitter();
+        if (next === undefined || request.due < next) next = request.due;
         continue;
       }
       this.pending.delete(key);
@@ -110,7 +122,8 @@ export class RebirthPolicy {
       this.lastRequest.set(key, now);
       out.push({ scope: request.scope, reason: request.reason });
     }
-    this.pruneHistory(now);
+    this.dueFrom = next;
+    if (out.length > 0) this.pruneHistory(now);
     return out;
   }
 
@@ -125,10 +138,7 @@ export class RebirthPolicy {
 
   /** When `due` may next have something to release, if anything is pending. */
   nextDeadline(): number | undefined {
-    let next: number | undefined;
-    for (const request of this.pending.values())
-      if (next === undefined || request.due < next) next = request.due;
-    return next;
+    return this.pending.size === 0 ? undefined : this.dueFrom;
   }
 
   get pendingCount(): number {

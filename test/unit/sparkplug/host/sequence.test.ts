@@ -158,3 +158,42 @@ describe("C19 reorder timeout (tck-id-operational-behavior-host-reordering-*)", 
     expect(h.rebirthCommands()).toHaveLength(0);
   });
 });
+
+describe("deadlines of many nodes", () => {
+  it("expires each node's gap at its own timeout, one after the other, before a later deadline set earlier", () => {
+    const h = new HostHarness({ rebirth: { reorderTimeoutMs: 1000 } });
+    // A node reborn with devices whose DBIRTHs have not come yet: its settle deadline is 5 s out.
+    const reborn = edgeNode();
+    for (const p of reborn.births(h.now)) h.publish(p);
+    h.publish(reborn.nbirth(h.now));
+    const nodes = ["E1", "E2", "E3"].map((id) => {
+      const edge = new EdgeNodeEncoder("G", id, 0n, [
+        { name: "T", alias: 1, datatype: DataType.Int32, value: 0 },
+      ]);
+      h.publish(edge.nbirth(h.now));
+      return edge;
+    });
+    for (const [i, edge] of nodes.entries()) {
+      edge.ndata({ T: 1 }, h.now); // lost
+      h.publish(edge.ndata({ T: 2 }, h.now), { after: i === 0 ? 10 : 300 });
+    }
+    expect(h.eventsOf("seq-gap")).toHaveLength(3);
+    const expired = () => h.eventsOf("reorder-expired").map((e) => e.edge);
+    h.advance(1000 - 600 - 20);
+    expect(expired()).toStrictEqual([]);
+    h.advance(40);
+    expect(expired()).toStrictEqual(["E1"]);
+    h.advance(300);
+    expect(expired()).toStrictEqual(["E1", "E2"]);
+    h.advance(300);
+    expect(expired()).toStrictEqual(["E1", "E2", "E3"]);
+    expect(h.rebirthCommands().map((c) => c.topic)).toStrictEqual([
+      "spBv1.0/G/NCMD/E1",
+      "spBv1.0/G/NCMD/E2",
+      "spBv1.0/G/NCMD/E3",
+    ]);
+    expect(h.eventsOf("device-died")).toHaveLength(0);
+    h.advance(5000);
+    expect(h.eventsOf("device-died").map((e) => e.device)).toStrictEqual(["A", "B"]);
+  });
+});
