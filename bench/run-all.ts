@@ -81,6 +81,7 @@ async function main(): Promise<void> {
         levels: Record<string, number>[];
         cpuGrowth: number;
         generic: { levels: { devices: number; cpuUsPerMessage: number }[]; cpuGrowth: number };
+        coldStart: { levels: { nodes: number; cpuUsPerMessage: number }[]; cpuGrowth: number };
       }
     | undefined;
   if (s) {
@@ -100,6 +101,14 @@ async function main(): Promise<void> {
       g.levels.map((l) => `${l.cpuUsPerMessage.toFixed(2)}`).join(" / ") + " µs",
       g.levels.map((l) => l.devices.toLocaleString()).join(" / ") + " topics",
       pct(g.cpuGrowth),
+      "flat (~1x)",
+    ]);
+    const c = s.coldStart;
+    rows.push([
+      "cold start CPU/msg (unknown nodes)",
+      `${c.levels.map((l) => l.cpuUsPerMessage.toFixed(2)).join(" / ")} µs`,
+      `${c.levels.map((l) => l.nodes.toLocaleString()).join(" / ")} nodes`,
+      pct(c.cpuGrowth),
       "flat (~1x)",
     ]);
   }

@@ -5,14 +5,17 @@
  * birth to the device list with every device, resident and heap memory per device after
  * GC, and CPU time per DATA message under steady traffic.
  * Goals: settled within 2 s of the last birth; <= 2 KiB per device; CPU per message flat.
- * Generic (plain MQTT) discovery is measured as well, in this process: CPU per message
- * through the discovery engine with 1,000, 10,000 and 100,000 topic devices; flat as well.
+ * Two more, in this process, through the discovery engine, CPU per message at three sizes,
+ * flat as well: generic (plain MQTT) discovery with 1,000 to 100,000 topic devices, and a
+ * cold start: joining a running plant of 100 to 10,000 edge nodes whose births were missed,
+ * while their DATA keeps flowing and the rebirth requests go out ten per second.
  * Run: npm run bench:scale
  */
 import { parseDiscoveryDetails } from "../src/discovery/details.js";
 import { DiscoveryEngine } from "../src/discovery/engine.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
+import { FleetTraffic } from "./lib/fleet-traffic.js";
 import { printTable, saveResults, sized } from "./lib/measure.js";
 
 const PUBLISHERS = 2;
@@ -22,6 +25,39 @@ const LEVELS = [TOTAL_NODES / 100, TOTAL_NODES / 10, TOTAL_NODES];
 const PACE_SECONDS = sized("BENCH_SCALE_PACE_S", 55, 1);
 const DATA_MESSAGES = sized("BENCH_SCALE_DATA", 100_000, 2_000);
 const GENERIC_DEVICES = sized("BENCH_SCALE_GENERIC", 100_000, 2_000);
+const COLD_NODES = sized("BENCH_SCALE_COLD_NODES", 10_000, 200);
+
+/** CPU per DATA message from `nodes` edge nodes the handler never saw born (it joined late). */
+function coldStartCpuPerMessage(nodes: number): number {
+  const fleet = new FleetTraffic({ nodes, devices: 10, metrics: 20, dataMetrics: 10 });
+  const parsed = parseDiscoveryDetails("serverUrls: [tcp://plant:1883]\nsparkplug: {publishState: false}");
+  if (!parsed.ok) throw new Error(parsed.error);
+  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+  let now = 0;
+  engine.start(now);
+  engine.step({ kind: "online", broker: "b", willTimestamp: now }, now);
+  for (let n = 0; n < nodes; n++) fleet.births(n, now); // published before we joined
+  const messages = Math.max(nodes * 5, 50_000);
+  const traffic = Array.from({ length: messages }, (_, i) => fleet.data(i));
+  let rebirths = 0;
+  const cpu = process.cpuUsage();
+  for (const [i, m] of traffic.entries()) {
+    const out = engine.step(
+      {
+        kind: "message",
+        message: { topic: m.topic, payload: m.payload, qos: 0, retain: false, at: now, broker: "b" },
+      },
+      now,
+    );
+    rebirths += out.commands.length;
+    engine.nextDeadline();
+    if (i % 50 === 0) now++;
+  }
+  const used = process.cpuUsage(cpu);
+  if (rebirths === 0 || rebirths > (now / 1000 + 1) * 10)
+    throw new Error(`cold start: ${rebirths} rebirth requests`);
+  return (used.user + used.system) / messages;
+}
 
 /** CPU per message of generic discovery (idle timeouts, grace) with `devices` topics, all publishing. */
 function genericCpuPerMessage(devices: number): number {
@@ -151,10 +187,24 @@ export async function main(): Promise<void> {
       generic.map((g) => [g.devices.toLocaleString(), `${g.cpuUsPerMessage.toFixed(2)} µs`]),
     );
     process.stdout.write(`\ngoal: flat (largest / smallest = ${genericGrowth.toFixed(2)}x)\n`);
+    const cold = [COLD_NODES / 100, COLD_NODES / 10, COLD_NODES].map((nodes) => ({
+      nodes,
+      cpuUsPerMessage: coldStartCpuPerMessage(nodes),
+    }));
+    const coldGrowth = cold.at(-1)!.cpuUsPerMessage / cold[0]!.cpuUsPerMessage;
+    process.stdout.write(
+      "\ncold start (in process): CPU per DATA message while unknown nodes wait for rebirth\n\n",
+    );
+    printTable(
+      ["unknown edge nodes", "CPU / message"],
+      cold.map((c) => [c.nodes.toLocaleString(), `${c.cpuUsPerMessage.toFixed(2)} µs`]),
+    );
+    process.stdout.write(`\ngoal: flat (largest / smallest = ${coldGrowth.toFixed(2)}x)\n`);
     await saveResults("scale", {
       levels: results,
       cpuGrowth: cpu.at(-1)! / cpu[0]!,
       generic: { levels: generic, cpuGrowth: genericGrowth },
+      coldStart: { levels: cold, cpuGrowth: coldGrowth },
       goals: { settleMs: 2000, bytesPerDevice: 2048 },
     });
   } finally {

@@ -58,6 +58,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(figures.ingest.ratioToBare).toBeGreaterThan(0);
     expect(figures.scale.levels).toHaveLength(3);
     expect(figures.scale.generic.levels).toHaveLength(3);
+    expect(figures.scale.coldStart.levels).toHaveLength(3);
     expect(figures.latency.p99Ms).toBeGreaterThan(0);
     expect(figures.responseSize.largestList).toBeGreaterThan(0);
     expect(figures.replay.ratio).toBeGreaterThan(0);
