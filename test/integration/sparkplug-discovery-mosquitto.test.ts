@@ -146,6 +146,44 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
     old.end(true);
   });
 
+  it("joins a running plant through a Sparkplug-aware broker's certificates: listed on first DATA, no rebirth", async () => {
+    // What a Sparkplug-aware broker does (3.0 §10): keep each birth, retained, under $sparkplug/certificates/.
+    const keeper = mqtt.connect(broker.url, { clientId: "certificate-keeper" });
+    await new Promise<void>((resolve) => keeper.once("connect", () => resolve()));
+    let kept = 0;
+    keeper.on("message", (topic, payload) => {
+      keeper.publish(`$sparkplug/certificates/${topic}`, payload, { qos: 1, retain: true }, () => kept++);
+    });
+    await keeper.subscribeAsync(["spBv1.0/Cert/NBIRTH/+", "spBv1.0/Cert/DBIRTH/+/+"], { qos: 1 });
+    const commands: string[] = [];
+    keeper.on("message", (topic) => topic.includes("/NCMD/") && commands.push(topic));
+    await keeper.subscribeAsync("spBv1.0/Cert/NCMD/#");
+
+    const line = await edge("Cert", "Line", { Motor: motor, Pump: pump });
+    await eventually(() => kept === 3, "the NBIRTH and both DBIRTHs kept as certificates");
+    // The handler joins after the births, on its own connection.
+    const probe = new DiscoveryProbe(
+      `serverUrls: [${broker.url}]\nsparkplug: {groupIds: {action: Include, items: [Cert]}}`,
+      new ConnectionPool(),
+      { host: { unprovenGraceMs: 3000 } },
+    );
+    probes.push(probe);
+    await eventually(() => probe.lists.length >= 1, "the first list");
+    // Certificates teach the tables, not liveness: nothing is listed before the plant speaks.
+    expect(probe.ids()).toStrictEqual([]);
+    line.deviceData("Motor", [{ name: "Speed", alias: 1, type: "Double", value: 3.25 }]);
+    line.deviceData("Pump", [{ name: "Flow", alias: 10, type: "Float", value: 4 }]);
+    await probe.waitForIds(["spBv1.0/Cert/Line/Motor", "spBv1.0/Cert/Line/Pump"], "listed from live DATA");
+    expect(
+      probe.hostEvents.filter((e) => e.kind === "data-before-birth" || e.kind === "unknown-metric"),
+    ).toStrictEqual([]);
+    // Past the unproven grace: nobody was asked to rebirth, and the node did not.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(commands).toStrictEqual([]);
+    expect(line.birthCount).toBe(1);
+    await keeper.endAsync();
+  });
+
   it("keeps the list while Mosquitto is down for 10 s, then converges with no duplicate or ghost", async () => {
     const probe = discover("sparkplug: {groupIds: {action: Include, items: [Outage]}}", {
       host: { staleTimeoutMs: 3000 },
