@@ -161,9 +161,9 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
 
     const line = await edge("Cert", "Line", { Motor: motor, Pump: pump });
     await eventually(() => kept === 3, "the NBIRTH and both DBIRTHs kept as certificates");
-    // The handler joins after the births, on its own connection.
+    // The handler joins after the births, on its own connection (another pod: its own client and host id).
     const probe = new DiscoveryProbe(
-      `serverUrls: [${broker.url}]\nsparkplug: {groupIds: {action: Include, items: [Cert]}}`,
+      `serverUrls: [${broker.url}]\nclientId: akri-mqtt-joiner\nsparkplug: {hostId: joiner, groupIds: {action: Include, items: [Cert]}}`,
       new ConnectionPool(),
       { host: { unprovenGraceMs: 3000 } },
     );
