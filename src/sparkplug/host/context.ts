@@ -127,10 +127,16 @@ export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Ar
   return tracker;
 }
 
+/** The earlier of two optional times. */
+export function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined || a <= b ? a : b;
+}
+
 /** Notes that `node` has a deadline at `at` (reorder, settle, stale, unproven): a tick will look at it then. */
 export function scheduleNode(model: HostModel, node: EdgeNode, at: number): void {
   model.timed.add(node.key);
-  if (model.timedFrom === undefined || at < model.timedFrom) model.timedFrom = at;
+  model.timedFrom = earlier(model.timedFrom, at);
 }
 
 /** Asks the policy for a rebirth of the node in `scope` (it may decline: switches, intervals). */

@@ -7,6 +7,7 @@ import { parseStatePayload } from "../state.js";
 import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
   type Arrival,
+  earlier,
   findNode,
   getNode,
   type HostModel,
@@ -135,30 +136,19 @@ export class HostSession {
 
   /** The earliest time a tick has something to do, if any. */
   nextDeadline(): number | undefined {
-    const policy = this.model.policy.nextDeadline();
-    const { timed, timedFrom } = this.model;
-    const nodes = timed.size > 0 ? timedFrom : undefined;
-    if (policy === undefined) return nodes;
-    return nodes === undefined || policy < nodes ? policy : nodes;
+    const { policy, timed, timedFrom } = this.model;
+    return earlier(policy.nextDeadline(), timed.size > 0 ? timedFrom : undefined);
   }
 
-  /** The earliest deadline of a node in `timed`, found by looking at each. */
-  private firstNodeDeadline(): number | undefined {
-    let next: number | undefined;
-    const consider = (t: number | undefined): void => {
-      if (t !== undefined && (next === undefined || t < next)) next = t;
-    };
-    const { options } = this.model;
-    for (const key of this.model.timed) {
-      const node = this.model.nodes.get(key);
-      if (!node) continue;
-      const gap = this.model.sequences.get(key)?.gapOpenedAt;
-      if (gap !== undefined) consider(gap + options.rebirth.reorderTimeoutMs);
-      consider(node.deviceSettleDeadline);
-      consider(node.staleDeadline);
-      if (node.unprovenSince !== undefined) consider(node.unprovenSince + options.unprovenGraceMs);
-    }
-    return next;
+  /** The earliest deadline the node has (reorder gap, device settle, stale, unproven grace), if any. */
+  private deadlineOf(node: EdgeNode): number | undefined {
+    const { options, sequences } = this.model;
+    const gap = sequences.get(node.key)?.gapOpenedAt;
+    const unproven = node.unprovenSince;
+    let next = gap === undefined ? undefined : gap + options.rebirth.reorderTimeoutMs;
+    next = earlier(next, node.deviceSettleDeadline);
+    next = earlier(next, node.staleDeadline);
+    return earlier(next, unproven === undefined ? undefined : unproven + options.unprovenGraceMs);
   }
 
   private onMessage(out: StepOutput, message: MqttMessage, now: number): void {
@@ -369,6 +359,9 @@ export class HostSession {
     const { options, nodes, sequences, timed, timedFrom } = this.model;
     // A tick for the rebirth policy alone: no node's deadline has come.
     if (timedFrom === undefined || now < timedFrom) return;
+    // Recomputed from what is left; a node scheduled during the scan lowers it again.
+    this.model.timedFrom = undefined;
+    let next: number | undefined;
     for (const key of [...timed]) {
       const node = nodes.get(key);
       if (!node) {
@@ -390,14 +383,11 @@ export class HostSession {
         if (node.stale && node.status !== "offline")
           markNodeDead(this.model, out, node, now, "silent-after-reconnect");
       }
-      const pending =
-        sequences.get(key)?.gapOpenedAt !== undefined ||
-        node.deviceSettleDeadline !== undefined ||
-        node.unprovenSince !== undefined ||
-        node.staleDeadline !== undefined;
-      if (!pending) timed.delete(key);
+      const at = this.deadlineOf(node);
+      if (at === undefined) timed.delete(key);
+      else next = earlier(next, at);
     }
-    this.model.timedFrom = this.firstNodeDeadline();
+    this.model.timedFrom = earlier(this.model.timedFrom, next);
   }
 
   private onBrokerOnline(out: StepOutput, broker: string, willTimestamp: number, now: number): void {
@@ -440,7 +430,7 @@ export class HostSession {
         scope: { group, edge },
       });
       out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
-      this.startStaleDeadline(this.model.nodes.get(`${group}/${edge}`), now);
+      this.startStaleDeadline(findNode(this.model, group, edge), now);
     }
   }
 
