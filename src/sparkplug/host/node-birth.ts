@@ -76,19 +76,6 @@ export function handleUnprovenNodeBirth(
   // Live knowledge wins, and so does a stale session that this birth belongs to.
   if (node.status === "online" && (!node.stale || node.bdSeq === bdSeq)) return;
   if (node.status === "offline" && node.bdSeq !== undefined && node.bdSeq === bdSeq) return; // that session is over
-  if (node.status === "online") {
-    // Stale after our own outage, and the node started a new session meanwhile: take the new
-    // session's tables and bdSeq (so its Will matches), but a broker outage is no death.
-    node.bdSeq = bdSeq;
-    node.birth = {
-      receivedAt: now,
-      timestamp: payload.timestamp,
-      source,
-      metrics: birthTable(model, out, node, payload),
-    };
-    return;
-  }
-  node.status = "unknown";
   node.bdSeq = bdSeq;
   node.birth = {
     receivedAt: now,
@@ -96,6 +83,10 @@ export function handleUnprovenNodeBirth(
     source,
     metrics: birthTable(model, out, node, payload),
   };
+  // Stale after our own outage, and the node started a new session meanwhile: it takes the
+  // new session's tables and bdSeq (so its Will matches), but a broker outage is no death.
+  if (node.status === "online") return;
+  node.status = "unknown";
   node.unprovenSince = now;
   scheduleNode(model, node, now + model.options.unprovenGraceMs);
 }
