@@ -52,9 +52,6 @@ export interface NotSparkplug {
 export type SparkplugTopic = NodeTopic | DeviceTopic | StateTopic | CertificateTopic | NotSparkplug;
 export type EdgeTopic = NodeTopic | DeviceTopic;
 
-const nodeVerbs: ReadonlySet<string> = new Set(NODE_VERBS);
-const deviceVerbs: ReadonlySet<string> = new Set(DEVICE_VERBS);
-
 function notSparkplug(reason: string): NotSparkplug {
   return { kind: "not-sparkplug", reason };
 }
@@ -103,16 +100,11 @@ function parseEdgeFast(topic: string): EdgeTopic | undefined {
   if (kind === undefined || (kind === "device") !== d >= 0) return undefined;
   const group = topic.slice(a + 1, b);
   const edge = d < 0 ? topic.slice(c + 1) : topic.slice(c + 1, d);
-  if (!plainLevel(group) || group === "STATE" || !plainLevel(edge)) return undefined;
+  if (group === "STATE" || badLevel(group, "group id") || badLevel(edge, "edge node id")) return undefined;
   if (kind === "node") return { kind, verb: verb as NodeVerb, group, edge };
   const device = topic.slice(d + 1);
-  if (!plainLevel(device)) return undefined;
+  if (badLevel(device, "device id")) return undefined;
   return { kind, verb: verb as DeviceVerb, group, edge, device };
-}
-
-/** A level that badLevel would accept. */
-function plainLevel(level: string): boolean {
-  return level !== "" && !level.includes("+") && !level.includes("#");
 }
 
 function parseAny(topic: string): SparkplugTopic {
@@ -150,11 +142,12 @@ function parseEdgeLevels(levels: string[]): EdgeTopic | NotSparkplug {
   const [, group, verb, edge, device] = levels as [string, string, string, string, string | undefined];
   const bad = badLevel(group, "group id") ?? badLevel(edge, "edge node id");
   if (bad) return notSparkplug(bad);
-  if (nodeVerbs.has(verb)) {
+  const kind = verbKind(verb);
+  if (kind === "node") {
     if (device !== undefined) return notSparkplug(`${verb} is a node message and takes no device id level`);
     return { kind: "node", verb: verb as NodeVerb, group, edge };
   }
-  if (deviceVerbs.has(verb)) {
+  if (kind === "device") {
     if (device === undefined) return notSparkplug(`${verb} is a device message and needs a device id level`);
     const badDevice = badLevel(device, "device id");
     if (badDevice) return notSparkplug(badDevice);
