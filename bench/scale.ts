@@ -12,7 +12,7 @@
  * Run: npm run bench:scale
  */
 import { parseDiscoveryDetails } from "../src/discovery/details.js";
-import { DiscoveryEngine } from "../src/discovery/engine.js";
+import { DiscoveryEngine, type EngineOutput } from "../src/discovery/engine.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
@@ -27,73 +27,77 @@ const DATA_MESSAGES = sized("BENCH_SCALE_DATA", 100_000, 2_000);
 const GENERIC_DEVICES = sized("BENCH_SCALE_GENERIC", 100_000, 2_000);
 const COLD_NODES = sized("BENCH_SCALE_COLD_NODES", 10_000, 200);
 
+/**
+ * The discovery engine fed in this process on its own clock: each message, then the
+ * next-deadline query the pipeline makes after every input.
+ */
+class InProcessEngine {
+  readonly engine: DiscoveryEngine;
+  now = 0;
+
+  constructor(detailsYaml: string) {
+    const parsed = parseDiscoveryDetails(detailsYaml);
+    if (!parsed.ok) throw new Error(parsed.error);
+    this.engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+    this.engine.start(this.now);
+    this.engine.step({ kind: "online", broker: "b", willTimestamp: this.now }, this.now);
+  }
+
+  message(topic: string, payload: Buffer): EngineOutput {
+    const message = { topic, payload, qos: 0 as const, retain: false, at: this.now, broker: "b" };
+    const out = this.engine.step({ kind: "message", message }, this.now);
+    this.engine.nextDeadline();
+    return out;
+  }
+}
+
+/** CPU µs per message of `run`, which handles `messages` messages. */
+function cpuPerMessage(messages: number, run: () => void): number {
+  const cpu = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / messages;
+}
+
 /** CPU per DATA message from `nodes` edge nodes the handler never saw born (it joined late). */
 function coldStartCpuPerMessage(nodes: number): number {
   const fleet = new FleetTraffic({ nodes, devices: 10, metrics: 20, dataMetrics: 10 });
-  const parsed = parseDiscoveryDetails("serverUrls: [tcp://plant:1883]\nsparkplug: {publishState: false}");
-  if (!parsed.ok) throw new Error(parsed.error);
-  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
-  let now = 0;
-  engine.start(now);
-  engine.step({ kind: "online", broker: "b", willTimestamp: now }, now);
-  for (let n = 0; n < nodes; n++) fleet.births(n, now); // published before we joined
+  const h = new InProcessEngine("serverUrls: [tcp://plant:1883]\nsparkplug: {publishState: false}");
+  for (let n = 0; n < nodes; n++) fleet.births(n, h.now); // published before we joined
   let rebirths = 0;
   let sent = 0;
   const step = (m: { topic: string; payload: Buffer }) => {
-    const out = engine.step(
-      {
-        kind: "message",
-        message: { topic: m.topic, payload: m.payload, qos: 0, retain: false, at: now, broker: "b" },
-      },
-      now,
-    );
-    rebirths += out.commands.length;
-    engine.nextDeadline();
-    if (++sent % 50 === 0) now++;
+    rebirths += h.message(m.topic, m.payload).commands.length;
+    if (++sent % 50 === 0) h.now++;
   };
   // One message from every device first (not timed): the handler has met the whole plant.
   for (let k = 0; k < nodes * 10; k++) step(fleet.data(k));
   const messages = 50_000;
   const traffic = Array.from({ length: messages }, (_, k) => fleet.data(nodes * 10 + k));
-  const cpu = process.cpuUsage();
-  for (const m of traffic) step(m);
-  const used = process.cpuUsage(cpu);
-  if (rebirths === 0 || rebirths > (now / 1000 + 1) * 10)
+  const cpu = cpuPerMessage(messages, () => {
+    for (const m of traffic) step(m);
+  });
+  if (rebirths === 0 || rebirths > (h.now / 1000 + 1) * 10)
     throw new Error(`cold start: ${rebirths} rebirth requests`);
-  return (used.user + used.system) / messages;
+  return cpu;
 }
 
 /** CPU per message of generic discovery (idle timeouts, grace) with `devices` topics, all publishing. */
 function genericCpuPerMessage(devices: number): number {
-  const parsed = parseDiscoveryDetails(
+  const h = new InProcessEngine(
     "mode: generic\nserverUrls: [tcp://plant:1883]\ntopics: [sensors/#]\nidleTimeoutSeconds: 60\nofflineGraceSeconds: 30",
   );
-  if (!parsed.ok) throw new Error(parsed.error);
-  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
-  let now = 0;
-  engine.start(now);
-  engine.step({ kind: "online", broker: "b", willTimestamp: now }, now);
   const payload = Buffer.from('{"v":1}');
-  const step = (i: number) =>
-    engine.step(
-      {
-        kind: "message",
-        message: { topic: `sensors/s${i % devices}/v`, payload, qos: 0, retain: false, at: now, broker: "b" },
-      },
-      now,
-    );
-  for (let i = 0; i < devices; i++) step(i);
+  for (let i = 0; i < devices; i++) h.message(`sensors/s${i}/v`, payload);
   const messages = Math.max(devices, 100_000);
-  const cpu = process.cpuUsage();
-  for (let i = 0; i < messages; i++) {
-    step(i);
-    // As the pipeline does after every input: when is the next timer?
-    engine.nextDeadline();
-    if (i % 100 === 0) now++;
-  }
-  const used = process.cpuUsage(cpu);
-  if (engine.currentDevices().length !== devices) throw new Error("generic scale: devices were lost");
-  return (used.user + used.system) / messages;
+  const cpu = cpuPerMessage(messages, () => {
+    for (let i = 0; i < messages; i++) {
+      h.message(`sensors/s${i % devices}/v`, payload);
+      if (i % 100 === 0) h.now++;
+    }
+  });
+  if (h.engine.currentDevices().length !== devices) throw new Error("generic scale: devices were lost");
+  return cpu;
 }
 
 interface Memory {
