@@ -1,3 +1,4 @@
+import { earlier } from "../deadline.js";
 import { GenericPresence, type PresenceEvent } from "../generic/presence.js";
 import { topicMatcher } from "../generic/topic-filter.js";
 import type { HostCommand, HostEvent } from "../sparkplug/host/events.js";
@@ -221,15 +222,8 @@ export class DiscoveryEngine {
 
   /** The earliest time `step({kind: "tick"})` has something to do. */
   nextDeadline(): number | undefined {
-    const candidates = [
-      this.session?.nextDeadline(),
-      this.inventory?.nextDeadline(),
-      this.presence?.nextDeadline(),
-      this.emitter.nextDeadline(),
-    ];
-    let next: number | undefined;
-    for (const c of candidates) if (c !== undefined && (next === undefined || c < next)) next = c;
-    return next;
+    const hosts = earlier(this.session?.nextDeadline(), this.inventory?.nextDeadline());
+    return earlier(earlier(hosts, this.presence?.nextDeadline()), this.emitter.nextDeadline());
   }
 
   /** The current list, whether or not it was sent. */

@@ -1,3 +1,4 @@
+import { earlier } from "../deadline.js";
 import type { HostEvent } from "../sparkplug/host/events.js";
 import type { Device, EdgeNode } from "../sparkplug/host/model.js";
 import type { MetricTable } from "../sparkplug/metric-table.js";
@@ -215,8 +216,7 @@ export class SparkplugInventory {
       entry.expiresAt = now + graceMs;
       entry.device = { ...entry.device, status: "offline" };
       this.expiring.add(id);
-      if (this.expiringFrom === undefined || entry.expiresAt < this.expiringFrom)
-        this.expiringFrom = entry.expiresAt;
+      this.expiringFrom = earlier(this.expiringFrom, entry.expiresAt);
     }
     return true;
   }
@@ -239,8 +239,8 @@ export class SparkplugInventory {
         this.remove(id);
         const ids = this.idsByNode.get(entry.node);
         if (ids?.delete(id) && ids.size === 0) this.idsByNode.delete(entry.node);
-      } else if (next === undefined || at < next) {
-        next = at;
+      } else {
+        next = earlier(next, at);
       }
     }
     this.expiringFrom = next;

@@ -1,3 +1,4 @@
+import { earlier } from "../deadline.js";
 import type { DiscoveredDevice } from "../discovery/device.js";
 import { sortDevices } from "../discovery/device.js";
 import type { MqttMessage } from "../streams/message.js";
@@ -91,8 +92,7 @@ export class GenericPresence {
   }
 
   private noteDeadline(entry: Seen): void {
-    const at = this.deadlineOf(entry);
-    if (this.checkFrom === undefined || at < this.checkFrom) this.checkFrom = at;
+    this.checkFrom = earlier(this.checkFrom, this.deadlineOf(entry));
   }
 
   /** A message on one of the topics; returns what it changed. */
@@ -161,8 +161,7 @@ export class GenericPresence {
       }
       if (silent >= idleMs && entry.device.status !== "offline")
         entry.device = { ...entry.device, status: "offline" };
-      const at = this.deadlineOf(entry);
-      if (next === undefined || at < next) next = at;
+      next = earlier(next, this.deadlineOf(entry));
     }
     this.checkFrom = next;
     return events;

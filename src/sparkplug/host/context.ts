@@ -1,3 +1,4 @@
+import { earlier } from "../../deadline.js";
 import type { MqttMessage } from "../../streams/message.js";
 import type { SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
@@ -125,12 +126,6 @@ export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Ar
     model.sequences.set(node.key, tracker);
   }
   return tracker;
-}
-
-/** The earlier of two optional times. */
-export function earlier(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  return b === undefined || a <= b ? a : b;
 }
 
 /** Notes that `node` has a deadline at `at` (reorder, settle, stale, unproven): a tick will look at it then. */

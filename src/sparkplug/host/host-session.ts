@@ -1,3 +1,4 @@
+import { earlier } from "../../deadline.js";
 import type { MqttMessage } from "../../streams/message.js";
 import { DataType } from "../datatype.js";
 import { decodePayload } from "../decode.js";
@@ -7,7 +8,6 @@ import { parseStatePayload } from "../state.js";
 import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
   type Arrival,
-  earlier,
   findNode,
   getNode,
   type HostModel,

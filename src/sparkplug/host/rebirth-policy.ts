@@ -1,3 +1,4 @@
+import { earlier } from "../../deadline.js";
 import type { RebirthReason, Scope } from "./events.js";
 import { nodeKey } from "./model.js";
 import type { RebirthOptions } from "./options.js";
@@ -67,7 +68,7 @@ export class RebirthPolicy {
     if (last !== undefined && now - last < this.options.minIntervalPerNodeMs) return false;
     const due = now + this.jitter();
     this.pending.set(key, { scope: { group: scope.group, edge: scope.edge }, reason, due });
-    if (this.dueFrom === undefined || due < this.dueFrom) this.dueFrom = due;
+    this.dueFrom = earlier(this.dueFrom, due);
     return true;
   }
 
@@ -106,7 +107,7 @@ export class RebirthPolicy {
     for (const entry of this.pending) {
       const due = entry[1].due;
       if (due <= now) ready.push(entry);
-      else if (next === undefined || due < next) next = due;
+      else next = earlier(next, due);
     }
     ready.sort((a, b) => a[1].due - b[1].due);
     const out: DueRequest[] = [];
@@ -114,7 +115,7 @@ export class RebirthPolicy {
       const slot = this.nextSlot();
       if (slot > now) {
         request.due = slot + this.jitter();
-        if (next === undefined || request.due < next) next = request.due;
+        next = earlier(next, request.due);
         continue;
       }
       this.pending.delete(key);
