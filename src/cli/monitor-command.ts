@@ -2,7 +2,7 @@ import { log } from "../log.js";
 import { BirthStore } from "../monitor/birth-store.js";
 import { buildCommand } from "../monitor/device-command.js";
 import { GenericDeviceView } from "../monitor/generic-device-view.js";
-import { monitorConfig, monitorSubscriptions } from "../monitor/monitor-config.js";
+import { type MonitorFlags, monitorConfig, monitorSubscriptions } from "../monitor/monitor-config.js";
 import { MonitorMetrics } from "../monitor/monitor-metrics.js";
 import { type CommandReply, MonitorServer } from "../monitor/monitor-server.js";
 import { SparkplugDeviceView } from "../monitor/sparkplug-device-view.js";
@@ -14,19 +14,13 @@ import { BrokerConnection, redactUrl } from "../streams/mqtt-connection.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
-export interface MonitorOptions {
-  httpPort?: string;
-  httpHost?: string;
-  allowCommands?: boolean;
-}
-
 /**
  * `akri-mqtt monitor`: the workload Akri runs for a discovered device (the MQTT Monitoring
  * Broker). Configured by the device's properties in the environment; a persistent MQTT
  * session with QoS 1 subscriptions, so nothing published while it restarts is lost; the
  * device's state over HTTP, as a live page, JSON, Prometheus and Server-Sent Events.
  */
-export async function monitorCommand(options: MonitorOptions): Promise<void> {
+export async function monitorCommand(options: MonitorFlags): Promise<void> {
   const parsed = monitorConfig(process.env, options);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const { config } = parsed;
@@ -153,7 +147,7 @@ export async function monitorCommand(options: MonitorOptions): Promise<void> {
       };
     }
   } else {
-    const view = new GenericDeviceView(device, false);
+    const view = new GenericDeviceView(device);
     generic = view;
     metrics = new MonitorMetrics(view, view);
     connection.messages$.subscribe((message) => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Json } from "../sparkplug/json.js";
 import type { MqttMessage } from "../streams/message.js";
 import {
@@ -14,9 +15,9 @@ type GenericDevice = Extract<MonitoredDevice, { mode: "generic" }>;
 
 /** A payload as a person wants to read it: JSON when it parses, else text, else base64 bytes. */
 export function payloadToJson(payload: Uint8Array): { value: Json; datatype: "JSON" | "Text" | "Bytes" } {
-  const text = Buffer.from(payload).toString("utf8");
-  const roundTrips = Buffer.from(text, "utf8").equals(Buffer.from(payload));
-  if (roundTrips) {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (isUtf8(bytes)) {
+    const text = bytes.toString("utf8");
     const trimmed = text.trim();
     if (trimmed !== "") {
       try {
@@ -27,7 +28,7 @@ export function payloadToJson(payload: Uint8Array): { value: Json; datatype: "JS
     }
     return { value: text, datatype: "Text" };
   }
-  return { value: { base64: Buffer.from(payload).toString("base64") }, datatype: "Bytes" };
+  return { value: { base64: bytes.toString("base64") }, datatype: "Bytes" };
 }
 
 /** At most this many topics are kept per device (a "#" filter on a busy tree must not grow memory). */
@@ -57,10 +58,7 @@ export class GenericDeviceView implements DeviceView {
   private connected = false;
   private brokerUrl: string | undefined;
 
-  constructor(
-    private readonly device: GenericDevice,
-    private readonly commandsEnabled: boolean,
-  ) {}
+  constructor(private readonly device: GenericDevice) {}
 
   onChange(listener: (change: DeviceChange) => void): () => void {
     return this.listeners.add(listener);
@@ -135,7 +133,8 @@ export class GenericDeviceView implements DeviceView {
       lastMessageAt: this.lastMessageAt,
       messages: this.messages,
       broker: { connected: this.connected, url: this.brokerUrl },
-      commandsEnabled: this.commandsEnabled,
+      // Commands are Sparkplug DCMDs: a generic device takes none.
+      commandsEnabled: false,
       metrics,
     };
   }

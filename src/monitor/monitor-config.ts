@@ -1,6 +1,7 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrokerCredentials, credentialsFromEnvironment } from "../discovery/broker-credentials.js";
+import { CERTIFICATES_PREFIX, edgeTopic } from "../sparkplug/topic.js";
 
 /*
  * The monitor is configured by what Akri gives a broker pod: the device's properties as
@@ -244,21 +245,19 @@ export function monitorSubscriptions(device: MonitoredDevice): string[] {
   const { group, edge } = device;
   // NCMD too: a rebirth another monitor (or host) just asked for counts as ours.
   const node = [
-    `spBv1.0/${group}/NBIRTH/${edge}`,
-    `spBv1.0/${group}/NDEATH/${edge}`,
-    `spBv1.0/${group}/NCMD/${edge}`,
+    edgeTopic("NBIRTH", group, edge),
+    edgeTopic("NDEATH", group, edge),
+    edgeTopic("NCMD", group, edge),
   ];
-  const certificates = [`$sparkplug/certificates/spBv1.0/${group}/NBIRTH/${edge}`];
-  if (device.device === undefined) {
-    return [...node, `spBv1.0/${group}/NDATA/${edge}`, ...certificates];
-  }
+  const certificates = [`${CERTIFICATES_PREFIX}${edgeTopic("NBIRTH", group, edge)}`];
+  if (device.device === undefined) return [...node, edgeTopic("NDATA", group, edge), ...certificates];
   const d = device.device;
   return [
     ...node,
-    `spBv1.0/${group}/DBIRTH/${edge}/${d}`,
-    `spBv1.0/${group}/DDATA/${edge}/${d}`,
-    `spBv1.0/${group}/DDEATH/${edge}/${d}`,
+    edgeTopic("DBIRTH", group, edge, d),
+    edgeTopic("DDATA", group, edge, d),
+    edgeTopic("DDEATH", group, edge, d),
     ...certificates,
-    `$sparkplug/certificates/spBv1.0/${group}/DBIRTH/${edge}/${d}`,
+    `${CERTIFICATES_PREFIX}${edgeTopic("DBIRTH", group, edge, d)}`,
   ];
 }
