@@ -149,7 +149,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
   } else {
     const view = new GenericDeviceView(device);
     generic = view;
-    metrics = new MonitorMetrics(view, view);
+    metrics = new MonitorMetrics(view);
     connection.messages$.subscribe((message) => {
       if (tooLarge(message)) return;
       metrics.messages.inc();

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { DeviceView } from "./device-view.js";
-import type { GenericDeviceView } from "./generic-device-view.js";
+import type { DeviceSnapshot, DeviceView } from "./device-view.js";
+import { GenericDeviceView } from "./generic-device-view.js";
 
 /*
  * The monitor's Prometheus metrics: one gauge sample per numeric or boolean device metric
@@ -16,82 +16,71 @@ function numeric(value: unknown): number | undefined {
   return undefined;
 }
 
+const PREFIX = "akri_mqtt_monitor_";
+
 export class MonitorMetrics {
   readonly registry = new Registry();
   readonly messages: Counter;
   readonly decodeErrors: Counter;
   readonly commands: Counter;
   readonly rejected: Counter;
+  /** The view's snapshot for the scrape under way: every gauge reads the same one. */
+  private scraped: DeviceSnapshot | undefined;
 
-  constructor(view: DeviceView, generic?: GenericDeviceView) {
-    collectDefaultMetrics({ register: this.registry, prefix: "akri_mqtt_monitor_" });
-    this.messages = new Counter({
-      name: "akri_mqtt_monitor_messages_total",
-      help: "MQTT messages received for the device",
-      registers: [this.registry],
-    });
-    this.decodeErrors = new Counter({
-      name: "akri_mqtt_monitor_decode_errors_total",
-      help: "Payloads that could not be decoded",
-      registers: [this.registry],
-    });
-    this.rejected = new Counter({
-      name: "akri_mqtt_monitor_messages_rejected_total",
-      help: "Messages skipped because their payload exceeds MONITOR_MAX_PAYLOAD_BYTES",
-      registers: [this.registry],
-    });
-    this.commands = new Counter({
-      name: "akri_mqtt_monitor_commands_total",
-      help: "POST /command requests, by result",
-      labelNames: ["result"],
-      registers: [this.registry],
-    });
-    new Gauge({
-      name: "akri_mqtt_monitor_device_online",
-      help: "1 while the device is online, 0 otherwise",
-      registers: [this.registry],
-      collect() {
-        this.set(view.snapshot().status === "online" ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: "akri_mqtt_monitor_broker_connected",
-      help: "1 while the monitor is connected to the broker",
-      registers: [this.registry],
-      collect() {
-        this.set(view.snapshot().broker.connected ? 1 : 0);
-      },
-    });
-    if (generic) {
+  constructor(private readonly view: DeviceView) {
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    const registers = [this.registry];
+    const counter = (name: string, help: string, labelNames: string[] = []) =>
+      new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers });
+    this.messages = counter("messages_total", "MQTT messages received for the device");
+    this.decodeErrors = counter("decode_errors_total", "Payloads that could not be decoded");
+    this.rejected = counter(
+      "messages_rejected_total",
+      "Messages skipped because their payload exceeds MONITOR_MAX_PAYLOAD_BYTES",
+    );
+    this.commands = counter("commands_total", "POST /command requests, by result", ["result"]);
+    const snapshot = () => this.scraped ?? view.snapshot();
+    const flag = (name: string, help: string, read: (s: DeviceSnapshot) => boolean) =>
       new Gauge({
-        name: "akri_mqtt_monitor_topic_value",
+        name: `${PREFIX}${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read(snapshot()) ? 1 : 0);
+        },
+      });
+    flag("device_online", "1 while the device is online, 0 otherwise", (s) => s.status === "online");
+    flag("broker_connected", "1 while the monitor is connected to the broker", (s) => s.broker.connected);
+    if (view instanceof GenericDeviceView) {
+      new Gauge({
+        name: `${PREFIX}topic_value`,
         help: "The numeric value (or JSON field) last published on a topic of the device",
         labelNames: ["device", "topic", "field"],
-        registers: [this.registry],
+        registers,
         collect() {
           this.reset();
-          const id = view.snapshot().id;
-          for (const { topic, field, value } of generic.numericValues())
+          const id = snapshot().id;
+          for (const { topic, field, value } of view.numericValues())
             this.set({ device: id, topic, field }, value);
         },
       });
     } else {
       new Gauge({
-        name: "akri_mqtt_monitor_metric_value",
+        name: `${PREFIX}metric_value`,
         help: "The current value of each numeric or boolean Sparkplug metric of the device (booleans as 0/1)",
         labelNames: ["group", "node", "device", "metric"],
-        registers: [this.registry],
+        registers,
         collect() {
           this.reset();
-          const snapshot = view.snapshot();
-          for (const metric of snapshot.metrics) {
+          const current = snapshot();
+          for (const metric of current.metrics) {
             const value = numeric(metric.value);
             if (value === undefined) continue;
             this.set(
               {
-                group: snapshot.group ?? "",
-                node: snapshot.edgeNode ?? "",
-                device: snapshot.device ?? "",
+                group: current.group ?? "",
+                node: current.edgeNode ?? "",
+                device: current.device ?? "",
                 metric: metric.name,
               },
               value,
@@ -103,6 +92,11 @@ export class MonitorMetrics {
   }
 
   async text(): Promise<string> {
-    return this.registry.metrics();
+    this.scraped = this.view.snapshot();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scraped = undefined;
+    }
   }
 }
