@@ -1,3 +1,4 @@
+import { asyncScheduler } from "rxjs";
 import { log } from "../log.js";
 import { BirthStore } from "../monitor/birth-store.js";
 import { buildCommand } from "../monitor/device-command.js";
@@ -9,6 +10,7 @@ import { SparkplugDeviceView } from "../monitor/sparkplug-device-view.js";
 import type { HostInput } from "../sparkplug/host/host-session.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
+import { deadlineTicks } from "../streams/discovery-pipeline.js";
 import type { MqttMessage } from "../streams/message.js";
 import { BrokerConnection, redactUrl } from "../streams/mqtt-connection.js";
 import { untilStopped } from "./until-stopped.js";
@@ -53,7 +55,8 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
   let command: ((body: unknown) => Promise<CommandReply>) | undefined;
   let sparkplug: { view: SparkplugDeviceView; store: BirthStore } | undefined;
   let generic: GenericDeviceView | undefined;
-  const timers: { deadline: NodeJS.Timeout | undefined } = { deadline: undefined };
+  // Ticks at the host session's next deadline (rebirth pacing, unproven grace).
+  const clock = deadlineTicks(asyncScheduler);
 
   if (device.mode === "sparkplug") {
     const session = new HostSession(
@@ -92,11 +95,9 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
           store.save(verb, processed.message.topic, processed.message.payload, processed.message.at);
       }
       for (const c of out.commands) void connection.publish(c);
-      clearTimeout(timers.deadline);
-      const next = session.nextDeadline();
-      if (next !== undefined)
-        timers.deadline = setTimeout(() => step({ kind: "tick" }), Math.max(0, next - Date.now()));
+      clock.setDeadline(session.nextDeadline());
     };
+    clock.ticks$.subscribe(() => step({ kind: "tick" }));
     const restored = await store.load();
     for (const message of restored) step({ kind: "message", message });
     let confirmSavedBirth = restored.length > 0;
@@ -184,7 +185,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
     "monitoring the device (persistent session, QoS 1)",
   );
   await untilStopped();
-  clearTimeout(timers.deadline);
+  clock.stop();
   await server.stop();
   await connection.close();
   await sparkplug?.store.flush();

@@ -33,7 +33,7 @@ export interface DiscoverySource {
 }
 
 /** Ticks at the engine's next deadline: one timer at a time, moved only when the deadline moves. */
-function deadlineTicks(scheduler: SchedulerLike): {
+export function deadlineTicks(scheduler: SchedulerLike): {
   ticks$: Observable<EngineInput>;
   setDeadline(at: number | undefined): void;
   stop(): void;
