@@ -1,5 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { EngineOutput } from "../discovery/engine.js";
+import { isProblem } from "../sparkplug/host/describe.js";
+import { CERTIFICATES_PREFIX, NAMESPACE, verbKind } from "../sparkplug/topic.js";
 import type { BrokerConnection } from "../streams/mqtt-connection.js";
 
 /*
@@ -126,17 +128,9 @@ export class HandlerMetrics {
         case "decode-error":
           this.decodeErrors.inc();
           break;
-        case "retained-message":
-        case "protocol-warning":
-        case "not-sparkplug":
-        case "unknown-metric":
-        case "duplicate-alias":
-        case "data-before-birth":
-        case "seq-duplicate":
-        case "reorder-expired":
-        case "host-state-ignored":
-          this.problems.inc({ kind: event.kind });
-          break;
+        default:
+          // Every other protocol problem, by kind (the ones above have counters of their own).
+          if (isProblem(event)) this.problems.inc({ kind: event.kind });
       }
     }
     for (const rejected of output.rejected) this.rejected.inc({ reason: rejected.reason });
@@ -192,13 +186,13 @@ export class HandlerMetrics {
 
 /** The Sparkplug message type of a topic, cheaply: NBIRTH, DDATA, STATE, …, or "other". */
 export function messageType(topic: string): string {
-  if (topic.startsWith("spBv1.0/")) {
+  if (topic.startsWith(`${NAMESPACE}/`)) {
     const verb = topic.split("/", 3)[2];
     if (verb === undefined) return "other";
-    if (topic.startsWith("spBv1.0/STATE/") && topic.split("/").length === 3) return "STATE";
-    return /^[ND](BIRTH|DEATH|DATA|CMD)$/.test(verb) ? verb : "other";
+    if (topic.startsWith(`${NAMESPACE}/STATE/`) && topic.split("/").length === 3) return "STATE";
+    return verbKind(verb) === undefined ? "other" : verb;
   }
   if (topic.startsWith("STATE/")) return "STATE";
-  if (topic.startsWith("$sparkplug/certificates/")) return "CERTIFICATE";
+  if (topic.startsWith(CERTIFICATES_PREFIX)) return "CERTIFICATE";
   return "other";
 }

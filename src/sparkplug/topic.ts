@@ -64,7 +64,7 @@ export function parseTopic(topic: string): SparkplugTopic {
 const EDGE_PREFIX = `${NAMESPACE}/`;
 
 /** "node" or "device" for an edge verb, without hashing it (this runs for every message). */
-function verbKind(verb: string): "node" | "device" | undefined {
+export function verbKind(verb: string): "node" | "device" | undefined {
   switch (verb) {
     case "NDATA":
     case "NBIRTH":
