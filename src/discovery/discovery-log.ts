@@ -71,7 +71,6 @@ export class DiscoveryLog {
   observe(output: EngineOutput, now = Date.now()): void {
     for (const event of output.hostEvents) {
       const level = HOST_LEVELS[event.kind];
-      if (!this.log.isLevelEnabled(level)) continue;
       this.line(level, event.kind, now, () => [fieldsOf(event), describeEvent(event)]);
     }
     for (const event of output.presenceEvents) {
