@@ -30,7 +30,6 @@ export type EngineInput =
 export interface DeviceListEmission {
   at: number;
   devices: DiscoveredDevice[];
-  /** Pairs of ids whose 24-bit Akri instance hashes collide (one would hide the other). */
   /**
    * Pairs of ids whose 24-bit Akri instance hashes collide (one would hide the other);
    * computed on demand, after the list is on its way (hashing thousands of new ids takes a while).
@@ -160,7 +159,7 @@ export class DiscoveryEngine {
           });
           break;
         }
-        if (this.session) this.hostStep(out, { kind: "message", message: input.message }, now);
+        if (this.session) this.hostStep(out, input, now);
         else {
           const event = this.presence!.onMessage(input.message, now);
           if (event) out.presenceEvents.push(event);
@@ -181,7 +180,7 @@ export class DiscoveryEngine {
         else this.presence!.onOffline(now);
         break;
       case "shutdown":
-        if (this.session) this.hostStep(out, { kind: "shutdown" }, now);
+        if (this.session) this.hostStep(out, input, now);
         break;
       case "tick":
         break;
@@ -212,7 +211,7 @@ export class DiscoveryEngine {
       this.emitter.changed(now);
     }
     if (this.emitter.due(now)) {
-      const devices = this.inventory?.list() ?? this.presence!.list();
+      const devices = this.currentDevices();
       if (this.lastSent === undefined || !sameList(devices, this.lastSent)) {
         this.lastSent = devices;
         out.emissions.push({ at: now, devices, collisions: () => this.hashes.collisions(devices) });
@@ -229,10 +228,5 @@ export class DiscoveryEngine {
   /** The current list, whether or not it was sent. */
   currentDevices(): DiscoveredDevice[] {
     return this.inventory?.list() ?? this.presence!.list();
-  }
-
-  /** The last list sent, if any. */
-  get lastEmitted(): readonly DiscoveredDevice[] | undefined {
-    return this.lastSent;
   }
 }

@@ -39,6 +39,11 @@ export interface LiveDiscoveryOptions {
   host?: EngineOptions["host"];
 }
 
+/** This pod's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
+function podHostId(details: DiscoveryDetails, suffix: string): string {
+  return `${details.sparkplug.hostId}-${suffix}`;
+}
+
 export function connectionSettings(options: LiveDiscoveryOptions, suffix: string): ConnectionSettings {
   const { details } = options;
   const sparkplugHost = details.mode === "sparkplug" && details.sparkplug.publishState;
@@ -47,7 +52,7 @@ export function connectionSettings(options: LiveDiscoveryOptions, suffix: string
     clientId: `${details.clientId}-${suffix}`,
     mqttVersion: details.mqttVersion,
     credentials: options.credentials,
-    stateHostId: sparkplugHost ? `${details.sparkplug.hostId}-${suffix}` : undefined,
+    stateHostId: sparkplugHost ? podHostId(details, suffix) : undefined,
     // Up to twice maxPayloadBytes arrives, to be counted and skipped; larger the broker drops.
     maxPacketBytes: 2 * details.maxPayloadBytes + 65_536,
     ...options.connection,
@@ -60,7 +65,7 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
     const suffix = options.suffix ?? podSuffix();
     const settings = connectionSettings(options, suffix);
     const engine = new DiscoveryEngine(options.details, {
-      hostId: `${options.details.sparkplug.hostId}-${suffix}`,
+      hostId: podHostId(options.details, suffix),
       ...(options.timing ? { timing: options.timing } : {}),
       ...(options.host ? { host: options.host } : {}),
       ...(options.onListed ? { onListed: options.onListed } : {}),
