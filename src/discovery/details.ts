@@ -139,7 +139,6 @@ const detailsSchema = z.object({
 });
 
 export type SparkplugDetails = z.infer<typeof sparkplugSchema>;
-export type RebirthDetails = z.infer<typeof rebirthSchema>;
 export type BirthMetricSelector = z.infer<typeof selector>;
 
 export interface DiscoveryDetails extends Omit<z.infer<typeof detailsSchema>, "mode" | "topics"> {

@@ -1,19 +1,17 @@
 import {
   asyncScheduler,
   defer,
-  EMPTY,
   filter,
   finalize,
   map,
   merge,
-  mergeMap,
   type Observable,
   type SchedulerLike,
   Subject,
   type Subscription,
   tap,
 } from "rxjs";
-import type { DeviceListEmission, DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
+import type { DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
 import type { HostCommand } from "../sparkplug/host/events.js";
 import type { MqttMessage } from "./message.js";
 import type { ConnectionStatus } from "./mqtt-connection.js";
@@ -97,9 +95,4 @@ export function runDiscovery(
       finalize(() => clock.stop()),
     );
   });
-}
-
-/** Only the device lists of a discovery. */
-export function deviceLists(outputs$: Observable<EngineOutput>): Observable<DeviceListEmission> {
-  return outputs$.pipe(mergeMap((output) => (output.emissions.length > 0 ? output.emissions : EMPTY)));
 }

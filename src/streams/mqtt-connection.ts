@@ -126,12 +126,7 @@ export class BrokerConnection {
   private notDeliveredLogged = 0;
   /** Counters for /metrics. */
   readonly stats = {
-    connects: 0,
-    connectFailures: 0,
-    disconnects: 0,
-    published: 0,
     publishFailures: 0,
-    received: 0,
     /** Publishes the broker accepted but never delivered back to us, by purpose (an ACL?). */
     notDelivered: new Map<string, number>(),
   };
@@ -206,7 +201,6 @@ export class BrokerConnection {
         qos: message.qos,
         retain: message.retain,
       });
-      this.stats.published++;
       return true;
     } catch (e) {
       watching?.();
@@ -318,7 +312,6 @@ export class BrokerConnection {
     client.on("connect", () => {
       connected = true;
       this.failures = 0;
-      this.stats.connects++;
       const filters = [...this.filters.keys()];
       const goOnline = () => {
         if (this.client !== client || this.closed) return;
@@ -330,7 +323,6 @@ export class BrokerConnection {
       else this.sendSubscribe(client, filters, goOnline);
     });
     client.on("message", (topic, payload, packet) => {
-      this.stats.received++;
       if (this.echoes.size > 0) this.echoed(topic, payload);
       this.messages$.next({ topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now(), broker });
     });
@@ -354,10 +346,8 @@ export class BrokerConnection {
       const retryInMs = this.scheduleReconnect(connected, fallback);
       const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
       if (wasOnline) {
-        this.stats.disconnects++;
         log.warn({ broker, err: lastError, retryInMs, next }, "lost the broker connection; reconnecting");
       } else if (!fallback) {
-        this.stats.connectFailures++;
         const err = lastError ?? "connection closed";
         log.warn(
           {

@@ -1,6 +1,6 @@
 import { EMPTY, Subject, VirtualTimeScheduler } from "rxjs";
 import type { DiscoveryDetails } from "../discovery/details.js";
-import { type DeviceListEmission, DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
+import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 import { readFixture } from "./fixture-file.js";
@@ -19,12 +19,6 @@ export interface ReplayOptions {
   drainMs?: number;
   /** Fixture lines that cannot be read. */
   onFixtureError?: (error: string) => void;
-}
-
-export interface ReplayResult {
-  emissions: DeviceListEmission[];
-  outputs: number;
-  messages: number;
 }
 
 /** Replays a fixture, calling `onOutput` with every engine output in order. */
@@ -73,24 +67,4 @@ export async function replayFixture(
   if (subscribed) advanceTo(lastAt + (options.drainMs ?? 10_000));
   messages$.complete();
   return { messages: count, engine };
-}
-
-/** Replays a fixture and returns the device lists it produces. */
-export async function replayDeviceLists(
-  path: string,
-  details: DiscoveryDetails,
-  options: ReplayOptions = {},
-): Promise<ReplayResult> {
-  const emissions: DeviceListEmission[] = [];
-  let outputs = 0;
-  const { messages } = await replayFixture(
-    path,
-    details,
-    (output) => {
-      outputs++;
-      emissions.push(...output.emissions);
-    },
-    options,
-  );
-  return { emissions, outputs, messages };
 }
