@@ -43,8 +43,13 @@ export interface ActiveStream {
 export interface DiscoverServiceOptions {
   discover: DiscoverFactory;
   metrics: HandlerMetrics;
-  /** The agent dropped a stream: it may have restarted (re-register). */
-  onStreamDropped: () => void;
+  /**
+   * The agent cancelled our last open stream: it may have dropped our endpoint (re-register).
+   * Not called while another stream is open: in Akri 0.13 a registration makes every live
+   * request open one more stream, so re-registering because one Configuration was deleted
+   * would double the streams of all the others.
+   */
+  onLastStreamCancelled: () => void;
   maxResponseBytes?: number;
 }
 
@@ -208,8 +213,9 @@ export class DiscoverService {
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
     call.on("cancelled", () => {
+      const open = !ended;
       close("cancelled by the agent");
-      this.options.onStreamDropped();
+      if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
     });
     call.on("error", (e) => close(`stream error: ${(e as Error).message}`));
     call.on("close", () => close("closed"));

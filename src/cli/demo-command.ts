@@ -32,7 +32,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     discover: ({ details, credentials, onEngine, onListed }) =>
       liveDiscovery({ details, credentials, pool, onEngine, onListed, suffix: "demo-api" }),
     metrics: new HandlerMetrics(),
-    onStreamDropped: () => undefined,
+    onLastStreamCancelled: () => undefined,
   });
   const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);
   const parsed = parseDiscoveryDetails(

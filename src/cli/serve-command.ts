@@ -46,7 +46,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     discover: ({ details, credentials, onEngine, onListed }) =>
       liveDiscovery({ details, credentials, pool, onEngine, onListed }),
     metrics,
-    onStreamDropped: () => registration.requestReregistration("the agent dropped a Discover stream"),
+    onLastStreamCancelled: () =>
+      registration.requestReregistration("the agent cancelled our last open Discover stream"),
   });
   const server = await HandlerServer.start(endpoint, service.handler);
   const status = await StatusServer.start(options.httpHost, port, {

@@ -17,9 +17,21 @@ import { packageFile } from "../../src/paths.js";
 import { eventually } from "./live-host.js";
 
 /*
- * Plays the Akri agent in tests: serves v0.Registration on agent-registration.sock and
- * calls Discover on the registered endpoint, using its own copy of the proto (snake_case
- * field names, as Akri's Rust code sees them).
+ * Plays the Akri agent in tests, as Akri 0.13.26's agent behaves (project-akri/akri,
+ * agent/src/discovery_handler_manager/):
+ * - `start` removes a stale agent-registration.sock and binds the same path at once
+ *   (registration_socket.rs, run_registration_server); `stop` removes it as a graceful exit
+ *   does. A SIGKILLed agent leaves its socket behind: see agent-process.ts for that.
+ * - RegisterDiscoveryHandler never fails, and every registration, even an identical one, is
+ *   broadcast to every live request for that handler name, which opens one more Discover
+ *   stream on it and keeps its old ones (discovery_handler_registry.rs, register_endpoint
+ *   and watch_devices).
+ * - A request (`apply`, one per Configuration) queries every endpoint registered under its
+ *   handler name (new_request) and lists the union of its streams' latest lists, the first
+ *   occurrence of an id winning; deleting it cancels all its streams (terminate_request).
+ * - `discover` is one query on one endpoint (NetworkEndpoint::query), for tests of the
+ *   stream itself.
+ * It uses its own copy of the proto (snake_case field names, as Akri's Rust code sees them).
  */
 
 const definition = loadSync(packageFile("test/support/akri-v0.proto", import.meta.url), {
@@ -46,8 +58,15 @@ export interface TestDevice {
 export class TestAgent {
   readonly registrations: Registered[] = [];
   private server: Server | undefined;
+  /** Registered endpoints by uid (`<name>@<endpoint>`); a new registration replaces the old. */
+  private readonly endpoints = new Map<string, Registered>();
+  private readonly requests = new Map<string, AgentRequest>();
 
-  constructor(readonly directory: string) {}
+  constructor(
+    readonly directory: string,
+    /** Sees each registration (the agent process reports them). */
+    private readonly onRegistered?: (registered: Registered) => void,
+  ) {}
 
   get socketPath(): string {
     return join(this.directory, "agent-registration.sock");
@@ -61,7 +80,12 @@ export class TestAgent {
         call: { request: Registered },
         callback: (err: null, response: object) => void,
       ) => {
-        this.registrations.push(call.request);
+        const registered = call.request;
+        this.registrations.push(registered);
+        this.endpoints.set(`${registered.name}@${registered.endpoint}`, registered);
+        for (const request of this.requests.values())
+          if (request.handlerName === registered.name) request.query(registered);
+        this.onRegistered?.(registered);
         callback(null, {});
       },
     });
@@ -73,8 +97,10 @@ export class TestAgent {
     this.server = server;
   }
 
-  /** Dies like an agent process: its socket goes away with it. */
+  /** Exits gracefully: its socket goes away with it. */
   async stop(): Promise<void> {
+    for (const request of this.requests.values()) request.terminate();
+    this.requests.clear();
     this.server?.forceShutdown();
     this.server = undefined;
     await rm(this.socketPath, { force: true });
@@ -83,6 +109,32 @@ export class TestAgent {
   async waitForRegistrations(count: number, timeoutMs = 10_000): Promise<Registered> {
     await eventually(() => this.registrations.length >= count, `${count} registration(s)`, timeoutMs);
     return this.registrations[count - 1]!;
+  }
+
+  /**
+   * A Configuration applied: a request that queries every endpoint registered under
+   * `handlerName` now, and each one registered later.
+   */
+  apply(
+    configuration: string,
+    details: string,
+    options: { handlerName?: string; properties?: Record<string, Buffer | undefined> } = {},
+  ): AgentRequest {
+    const handlerName = options.handlerName ?? "mqtt";
+    const request = new AgentRequest(configuration, handlerName, (registered) =>
+      this.discover(registered, details, options.properties),
+    );
+    this.requests.get(configuration)?.terminate();
+    this.requests.set(configuration, request);
+    for (const registered of this.endpoints.values())
+      if (registered.name === handlerName) request.query(registered);
+    return request;
+  }
+
+  /** A Configuration deleted: its request ends and every stream of it is cancelled. */
+  delete(configuration: string): void {
+    this.requests.get(configuration)?.terminate();
+    this.requests.delete(configuration);
   }
 
   /** Calls Discover on a registered endpoint, as the agent does (UDS endpoints via a dummy authority). */
@@ -108,10 +160,54 @@ export class TestAgent {
   }
 }
 
+/** One Configuration's request in the agent: its Discover streams, one or more per endpoint. */
+export class AgentRequest {
+  readonly calls: DiscoverCall[] = [];
+  private terminated = false;
+
+  constructor(
+    readonly configuration: string,
+    readonly handlerName: string,
+    private readonly open: (registered: Registered) => DiscoverCall,
+  ) {}
+
+  /** Opens one more stream on an endpoint (the old ones stay, as in watch_devices). */
+  query(registered: Registered): void {
+    if (!this.terminated) this.calls.push(this.open(registered));
+  }
+
+  /** Streams still open. */
+  get openStreams(): number {
+    return this.calls.filter((c) => c.isOpen).length;
+  }
+
+  /** The union of the streams' latest lists (by id, the first occurrence wins). */
+  ids(): string[] {
+    const ids = new Set<string>();
+    for (const call of this.calls) if (call.isOpen) for (const d of call.lists.at(-1) ?? []) ids.add(d.id);
+    return [...ids].sort();
+  }
+
+  async waitForIds(expected: string[], what: string, timeoutMs = 10_000): Promise<void> {
+    const want = JSON.stringify([...expected].sort());
+    await eventually(
+      () => JSON.stringify(this.ids()) === want,
+      `${what}: ${want} (got ${JSON.stringify(this.ids())})`,
+      timeoutMs,
+    );
+  }
+
+  terminate(): void {
+    this.terminated = true;
+    for (const call of this.calls) call.cancel();
+  }
+}
+
 export class DiscoverCall {
   readonly lists: TestDevice[][] = [];
   error: ServiceError | undefined;
   ended = false;
+  cancelled = false;
 
   constructor(
     private readonly stream: ClientReadableStream<{ devices: TestDevice[] }>,
@@ -151,7 +247,13 @@ export class DiscoverCall {
     return this.error!;
   }
 
+  /** Neither ended, failed nor cancelled. */
+  get isOpen(): boolean {
+    return !this.ended && !this.cancelled && this.error === undefined;
+  }
+
   cancel(): void {
+    this.cancelled = true;
     this.stream.cancel();
     this.closeClient();
   }

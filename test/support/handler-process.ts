@@ -65,6 +65,14 @@ export class HandlerProcess {
     return line === undefined ? undefined : Number(line.split(" ").at(-1));
   }
 
+  /** SIGKILL, as a pod killed for running out of memory: no clean-up, the broker sends the Will. */
+  async kill(): Promise<void> {
+    if (this.exitCode === undefined) {
+      this.child.kill("SIGKILL");
+      await eventually(() => this.exitCode !== undefined, "serve to die", 10_000);
+    }
+  }
+
   /** SIGTERM, then the exit code. */
   async stop(): Promise<number | null> {
     if (this.exitCode === undefined) {

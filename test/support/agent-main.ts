@@ -1,0 +1,44 @@
+import { stat } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { TestAgent } from "./akri-agent.js";
+
+/*
+ * The test agent as a process of its own (agent-process.ts starts it), so that it can die as
+ * the real agent does: SIGKILL, its socket left behind, and a new agent process removing it
+ * and binding the same path. It reports what happens as JSON lines on stdout and takes
+ * Configurations as JSON lines on stdin: {"apply": name, "details": yaml} / {"delete": name}.
+ */
+
+const directory = process.argv[2];
+if (!directory) throw new Error("usage: agent-main <directory>");
+
+const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+const agent = new TestAgent(directory, (registered) => say({ event: "registered", ...registered }));
+const requests = new Map<string, ReturnType<TestAgent["apply"]>>();
+
+await agent.start();
+const socket = await stat(agent.socketPath);
+say({ event: "listening", inode: socket.ino, pid: process.pid });
+
+// What each request's streams look like, whenever it changes.
+let last = "";
+setInterval(() => {
+  const view = [...requests.values()].map((r) => ({
+    configuration: r.configuration,
+    streams: r.calls.length,
+    open: r.openStreams,
+    ids: r.ids(),
+  }));
+  const text = JSON.stringify(view);
+  if (text !== last) say({ event: "requests", requests: view });
+  last = text;
+}, 50);
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const order = JSON.parse(line) as { apply?: string; details?: string; delete?: string };
+  if (order.apply !== undefined) requests.set(order.apply, agent.apply(order.apply, order.details ?? ""));
+  if (order.delete !== undefined) {
+    agent.delete(order.delete);
+    requests.delete(order.delete);
+  }
+});
