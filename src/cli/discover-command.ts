@@ -1,6 +1,8 @@
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import type { Observable } from "rxjs";
+import { idLevel } from "../akri/node-identity.js";
 import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
@@ -99,8 +101,17 @@ export async function discoverCommand(options: DiscoverOptions): Promise<void> {
   }
   const credentials = credentialsFromEnvironment();
   if (!credentials.ok) throw new UsageError(credentials.error);
+  // A person runs this beside handlers (even inside a handler's pod): never a handler's id.
+  // The client id is this process's own; the STATE host id is kept per machine, so that
+  // runs do not leave a retained STATE death each.
+  const machine = idLevel(process.env.HOSTNAME || hostname() || "local");
   await runLive(
-    liveDiscovery({ details, credentials: credentials.credentials }),
+    liveDiscovery({
+      details,
+      credentials: credentials.credentials,
+      suffix: `discover-${machine}-${process.pid}`,
+      hostSuffix: `discover-${machine}`,
+    }),
     printer,
     options.once === true,
   );

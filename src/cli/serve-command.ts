@@ -3,6 +3,7 @@ import { AgentRegistration } from "../akri/agent-registration.js";
 import { DiscoverService } from "../akri/discover-service.js";
 import { HandlerMetrics } from "../akri/handler-metrics.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
+import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
 import { log } from "../log.js";
 import { ConnectionPool } from "../streams/connection-pool.js";
@@ -28,7 +29,14 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(options.name))
     throw new UsageError(`--name must be a plain name, got "${options.name}"`);
+  // Listening for SIGTERM from the start: a pod deleted while it starts still exits cleanly.
+  const stopped = untilStopped();
   const directory = process.env.DISCOVERY_HANDLERS_DIRECTORY || "/var/lib/akri";
+  const identity = await nodeIdentity(directory, options.name);
+  log.info(
+    { suffix: identity.suffix, from: identity.source, file: identity.file },
+    "this node's MQTT identity: client id <clientId>-<suffix>, STATE host id <hostId>-<suffix>",
+  );
   const metrics = new HandlerMetrics();
   const pool = new ConnectionPool((connection) => metrics.watchConnection(connection));
   const endpoint = handlerEndpoint(options.name, directory, process.env.POD_IP || undefined);
@@ -44,7 +52,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   });
   const service = new DiscoverService({
     discover: ({ details, credentials, onEngine, onListed }) =>
-      liveDiscovery({ details, credentials, pool, onEngine, onListed }),
+      liveDiscovery({ details, credentials, pool, onEngine, onListed, suffix: identity.suffix }),
     metrics,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
@@ -61,7 +69,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   });
   registration.start();
 
-  await untilStopped();
+  await stopped;
   log.info("shutting down: publishing STATE death, removing the socket");
   registration.stop();
   service.stopAll();

@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { defer, finalize, type Observable } from "rxjs";
 import type { BrokerCredentials } from "../discovery/broker-credentials.js";
 import type { DiscoveryDetails } from "../discovery/details.js";
@@ -15,16 +14,16 @@ import type { ConnectionSettings } from "./mqtt-connection.js";
  * STATE death before disconnecting.
  */
 
-/** This pod's suffix for client and host ids: the Kubernetes node, else the host name. */
-export function podSuffix(env: NodeJS.ProcessEnv = process.env): string {
-  const raw = env.AGENT_NODE_NAME || env.HOSTNAME || hostname() || "local";
-  return raw.replace(/[^A-Za-z0-9_.-]/g, "-");
-}
-
 export interface LiveDiscoveryOptions {
   details: DiscoveryDetails;
   credentials: BrokerCredentials;
-  suffix?: string;
+  /**
+   * Who this process is on the broker: its client id is `<clientId>-<suffix>` and its STATE
+   * host id `<hostId>-<hostSuffix ?? suffix>`. Each command says it (a handler: its node's
+   * identity; a command a person runs: one of its own, never a handler's).
+   */
+  suffix: string;
+  hostSuffix?: string;
   pool?: ConnectionPool;
   timing?: EmitterTiming;
   /** Connection tuning (tests use short timeouts). */
@@ -39,20 +38,20 @@ export interface LiveDiscoveryOptions {
   host?: EngineOptions["host"];
 }
 
-/** This pod's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
-function podHostId(details: DiscoveryDetails, suffix: string): string {
-  return `${details.sparkplug.hostId}-${suffix}`;
+/** This process's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
+function hostIdOf(options: LiveDiscoveryOptions): string {
+  return `${options.details.sparkplug.hostId}-${options.hostSuffix ?? options.suffix}`;
 }
 
-export function connectionSettings(options: LiveDiscoveryOptions, suffix: string): ConnectionSettings {
+function connectionSettings(options: LiveDiscoveryOptions): ConnectionSettings {
   const { details } = options;
   const sparkplugHost = details.mode === "sparkplug" && details.sparkplug.publishState;
   return {
     serverUrls: details.serverUrls,
-    clientId: `${details.clientId}-${suffix}`,
+    clientId: `${details.clientId}-${options.suffix}`,
     mqttVersion: details.mqttVersion,
     credentials: options.credentials,
-    stateHostId: sparkplugHost ? podHostId(details, suffix) : undefined,
+    stateHostId: sparkplugHost ? hostIdOf(options) : undefined,
     // Up to twice maxPayloadBytes arrives, to be counted and skipped; larger the broker drops.
     maxPacketBytes: 2 * details.maxPayloadBytes + 65_536,
     ...options.connection,
@@ -62,10 +61,9 @@ export function connectionSettings(options: LiveDiscoveryOptions, suffix: string
 /** Discovers live; every engine output as it happens. Unsubscribing releases the connection. */
 export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineOutput> {
   return defer(() => {
-    const suffix = options.suffix ?? podSuffix();
-    const settings = connectionSettings(options, suffix);
+    const settings = connectionSettings(options);
     const engine = new DiscoveryEngine(options.details, {
-      hostId: podHostId(options.details, suffix),
+      hostId: hostIdOf(options),
       ...(options.timing ? { timing: options.timing } : {}),
       ...(options.host ? { host: options.host } : {}),
       ...(options.onListed ? { onListed: options.onListed } : {}),

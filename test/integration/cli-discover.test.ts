@@ -2,8 +2,12 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonLines, runCli } from "../support/cli.js";
+import { TestAgent } from "../support/akri-agent.js";
+import { CliProcess, jsonLines, runCli } from "../support/cli.js";
+import { HandlerProcess } from "../support/handler-process.js";
+import { eventually } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
+import { TahuEdgeNode } from "../support/tahu-edge.js";
 
 const FIXTURES = [
   "tahu/session.jsonl",
@@ -152,6 +156,56 @@ describe.skipIf(!mosquittoAvailable())("record, replay and live discover through
     expect(result.code).toBe(0);
     expect(jsonLines(result.stdout)).toStrictEqual([{ devices: [] }]);
   });
+
+  it("two discover processes beside a running handler on one host each keep their own connection and list the devices", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "akri-mqtt-beside-"));
+    const details = join(dir, "details.yaml");
+    const yaml = `serverUrls: [${broker.url}]\nsparkplug: {groupIds: {action: Include, items: [Beside]}}\n`;
+    await writeFile(details, yaml);
+    // One host: the handler's pod and two people debugging inside it share a host name.
+    const host = { HOSTNAME: "akri-mqtt-discovery-daemonset-z9x8c", AGENT_NODE_NAME: "" };
+    const agent = new TestAgent(dir);
+    await agent.start();
+    const handler = await HandlerProcess.start(dir, host);
+    const people: CliProcess[] = [];
+    let node: TahuEdgeNode | undefined;
+    try {
+      const registered = await agent.waitForRegistrations(1);
+      const call = agent.discover(registered, yaml);
+      people.push(new CliProcess(["discover", "--details", details, "--json"], host));
+      people.push(new CliProcess(["discover", "--details", details, "--json"], host));
+      const listed = (p: CliProcess) => jsonLines(p.stdout).at(-1)?.devices as { id: string }[] | undefined;
+      await eventually(() => people.every((p) => listed(p) !== undefined), "both first lists", 10_000);
+      node = await TahuEdgeNode.start({
+        url: broker.url,
+        group: "Beside",
+        edge: "E",
+        devices: { Motor: [{ name: "Speed", alias: 1, type: "Double", value: 1 }] },
+      });
+      const motor = (devices: { id: string }[] | undefined) =>
+        JSON.stringify(devices?.map((d) => d.id)) === '["spBv1.0/Beside/E/Motor"]';
+      await eventually(() => people.every((p) => motor(listed(p))), "both discovers to list Motor", 10_000);
+      await call.waitForIds(["spBv1.0/Beside/E/Motor"], "the handler to list Motor");
+      await new Promise((r) => setTimeout(r, 2000));
+      // Nobody threw anybody off the broker.
+      const clientIds = [handler.output, ...people.map((p) => p.stderr)].map((log) =>
+        log
+          .split("\n")
+          .filter((l) => l.includes('"msg":"connected to broker"'))
+          .map((l) => (JSON.parse(l) as { clientId: string }).clientId),
+      );
+      expect(clientIds.map((ids) => ids.length)).toStrictEqual([1, 1, 1]);
+      expect(new Set(clientIds.flat()).size).toBe(3);
+      for (const log of [handler.output, ...people.map((p) => p.stderr)])
+        expect(log).not.toContain("lost the broker connection");
+      call.cancel();
+    } finally {
+      await node?.stop();
+      for (const p of people) await p.stop();
+      await handler.stop();
+      await agent.stop();
+    }
+  }, 60_000);
 });
 
 describe("akri-mqtt demo (npm start)", () => {
