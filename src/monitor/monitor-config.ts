@@ -10,6 +10,9 @@ import { CERTIFICATES_PREFIX, edgeTopic } from "../sparkplug/topic.js";
  * (MQTT_USERNAME, …, from a Kubernetes Secret in the pod spec). Nothing else is needed.
  */
 
+/** Where the monitor serves its page and API unless MONITOR_HTTP_PORT says otherwise. */
+export const MONITOR_DEFAULT_PORT = 8080;
+
 export type MonitoredDevice =
   | {
       mode: "sparkplug";
@@ -166,7 +169,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
     };
   }
 
-  const portText = flags.httpPort ?? env.MONITOR_HTTP_PORT ?? "8080";
+  const portText = flags.httpPort ?? env.MONITOR_HTTP_PORT ?? String(MONITOR_DEFAULT_PORT);
   const httpPort = Number(portText);
   if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)
     return { ok: false, error: `MONITOR_HTTP_PORT: expected a port number, got "${portText}"` };
