@@ -4,6 +4,7 @@ import type { BrokerCredentials } from "../discovery/broker-credentials.js";
 import { topicMatches } from "../generic/topic-filter.js";
 import { log } from "../log.js";
 import { stateWill } from "../sparkplug/host/host-state.js";
+import { credentialOptions } from "./client-options.js";
 import type { MqttMessage } from "./message.js";
 
 /*
@@ -266,9 +267,9 @@ export class BrokerConnection {
     const url = this.settings.serverUrls[this.urlIndex]!;
     const protocolVersion: 4 | 5 = this.settings.mqttVersion === 5 && !this.version311.has(url) ? 5 : 4;
     const willTimestamp = Date.now();
-    const { credentials } = this.settings;
     const clean = this.settings.clean ?? true;
     const options: IClientOptions = {
+      ...credentialOptions(this.settings.credentials),
       clientId: this.settings.clientId,
       clean,
       protocolVersion,
@@ -276,13 +277,7 @@ export class BrokerConnection {
       connectTimeout: this.settings.connectTimeoutMs ?? 10_000,
       keepalive: this.settings.keepaliveSeconds ?? 30,
       resubscribe: false,
-      rejectUnauthorized: true,
     };
-    if (credentials.username !== undefined) options.username = credentials.username;
-    if (credentials.password !== undefined) options.password = credentials.password;
-    if (credentials.ca !== undefined) options.ca = credentials.ca;
-    if (credentials.cert !== undefined) options.cert = credentials.cert;
-    if (credentials.key !== undefined) options.key = credentials.key;
     if (protocolVersion === 5) {
       options.properties = {
         sessionExpiryInterval: clean ? 0 : (this.settings.sessionExpirySeconds ?? 86_400),
