@@ -201,8 +201,10 @@ describe.skipIf(!mosquittoAvailable())("security: credentials, ACLs and TLS agai
       MQTT_CLIENT_KEY: pki.client.key,
     };
     const out = join(await mkdtemp(join(tmpdir(), "akri-security-record-")), "recorded.jsonl");
-    const inspect = new CliProcess(["inspect", "--broker", tls.url, "--topic", "spBv1.0/#"], env);
-    const record = new CliProcess(["record", "--broker", tls.url, "--topic", "spBv1.0/#", "--out", out], env);
+    // The fixture's group only: other tests' edge nodes publish on this broker too.
+    const topic = ["--topic", "spBv1.0/G/#"];
+    const inspect = new CliProcess(["inspect", "--broker", tls.url, ...topic], env);
+    const record = new CliProcess(["record", "--broker", tls.url, ...topic, "--out", out], env);
     try {
       await eventually(() => inspect.stderr.includes("inspect: listening"), "inspect to subscribe", 10_000);
       await eventually(() => record.stderr.includes('"msg":"recording"'), "record to subscribe", 10_000);
