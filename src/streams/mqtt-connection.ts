@@ -1,3 +1,5 @@
+import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { BehaviorSubject, Subject } from "rxjs";
 import type { BrokerCredentials } from "../discovery/broker-credentials.js";
@@ -10,9 +12,10 @@ import type { MqttMessage } from "./message.js";
 /*
  * One logical connection to a broker set (design.md §4 serverUrls): failover in the given
  * order, reconnects with exponential backoff and jitter, MQTT 5 with a fallback to 3.1.1
- * for brokers that refuse it, clean sessions (the Sparkplug host profile requires them),
- * TLS and credentials from discoveryProperties, and the Sparkplug host's STATE death as
- * the Will. Subscriptions are reference-counted, so several discoveries can share it.
+ * for brokers that refuse it or hang up on it, clean sessions (the Sparkplug host profile
+ * requires them), TLS and credentials from discoveryProperties, and the Sparkplug host's
+ * STATE death as the Will. Subscriptions are reference-counted, so several discoveries can
+ * share it.
  */
 
 export interface ConnectionSettings {
@@ -42,6 +45,11 @@ export interface ConnectionSettings {
   connectTimeoutMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Where the user sets the MQTT version, named in hints (default: mqttVersion in
+   * discoveryDetails; the monitor's is an environment variable).
+   */
+  configuredBy?: { mqttVersion: string };
 }
 
 export type ConnectionStatus =
@@ -67,6 +75,11 @@ export interface Publish {
 const ECHO_TIMEOUT_MS = 5000;
 
 const UNSUPPORTED_VERSION = /unacceptable protocol version|unsupported protocol version/i;
+
+/** A CONNACK that refuses: the broker understood our CONNECT (mqtt.js's wording for every code). */
+const REFUSED = /^Connection refused:/;
+
+const DETAILS_SETTINGS = { mqttVersion: "mqttVersion in discoveryDetails" };
 
 /** A URL with any user info removed, for logs and properties. */
 export function redactUrl(url: string): string {
@@ -115,7 +128,10 @@ export class BrokerConnection {
   private closed = false;
   private failures = 0;
   private urlIndex = 0;
+  /** URLs that take MQTT 3.1.1 only: they refused MQTT 5, or hung up on it and took 3.1.1. */
   private readonly version311 = new Set<string>();
+  /** URLs that hung up on MQTT 5 whose 3.1.1 attempt has not been answered yet. */
+  private readonly trying311 = new Set<string>();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly sameTurn = new Set<string>();
   /** Our own publishes waiting to come back through our subscription. */
@@ -298,20 +314,33 @@ export class BrokerConnection {
       options.will = { topic, payload: Buffer.from(payload), qos, retain };
     }
     const broker = redactUrl(url);
+    const { clientId } = this.settings;
+    const configuredBy = this.settings.configuredBy ?? DETAILS_SETTINGS;
+    // An MQTT 3.1.1 attempt right after the broker hung up on MQTT 5: does it speak 3.1.1?
+    const trying311 = protocolVersion === 4 && this.trying311.has(url);
     let connected = false;
+    let answered = false; // a CONNACK came, accepting or refusing
+    let transportUp = false;
     let lastError: string | undefined;
     let fallback = false;
     const client = mqtt.connect(url, options);
     this.client = client;
     this.generation++;
+    // TCP (or TLS) up: a reset after this is the broker hanging up, not a failed connection.
+    const { stream } = client;
+    if (stream instanceof Socket)
+      stream.once(stream instanceof TLSSocket ? "secureConnect" : "connect", () => {
+        transportUp = true;
+      });
     client.on("connect", () => {
-      connected = true;
+      connected = answered = true;
       this.failures = 0;
+      if (trying311) this.trying311.delete(url);
       const filters = [...this.filters.keys()];
       const goOnline = () => {
         if (this.client !== client || this.closed) return;
         this.online = true;
-        log.info({ broker, protocolVersion, clientId: this.settings.clientId }, "connected to broker");
+        log.info({ broker, protocolVersion, clientId }, "connected to broker");
         this.status$.next({ kind: "online", broker, willTimestamp, protocolVersion });
       };
       if (filters.length === 0) goOnline();
@@ -323,6 +352,7 @@ export class BrokerConnection {
     });
     client.on("error", (err) => {
       lastError = err.message;
+      if (REFUSED.test(err.message)) answered = true;
       if (protocolVersion === 5 && UNSUPPORTED_VERSION.test(err.message)) {
         this.version311.add(url);
         fallback = true;
@@ -338,23 +368,43 @@ export class BrokerConnection {
       this.online = false;
       this.client = undefined;
       if (this.closed) return;
-      const retryInMs = this.scheduleReconnect(connected, fallback);
+      // Closed after the CONNECT went out and before any CONNACK: the broker hung up on it (a
+      // connection that never came up fails with its own error: refused, TLS, timeout).
+      const hungUp =
+        !answered && (lastError === undefined || (transportUp && /ECONNRESET|EPIPE/.test(lastError)));
+      if (hungUp && protocolVersion === 5 && !fallback) {
+        // RabbitMQ before 3.13 cannot parse an MQTT 5 CONNECT and closes without a word.
+        this.version311.add(url);
+        this.trying311.add(url);
+        fallback = true;
+        log.info(
+          { broker, err: lastError ?? "connection closed" },
+          "the broker hung up on our MQTT 5 CONNECT without a CONNACK (as RabbitMQ before 3.13 does); trying MQTT 3.1.1",
+        );
+      }
+      let hint = connectHint(lastError ?? "", clientId);
+      if (trying311 && !connected) {
+        this.trying311.delete(url);
+        // No CONNACK to 3.1.1 either: the hang-up was not about the version; MQTT 5 next time.
+        if (!answered) this.version311.delete(url);
+        const pin = `set ${configuredBy.mqttVersion} to 3`;
+        if (answered)
+          hint = `${hint ?? lastError}; the broker hung up on MQTT 5 but answers MQTT 3.1.1: ${pin}`;
+        else if (hungUp)
+          hint = `the broker hung up without a CONNACK on MQTT 5 and on MQTT 3.1.1: is this an MQTT listener, and does it let this client in? If it speaks only MQTT 3.1.1, ${pin}`;
+        else
+          hint = `${hint ?? lastError}; the broker hung up on MQTT 5 and MQTT 3.1.1 failed too. If it speaks only MQTT 3.1.1, ${pin}`;
+      } else if (hungUp) {
+        hint ??=
+          "the broker hung up without a CONNACK: is this an MQTT listener, and does it let this client in?";
+      }
+      const retryInMs = this.scheduleReconnect(fallback ? "fallback" : connected ? "ended" : "failed");
       const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
       if (wasOnline) {
         log.warn({ broker, err: lastError, retryInMs, next }, "lost the broker connection; reconnecting");
       } else if (!fallback) {
         const err = lastError ?? "connection closed";
-        log.warn(
-          {
-            broker,
-            err,
-            hint: connectHint(err, this.settings.clientId),
-            failures: this.failures,
-            retryInMs,
-            next,
-          },
-          "cannot connect to broker",
-        );
+        log.warn({ broker, err, hint, failures: this.failures, retryInMs, next }, "cannot connect to broker");
       }
       this.status$.next({ kind: "offline", broker, error: lastError });
     });
@@ -375,15 +425,23 @@ export class BrokerConnection {
     });
   }
 
-  /** Schedules the next attempt (the next URL after a failure); returns the delay. */
-  private scheduleReconnect(wasConnected: boolean, fallback: boolean): number {
-    if (fallback) {
+  /**
+   * Schedules the next attempt; returns the delay. A fallback to MQTT 3.1.1 goes at once; a
+   * failure tries the next URL, waiting longer after each failure in a row; an ended session
+   * starts again from the first (preferred) one.
+   */
+  private scheduleReconnect(outcome: "fallback" | "failed" | "ended"): number {
+    if (outcome === "fallback") {
       queueMicrotask(() => this.connect()); // same URL, MQTT 3.1.1, at once
       return 0;
     }
-    // After a working connection, start again from the first (preferred) URL; after a failure, try the next.
-    this.urlIndex = wasConnected ? 0 : (this.urlIndex + 1) % this.settings.serverUrls.length;
-    this.failures = wasConnected ? 0 : this.failures + 1;
+    if (outcome === "failed") {
+      this.urlIndex = (this.urlIndex + 1) % this.settings.serverUrls.length;
+      this.failures++;
+    } else {
+      this.urlIndex = 0;
+      this.failures = 0;
+    }
     const initial = this.settings.initialBackoffMs ?? 500;
     const max = this.settings.maxBackoffMs ?? 30_000;
     const base = Math.min(max, initial * 2 ** Math.max(0, this.failures - 1));

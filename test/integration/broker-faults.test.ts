@@ -247,4 +247,28 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     const accepted = discover(`serverUrls: [${strict.url}]\nclientId: edge-akri`);
     await accepted.waitForIds(plant[0]!.ids, "devices through the accepted client id", SETTLE);
   }, 60_000);
+  it("a listener that hangs up on every CONNECT: MQTT 3.1.1 is tried at once, then a hint names mqttVersion, with backoff", async () => {
+    const hangup = await TcpProxy.start();
+    hangup.hangUp();
+    proxies.push(hangup);
+    const call = discover(`serverUrls: [${hangup.url}]\nclientId: hangup`);
+    await eventually(
+      () => logLines(handler, "cannot connect to broker").filter((l) => l.broker === hangup.url).length >= 2,
+      "two failed rounds",
+      20_000,
+    );
+    const fallbacks = handler.output
+      .split("\n")
+      .filter((l) => l.includes("hung up on our MQTT 5 CONNECT") && l.includes(hangup.url));
+    expect(fallbacks.length).toBeGreaterThanOrEqual(2); // every round tries MQTT 5, then 3.1.1 at once
+    const [first, second] = logLines(handler, "cannot connect to broker").filter(
+      (l) => l.broker === hangup.url,
+    );
+    expect(first!.err).toBe("connection closed");
+    expect(first!.hint).toMatch(/hung up without a CONNACK on MQTT 5 and on MQTT 3\.1\.1/);
+    expect(first!.hint).toMatch(/set mqttVersion in discoveryDetails to 3/);
+    expect(Number(second!.retryInMs)).toBeGreaterThan(0);
+    expect(call.error).toBeUndefined();
+    expect(handler.exitCode).toBeUndefined();
+  }, 40_000);
 });
