@@ -1,6 +1,6 @@
 import { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient, ReasonCodes } from "mqtt";
 import { BehaviorSubject, Subject } from "rxjs";
 import type { BrokerCredentials } from "../discovery/broker-credentials.js";
 import { topicMatches } from "../generic/topic-filter.js";
@@ -14,8 +14,9 @@ import type { MqttMessage } from "./message.js";
  * order, reconnects with exponential backoff and jitter, MQTT 5 with a fallback to 3.1.1
  * for brokers that refuse it or hang up on it, clean sessions (the Sparkplug host profile
  * requires them), TLS and credentials from discoveryProperties, and the Sparkplug host's
- * STATE death as the Will. Subscriptions are reference-counted, so several discoveries can
- * share it.
+ * STATE death as the Will. A client id that another connection keeps taking is reported
+ * once and retried with backoff. Subscriptions are reference-counted, so several
+ * discoveries can share it.
  */
 
 export interface ConnectionSettings {
@@ -46,10 +47,10 @@ export interface ConnectionSettings {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   /**
-   * Where the user sets the MQTT version, named in hints (default: mqttVersion in
-   * discoveryDetails; the monitor's is an environment variable).
+   * Where the user sets the client id and the MQTT version, named in hints (default: clientId
+   * and mqttVersion in discoveryDetails; the monitor's are environment variables).
    */
-  configuredBy?: { mqttVersion: string };
+  configuredBy?: { clientId: string; mqttVersion: string };
 }
 
 export type ConnectionStatus =
@@ -79,7 +80,33 @@ const UNSUPPORTED_VERSION = /unacceptable protocol version|unsupported protocol 
 /** A CONNACK that refuses: the broker understood our CONNECT (mqtt.js's wording for every code). */
 const REFUSED = /^Connection refused:/;
 
-const DETAILS_SETTINGS = { mqttVersion: "mqttVersion in discoveryDetails" };
+/** MQTT 5 DISCONNECT reason: another connection took over our client id's session. */
+const SESSION_TAKEN_OVER = 0x8e;
+
+/**
+ * A session the broker ends, without an error or a reason, sooner than this after CONNACK was
+ * cut short. Longer than the longest backoff, so that two connections with one client id that
+ * both back off still count as throwing each other off.
+ */
+const SHORT_SESSION_MS = 60_000;
+
+/**
+ * Sessions cut short in a row, with no DISCONNECT saying why (MQTT 3.1.1 has none, and
+ * Mosquitto 2.0 sends none even with MQTT 5), before we suspect our client id is shared.
+ */
+const SUSPECT_SHARED_ID_AFTER = 3;
+
+const DETAILS_SETTINGS = {
+  clientId: "clientId in discoveryDetails",
+  mqttVersion: "mqttVersion in discoveryDetails",
+};
+
+/** What to call a broker's MQTT 5 DISCONNECT in logs. */
+function disconnectReason(code: number | undefined): string {
+  const hex = `0x${(code ?? 0).toString(16).toUpperCase().padStart(2, "0")}`;
+  const name = (ReasonCodes as Record<number, string | undefined>)[code ?? 0];
+  return `the broker sent DISCONNECT ${hex}${name ? ` (${name})` : ""}`;
+}
 
 /** A URL with any user info removed, for logs and properties. */
 export function redactUrl(url: string): string {
@@ -132,6 +159,10 @@ export class BrokerConnection {
   private readonly version311 = new Set<string>();
   /** URLs that hung up on MQTT 5 whose 3.1.1 attempt has not been answered yet. */
   private readonly trying311 = new Set<string>();
+  /** Sessions in a row that the broker ended soon after CONNACK (another client with our id?). */
+  private cutShortSessions = 0;
+  /** Whether the error about a shared client id was logged for the current run of them. */
+  private sharedIdReported = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly sameTurn = new Set<string>();
   /** Our own publishes waiting to come back through our subscription. */
@@ -319,10 +350,13 @@ export class BrokerConnection {
     // An MQTT 3.1.1 attempt right after the broker hung up on MQTT 5: does it speak 3.1.1?
     const trying311 = protocolVersion === 4 && this.trying311.has(url);
     let connected = false;
+    let connectedAt = 0;
     let answered = false; // a CONNACK came, accepting or refusing
     let transportUp = false;
+    let disconnect: number | undefined;
     let lastError: string | undefined;
     let fallback = false;
+    let steady: NodeJS.Timeout | undefined;
     const client = mqtt.connect(url, options);
     this.client = client;
     this.generation++;
@@ -334,8 +368,20 @@ export class BrokerConnection {
       });
     client.on("connect", () => {
       connected = answered = true;
+      connectedAt = Date.now();
       this.failures = 0;
       if (trying311) this.trying311.delete(url);
+      // A session that holds ends any run of sessions cut short.
+      steady = setTimeout(() => {
+        if (this.sharedIdReported)
+          log.info(
+            { broker, clientId },
+            "the connection has held for a minute: the other client with our client id is gone",
+          );
+        this.cutShortSessions = 0;
+        this.sharedIdReported = false;
+      }, SHORT_SESSION_MS);
+      steady.unref();
       const filters = [...this.filters.keys()];
       const goOnline = () => {
         if (this.client !== client || this.closed) return;
@@ -350,6 +396,10 @@ export class BrokerConnection {
       if (this.echoes.size > 0) this.echoed(topic, payload);
       this.messages$.next({ topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now(), broker });
     });
+    client.on("disconnect", (packet) => {
+      disconnect = packet.reasonCode ?? 0;
+      lastError = disconnectReason(disconnect);
+    });
     client.on("error", (err) => {
       lastError = err.message;
       if (REFUSED.test(err.message)) answered = true;
@@ -361,6 +411,7 @@ export class BrokerConnection {
     });
     client.on("close", () => {
       if (this.client !== client) return;
+      clearTimeout(steady);
       client.removeAllListeners();
       client.on("error", () => undefined);
       client.end(true);
@@ -398,16 +449,60 @@ export class BrokerConnection {
         hint ??=
           "the broker hung up without a CONNACK: is this an MQTT listener, and does it let this client in?";
       }
+      const ended = connected ? this.sessionEnded(connectedAt, disconnect, lastError) : undefined;
       const retryInMs = this.scheduleReconnect(fallback ? "fallback" : connected ? "ended" : "failed");
       const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
-      if (wasOnline) {
-        log.warn({ broker, err: lastError, retryInMs, next }, "lost the broker connection; reconnecting");
+      if (ended?.report) {
+        log.error(
+          {
+            broker,
+            clientId,
+            err: lastError ?? "connection closed",
+            hint: `two connections with one client id throw each other off: give each its own (${configuredBy.clientId}). This one retries with growing backoff and stays once the other has gone`,
+            retryInMs,
+          },
+          ended.report,
+        );
+      } else if (wasOnline) {
+        const lost = { broker, err: lastError, retryInMs, next };
+        // One clear error per run of takeovers: the reconnects after it only at debug.
+        if (this.sharedIdReported) log.debug(lost, "lost the broker connection; reconnecting");
+        else log.warn(lost, "lost the broker connection; reconnecting");
       } else if (!fallback) {
         const err = lastError ?? "connection closed";
         log.warn({ broker, err, hint, failures: this.failures, retryInMs, next }, "cannot connect to broker");
       }
       this.status$.next({ kind: "offline", broker, error: lastError });
     });
+  }
+
+  /**
+   * Counts sessions the broker ended soon after CONNACK. With MQTT 5 a takeover may say so
+   * (DISCONNECT 0x8E); otherwise the broker just closes the older of two connections with one
+   * client id, and only a run of such sessions shows it. Returns the error to log, once per run.
+   */
+  private sessionEnded(
+    connectedAt: number,
+    disconnect: number | undefined,
+    error: string | undefined,
+  ): { report: string | undefined } {
+    const takenOver = disconnect === SESSION_TAKEN_OVER;
+    const quietEnd = disconnect === undefined && error === undefined;
+    if (!takenOver && !(quietEnd && Date.now() - connectedAt < SHORT_SESSION_MS)) {
+      this.cutShortSessions = 0;
+      this.sharedIdReported = false;
+      return { report: undefined };
+    }
+    this.cutShortSessions++;
+    if (this.sharedIdReported || (!takenOver && this.cutShortSessions < SUSPECT_SHARED_ID_AFTER))
+      return { report: undefined };
+    this.sharedIdReported = true;
+    const { clientId } = this.settings;
+    return {
+      report: takenOver
+        ? `another connection took over our session: the broker let a second client connect with our client id "${clientId}" and disconnected us (MQTT 5 reason 0x8E, Session taken over)`
+        : `the broker closed our connection right after accepting it, ${this.cutShortSessions} times in a row: another client probably connects with our client id "${clientId}" (a broker drops the older of two connections with one client id, and with MQTT 3.1.1, or a broker such as Mosquitto 2.0, without saying why)`,
+    };
   }
 
   private sendSubscribe(client: MqttClient, filters: string[], done?: () => void): void {
@@ -427,8 +522,9 @@ export class BrokerConnection {
 
   /**
    * Schedules the next attempt; returns the delay. A fallback to MQTT 3.1.1 goes at once; a
-   * failure tries the next URL, waiting longer after each failure in a row; an ended session
-   * starts again from the first (preferred) one.
+   * failure tries the next URL; an ended session starts again from the first (preferred) one.
+   * Failures in a row, and sessions cut short in a row (two connections with one client id
+   * taking turns), wait longer each time.
    */
   private scheduleReconnect(outcome: "fallback" | "failed" | "ended"): number {
     if (outcome === "fallback") {
@@ -438,13 +534,16 @@ export class BrokerConnection {
     if (outcome === "failed") {
       this.urlIndex = (this.urlIndex + 1) % this.settings.serverUrls.length;
       this.failures++;
+      this.cutShortSessions = 0;
+      this.sharedIdReported = false;
     } else {
       this.urlIndex = 0;
       this.failures = 0;
     }
+    const steps = outcome === "failed" ? this.failures : this.cutShortSessions;
     const initial = this.settings.initialBackoffMs ?? 500;
     const max = this.settings.maxBackoffMs ?? 30_000;
-    const base = Math.min(max, initial * 2 ** Math.max(0, this.failures - 1));
+    const base = Math.min(max, initial * 2 ** Math.max(0, steps - 1));
     const delay = Math.round(base * (0.5 + this.random()));
     this.retryTimer = setTimeout(() => this.connect(), delay);
     return delay;
