@@ -373,6 +373,7 @@ export class BrokerConnection {
       if (trying311) this.trying311.delete(url);
       // A session that holds ends any run of sessions cut short.
       steady = setTimeout(() => {
+        if (this.client !== client) return;
         if (this.sharedIdReported)
           log.info(
             { broker, clientId },
