@@ -1,7 +1,10 @@
 import { access } from "node:fs/promises";
 import mqtt from "mqtt";
+import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import type { Json } from "../sparkplug/json.js";
+import { credentialOptions } from "../streams/client-options.js";
 import { readFixture } from "../streams/fixture-file.js";
+import { redactUrl } from "../streams/mqtt-connection.js";
 import { Inspector } from "./inspector.js";
 import { UsageError } from "./usage-error.js";
 
@@ -56,19 +59,21 @@ async function inspectFixture(inspector: Inspector, path: string): Promise<void>
 
 async function inspectBroker(inspector: Inspector, url: string, topics: string[] | undefined): Promise<void> {
   const filters = topics && topics.length > 0 ? topics : DEFAULT_INSPECT_TOPICS;
+  const credentials = credentialsFromEnvironment();
+  if (!credentials.ok) throw new UsageError(credentials.error);
   const client = mqtt.connect(url, {
+    ...credentialOptions(credentials.credentials),
     clientId: `akri-mqtt-inspect-${Math.random().toString(16).slice(2, 10)}`,
     clean: true,
     reconnectPeriod: 2000,
-    username: process.env.MQTT_USERNAME,
-    password: process.env.MQTT_PASSWORD,
   });
   client.on("connect", () => {
     client.subscribe(filters, { qos: 0 }, (err) => {
       if (err) process.stderr.write(`inspect: cannot subscribe to ${filters.join(", ")}: ${err.message}\n`);
+      else process.stderr.write(`inspect: listening to ${filters.join(", ")} on ${redactUrl(url)}\n`);
     });
   });
-  client.on("error", (err) => process.stderr.write(`inspect: ${url}: ${err.message}\n`));
+  client.on("error", (err) => process.stderr.write(`inspect: ${redactUrl(url)}: ${err.message}\n`));
   client.on("message", (topic, payload, packet) => {
     const message = { topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now() };
     for (const line of inspector.feed(message)) print(line);

@@ -39,6 +39,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
     sessionExpirySeconds: config.sessionExpirySeconds,
     will: config.will,
     maxPacketBytes: 2 * config.maxPayloadBytes + 65_536,
+    configuredBy: { clientId: "MONITOR_CLIENT_ID", mqttVersion: "MONITOR_MQTT_VERSION" },
   });
   let metrics: MonitorMetrics;
   let oversizeLogged = 0;

@@ -1,6 +1,7 @@
 import mqtt from "mqtt";
 import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import { log } from "../log.js";
+import { credentialOptions } from "../streams/client-options.js";
 import { FixtureWriter } from "../streams/fixture-file.js";
 import { redactUrl } from "../streams/mqtt-connection.js";
 import { DEFAULT_INSPECT_TOPICS } from "./inspect-command.js";
@@ -22,15 +23,11 @@ export async function recordCommand(options: RecordOptions): Promise<void> {
   const filters = options.topic && options.topic.length > 0 ? options.topic : DEFAULT_INSPECT_TOPICS;
   const writer = FixtureWriter.create(options.out);
   const broker = redactUrl(options.broker);
-  const { username, password, ca, cert, key } = credentials.credentials;
   const client = mqtt.connect(options.broker, {
+    ...credentialOptions(credentials.credentials),
     clientId: `akri-mqtt-record-${Math.random().toString(16).slice(2, 10)}`,
     clean: true,
     reconnectPeriod: 1000,
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(ca !== undefined ? { ca } : {}),
-    ...(cert !== undefined ? { cert, key } : {}),
   });
   let count = 0;
   let writing = Promise.resolve();

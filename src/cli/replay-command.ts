@@ -2,6 +2,7 @@ import { access } from "node:fs/promises";
 import mqtt from "mqtt";
 import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import { log } from "../log.js";
+import { credentialOptions } from "../streams/client-options.js";
 import { readFixture } from "../streams/fixture-file.js";
 import { redactUrl } from "../streams/mqtt-connection.js";
 import { UsageError } from "./usage-error.js";
@@ -29,15 +30,11 @@ export async function replayCommand(fixture: string, options: ReplayOptions): Pr
   }
   const credentials = credentialsFromEnvironment();
   if (!credentials.ok) throw new UsageError(credentials.error);
-  const { username, password, ca, cert, key } = credentials.credentials;
   const broker = redactUrl(options.broker);
   const client = mqtt.connect(options.broker, {
+    ...credentialOptions(credentials.credentials),
     clientId: `akri-mqtt-replay-${Math.random().toString(16).slice(2, 10)}`,
     clean: true,
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    ...(ca !== undefined ? { ca } : {}),
-    ...(cert !== undefined ? { cert, key } : {}),
   });
   client.on("error", (err) => log.warn({ broker, err: err.message }, "broker connection error"));
   await new Promise<void>((resolve) => client.once("connect", () => resolve()));

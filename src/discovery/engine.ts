@@ -90,7 +90,9 @@ export class DiscoveryEngine {
     options: EngineOptions,
   ) {
     this.emitter = new ListEmitter(options.timing ?? defaultEmitterTiming);
-    this.filters = subscriptionsFor(details);
+    const publishState =
+      details.mode === "sparkplug" && (options.publishState ?? details.sparkplug.publishState);
+    this.filters = subscriptionsFor(details, publishState ? options.hostId : undefined);
     // Work each new device will need when lists go out is done as it is listed, not all at
     // once when the list is sent: its instance hash here, its wire encoding by the caller.
     const onListed = (device: DiscoveredDevice) => {

@@ -138,7 +138,9 @@ export function interpretMetric(raw: RawMetric, table: MetricTable | undefined):
   let definition: MetricDefinition | undefined;
   let datatype = raw.datatype;
   let datatypeSource: Metric["datatypeSource"] = "metric";
-  if (datatype === undefined || datatype === DataType.Template) {
+  // The birth gives a missing datatype, a template's members, and the name of a metric sent
+  // by alias alone (with or without its datatype: Tahu's Python and C edge nodes repeat it).
+  if (datatype === undefined || datatype === DataType.Template || raw.name === undefined) {
     definition = table?.resolve(raw.alias, raw.name);
   }
   if (datatype === undefined) {

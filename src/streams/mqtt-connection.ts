@@ -1,17 +1,22 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+import mqtt, { type IClientOptions, type MqttClient, ReasonCodes } from "mqtt";
 import { BehaviorSubject, Subject } from "rxjs";
 import type { BrokerCredentials } from "../discovery/broker-credentials.js";
 import { topicMatches } from "../generic/topic-filter.js";
 import { log } from "../log.js";
 import { stateWill } from "../sparkplug/host/host-state.js";
+import { credentialOptions } from "./client-options.js";
 import type { MqttMessage } from "./message.js";
 
 /*
  * One logical connection to a broker set (design.md §4 serverUrls): failover in the given
  * order, reconnects with exponential backoff and jitter, MQTT 5 with a fallback to 3.1.1
- * for brokers that refuse it, clean sessions (the Sparkplug host profile requires them),
- * TLS and credentials from discoveryProperties, and the Sparkplug host's STATE death as
- * the Will. Subscriptions are reference-counted, so several discoveries can share it.
+ * for brokers that refuse it or hang up on it, clean sessions (the Sparkplug host profile
+ * requires them), TLS and credentials from discoveryProperties, and the Sparkplug host's
+ * STATE death as the Will. A client id that another connection keeps taking is reported
+ * once and retried with backoff. Subscriptions are reference-counted, so several
+ * discoveries can share it.
  */
 
 export interface ConnectionSettings {
@@ -41,6 +46,11 @@ export interface ConnectionSettings {
   connectTimeoutMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Where the user sets the client id and the MQTT version, named in hints (default: clientId
+   * and mqttVersion in discoveryDetails; the monitor's are environment variables).
+   */
+  configuredBy?: { clientId: string; mqttVersion: string };
 }
 
 export type ConnectionStatus =
@@ -66,6 +76,37 @@ export interface Publish {
 const ECHO_TIMEOUT_MS = 5000;
 
 const UNSUPPORTED_VERSION = /unacceptable protocol version|unsupported protocol version/i;
+
+/** A CONNACK that refuses: the broker understood our CONNECT (mqtt.js's wording for every code). */
+const REFUSED = /^Connection refused:/;
+
+/** MQTT 5 DISCONNECT reason: another connection took over our client id's session. */
+const SESSION_TAKEN_OVER = 0x8e;
+
+/**
+ * A session the broker ends, without an error or a reason, sooner than this after CONNACK was
+ * cut short. Longer than the longest backoff, so that two connections with one client id that
+ * both back off still count as throwing each other off.
+ */
+const SHORT_SESSION_MS = 60_000;
+
+/**
+ * Sessions cut short in a row, with no DISCONNECT saying why (MQTT 3.1.1 has none, and
+ * Mosquitto 2.0 sends none even with MQTT 5), before we suspect our client id is shared.
+ */
+const SUSPECT_SHARED_ID_AFTER = 3;
+
+const DETAILS_SETTINGS = {
+  clientId: "clientId in discoveryDetails",
+  mqttVersion: "mqttVersion in discoveryDetails",
+};
+
+/** What to call a broker's MQTT 5 DISCONNECT in logs. */
+function disconnectReason(code: number | undefined): string {
+  const hex = `0x${(code ?? 0).toString(16).toUpperCase().padStart(2, "0")}`;
+  const name = (ReasonCodes as Record<number, string | undefined>)[code ?? 0];
+  return `the broker sent DISCONNECT ${hex}${name ? ` (${name})` : ""}`;
+}
 
 /** A URL with any user info removed, for logs and properties. */
 export function redactUrl(url: string): string {
@@ -114,7 +155,14 @@ export class BrokerConnection {
   private closed = false;
   private failures = 0;
   private urlIndex = 0;
+  /** URLs that take MQTT 3.1.1 only: they refused MQTT 5, or hung up on it and took 3.1.1. */
   private readonly version311 = new Set<string>();
+  /** URLs that hung up on MQTT 5 whose 3.1.1 attempt has not been answered yet. */
+  private readonly trying311 = new Set<string>();
+  /** Sessions in a row that the broker ended soon after CONNACK (another client with our id?). */
+  private cutShortSessions = 0;
+  /** Whether the error about a shared client id was logged for the current run of them. */
+  private sharedIdReported = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly sameTurn = new Set<string>();
   /** Our own publishes waiting to come back through our subscription. */
@@ -266,9 +314,9 @@ export class BrokerConnection {
     const url = this.settings.serverUrls[this.urlIndex]!;
     const protocolVersion: 4 | 5 = this.settings.mqttVersion === 5 && !this.version311.has(url) ? 5 : 4;
     const willTimestamp = Date.now();
-    const { credentials } = this.settings;
     const clean = this.settings.clean ?? true;
     const options: IClientOptions = {
+      ...credentialOptions(this.settings.credentials),
       clientId: this.settings.clientId,
       clean,
       protocolVersion,
@@ -276,13 +324,7 @@ export class BrokerConnection {
       connectTimeout: this.settings.connectTimeoutMs ?? 10_000,
       keepalive: this.settings.keepaliveSeconds ?? 30,
       resubscribe: false,
-      rejectUnauthorized: true,
     };
-    if (credentials.username !== undefined) options.username = credentials.username;
-    if (credentials.password !== undefined) options.password = credentials.password;
-    if (credentials.ca !== undefined) options.ca = credentials.ca;
-    if (credentials.cert !== undefined) options.cert = credentials.cert;
-    if (credentials.key !== undefined) options.key = credentials.key;
     if (protocolVersion === 5) {
       options.properties = {
         sessionExpiryInterval: clean ? 0 : (this.settings.sessionExpirySeconds ?? 86_400),
@@ -303,20 +345,49 @@ export class BrokerConnection {
       options.will = { topic, payload: Buffer.from(payload), qos, retain };
     }
     const broker = redactUrl(url);
+    const { clientId } = this.settings;
+    const configuredBy = this.settings.configuredBy ?? DETAILS_SETTINGS;
+    // An MQTT 3.1.1 attempt right after the broker hung up on MQTT 5: does it speak 3.1.1?
+    const trying311 = protocolVersion === 4 && this.trying311.has(url);
     let connected = false;
+    let connectedAt = 0;
+    let answered = false; // a CONNACK came, accepting or refusing
+    let transportUp = false;
+    let disconnect: number | undefined;
     let lastError: string | undefined;
     let fallback = false;
+    let steady: NodeJS.Timeout | undefined;
     const client = mqtt.connect(url, options);
     this.client = client;
     this.generation++;
+    // TCP (or TLS) up: a reset after this is the broker hanging up, not a failed connection.
+    const { stream } = client;
+    if (stream instanceof Socket)
+      stream.once(stream instanceof TLSSocket ? "secureConnect" : "connect", () => {
+        transportUp = true;
+      });
     client.on("connect", () => {
-      connected = true;
+      connected = answered = true;
+      connectedAt = Date.now();
       this.failures = 0;
+      if (trying311) this.trying311.delete(url);
+      // A session that holds ends any run of sessions cut short.
+      steady = setTimeout(() => {
+        if (this.client !== client) return;
+        if (this.sharedIdReported)
+          log.info(
+            { broker, clientId },
+            "the connection has held for a minute: the other client with our client id is gone",
+          );
+        this.cutShortSessions = 0;
+        this.sharedIdReported = false;
+      }, SHORT_SESSION_MS);
+      steady.unref();
       const filters = [...this.filters.keys()];
       const goOnline = () => {
         if (this.client !== client || this.closed) return;
         this.online = true;
-        log.info({ broker, protocolVersion, clientId: this.settings.clientId }, "connected to broker");
+        log.info({ broker, protocolVersion, clientId }, "connected to broker");
         this.status$.next({ kind: "online", broker, willTimestamp, protocolVersion });
       };
       if (filters.length === 0) goOnline();
@@ -326,8 +397,13 @@ export class BrokerConnection {
       if (this.echoes.size > 0) this.echoed(topic, payload);
       this.messages$.next({ topic, payload, qos: packet.qos, retain: packet.retain, at: Date.now(), broker });
     });
+    client.on("disconnect", (packet) => {
+      disconnect = packet.reasonCode ?? 0;
+      lastError = disconnectReason(disconnect);
+    });
     client.on("error", (err) => {
       lastError = err.message;
+      if (REFUSED.test(err.message)) answered = true;
       if (protocolVersion === 5 && UNSUPPORTED_VERSION.test(err.message)) {
         this.version311.add(url);
         fallback = true;
@@ -336,6 +412,7 @@ export class BrokerConnection {
     });
     client.on("close", () => {
       if (this.client !== client) return;
+      clearTimeout(steady);
       client.removeAllListeners();
       client.on("error", () => undefined);
       client.end(true);
@@ -343,26 +420,90 @@ export class BrokerConnection {
       this.online = false;
       this.client = undefined;
       if (this.closed) return;
-      const retryInMs = this.scheduleReconnect(connected, fallback);
+      // Closed after the CONNECT went out and before any CONNACK: the broker hung up on it (a
+      // connection that never came up fails with its own error: refused, TLS, timeout).
+      const hungUp =
+        !answered && (lastError === undefined || (transportUp && /ECONNRESET|EPIPE/.test(lastError)));
+      if (hungUp && protocolVersion === 5 && !fallback) {
+        // RabbitMQ before 3.13 cannot parse an MQTT 5 CONNECT and closes without a word.
+        this.version311.add(url);
+        this.trying311.add(url);
+        fallback = true;
+        log.info(
+          { broker, err: lastError ?? "connection closed" },
+          "the broker hung up on our MQTT 5 CONNECT without a CONNACK (as RabbitMQ before 3.13 does); trying MQTT 3.1.1",
+        );
+      }
+      let hint = connectHint(lastError ?? "", clientId);
+      if (trying311 && !connected) {
+        this.trying311.delete(url);
+        // No CONNACK to 3.1.1 either: the hang-up was not about the version; MQTT 5 next time.
+        if (!answered) this.version311.delete(url);
+        const pin = `set ${configuredBy.mqttVersion} to 3`;
+        if (answered)
+          hint = `${hint ?? lastError}; the broker hung up on MQTT 5 but answers MQTT 3.1.1: ${pin}`;
+        else if (hungUp)
+          hint = `the broker hung up without a CONNACK on MQTT 5 and on MQTT 3.1.1: is this an MQTT listener, and does it let this client in? If it speaks only MQTT 3.1.1, ${pin}`;
+        else
+          hint = `${hint ?? lastError}; the broker hung up on MQTT 5 and MQTT 3.1.1 failed too. If it speaks only MQTT 3.1.1, ${pin}`;
+      } else if (hungUp) {
+        hint ??=
+          "the broker hung up without a CONNACK: is this an MQTT listener, and does it let this client in?";
+      }
+      const ended = connected ? this.sessionEnded(connectedAt, disconnect, lastError) : undefined;
+      const retryInMs = this.scheduleReconnect(fallback ? "fallback" : connected ? "ended" : "failed");
       const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
-      if (wasOnline) {
-        log.warn({ broker, err: lastError, retryInMs, next }, "lost the broker connection; reconnecting");
-      } else if (!fallback) {
-        const err = lastError ?? "connection closed";
-        log.warn(
+      if (ended?.report) {
+        log.error(
           {
             broker,
-            err,
-            hint: connectHint(err, this.settings.clientId),
-            failures: this.failures,
+            clientId,
+            err: lastError ?? "connection closed",
+            hint: `two connections with one client id throw each other off: give each its own (${configuredBy.clientId}). This one retries with growing backoff and stays once the other has gone`,
             retryInMs,
-            next,
           },
-          "cannot connect to broker",
+          ended.report,
         );
+      } else if (wasOnline) {
+        const lost = { broker, err: lastError, retryInMs, next };
+        // One clear error per run of takeovers: the reconnects after it only at debug.
+        if (this.sharedIdReported) log.debug(lost, "lost the broker connection; reconnecting");
+        else log.warn(lost, "lost the broker connection; reconnecting");
+      } else if (!fallback) {
+        const err = lastError ?? "connection closed";
+        log.warn({ broker, err, hint, failures: this.failures, retryInMs, next }, "cannot connect to broker");
       }
       this.status$.next({ kind: "offline", broker, error: lastError });
     });
+  }
+
+  /**
+   * Counts sessions the broker ended soon after CONNACK. With MQTT 5 a takeover may say so
+   * (DISCONNECT 0x8E); otherwise the broker just closes the older of two connections with one
+   * client id, and only a run of such sessions shows it. Returns the error to log, once per run.
+   */
+  private sessionEnded(
+    connectedAt: number,
+    disconnect: number | undefined,
+    error: string | undefined,
+  ): { report: string | undefined } {
+    const takenOver = disconnect === SESSION_TAKEN_OVER;
+    const quietEnd = disconnect === undefined && error === undefined;
+    if (!takenOver && !(quietEnd && Date.now() - connectedAt < SHORT_SESSION_MS)) {
+      this.cutShortSessions = 0;
+      this.sharedIdReported = false;
+      return { report: undefined };
+    }
+    this.cutShortSessions++;
+    if (this.sharedIdReported || (!takenOver && this.cutShortSessions < SUSPECT_SHARED_ID_AFTER))
+      return { report: undefined };
+    this.sharedIdReported = true;
+    const { clientId } = this.settings;
+    return {
+      report: takenOver
+        ? `another connection took over our session: the broker let a second client connect with our client id "${clientId}" and disconnected us (MQTT 5 reason 0x8E, Session taken over)`
+        : `the broker closed our connection right after accepting it, ${this.cutShortSessions} times in a row: another client probably connects with our client id "${clientId}" (a broker drops the older of two connections with one client id, and with MQTT 3.1.1, or a broker such as Mosquitto 2.0, without saying why)`,
+    };
   }
 
   private sendSubscribe(client: MqttClient, filters: string[], done?: () => void): void {
@@ -380,18 +521,30 @@ export class BrokerConnection {
     });
   }
 
-  /** Schedules the next attempt (the next URL after a failure); returns the delay. */
-  private scheduleReconnect(wasConnected: boolean, fallback: boolean): number {
-    if (fallback) {
+  /**
+   * Schedules the next attempt; returns the delay. A fallback to MQTT 3.1.1 goes at once; a
+   * failure tries the next URL; an ended session starts again from the first (preferred) one.
+   * Failures in a row, and sessions cut short in a row (two connections with one client id
+   * taking turns), wait longer each time.
+   */
+  private scheduleReconnect(outcome: "fallback" | "failed" | "ended"): number {
+    if (outcome === "fallback") {
       queueMicrotask(() => this.connect()); // same URL, MQTT 3.1.1, at once
       return 0;
     }
-    // After a working connection, start again from the first (preferred) URL; after a failure, try the next.
-    this.urlIndex = wasConnected ? 0 : (this.urlIndex + 1) % this.settings.serverUrls.length;
-    this.failures = wasConnected ? 0 : this.failures + 1;
+    if (outcome === "failed") {
+      this.urlIndex = (this.urlIndex + 1) % this.settings.serverUrls.length;
+      this.failures++;
+      this.cutShortSessions = 0;
+      this.sharedIdReported = false;
+    } else {
+      this.urlIndex = 0;
+      this.failures = 0;
+    }
+    const steps = outcome === "failed" ? this.failures : this.cutShortSessions;
     const initial = this.settings.initialBackoffMs ?? 500;
     const max = this.settings.maxBackoffMs ?? 30_000;
-    const base = Math.min(max, initial * 2 ** Math.max(0, this.failures - 1));
+    const base = Math.min(max, initial * 2 ** Math.max(0, steps - 1));
     const delay = Math.round(base * (0.5 + this.random()));
     this.retryTimer = setTimeout(() => this.connect(), delay);
     return delay;

@@ -1,12 +1,14 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DiscoverCall, type Registered, TestAgent } from "../support/akri-agent.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { ResilientEdge } from "../support/resilient-edge.js";
+import { TakeoverNoticeProxy } from "../support/takeover-notice-proxy.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 
 /*
@@ -42,6 +44,7 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
   let registered: Registered;
   const brokers: Mosquitto[] = [];
   const proxies: TcpProxy[] = [];
+  const stoppers: { stop(): Promise<void> }[] = [];
   const edges: ResilientEdge[] = [];
   const calls: DiscoverCall[] = [];
 
@@ -90,6 +93,7 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     await handler?.stop();
     await agent?.stop();
     for (const p of proxies) await p.stop();
+    for (const s of stoppers) await s.stop();
     for (const b of brokers) await b.stop();
   });
 
@@ -247,4 +251,109 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     const accepted = discover(`serverUrls: [${strict.url}]\nclientId: edge-akri`);
     await accepted.waitForIds(plant[0]!.ids, "devices through the accepted client id", SETTLE);
   }, 60_000);
+  it("a listener that hangs up on every CONNECT: MQTT 3.1.1 is tried at once, then a hint names mqttVersion, with backoff", async () => {
+    const hangup = await TcpProxy.start();
+    hangup.hangUp();
+    proxies.push(hangup);
+    const call = discover(`serverUrls: [${hangup.url}]\nclientId: hangup`);
+    await eventually(
+      () => logLines(handler, "cannot connect to broker").filter((l) => l.broker === hangup.url).length >= 2,
+      "two failed rounds",
+      20_000,
+    );
+    const fallbacks = handler.output
+      .split("\n")
+      .filter((l) => l.includes("hung up on our MQTT 5 CONNECT") && l.includes(hangup.url));
+    expect(fallbacks.length).toBeGreaterThanOrEqual(2); // every round tries MQTT 5, then 3.1.1 at once
+    const [first, second] = logLines(handler, "cannot connect to broker").filter(
+      (l) => l.broker === hangup.url,
+    );
+    expect(first!.err).toBe("connection closed");
+    expect(first!.hint).toMatch(/hung up without a CONNACK on MQTT 5 and on MQTT 3\.1\.1/);
+    expect(first!.hint).toMatch(/set mqttVersion in discoveryDetails to 3/);
+    expect(Number(second!.retryInMs)).toBeGreaterThan(0);
+    expect(call.error).toBeUndefined();
+    expect(handler.exitCode).toBeUndefined();
+  }, 40_000);
+
+  it.each([3, 5])(
+    "another client that keeps taking the handler's client id (MQTT %s; Mosquitto 2.0.11 says nothing): one clear error naming it, growing backoff, and the handler stays once it leaves",
+    async (mqttVersion) => {
+      const mosquitto = await broker();
+      const prefix = `shared${mqttVersion}`;
+      const call = discover(
+        `serverUrls: [${mosquitto.url}]\nclientId: ${prefix}\nmqttVersion: ${mqttVersion}`,
+      );
+      const connects = () =>
+        logLines(handler, "connected to broker").filter((l) => l.broker === mosquitto.url);
+      await eventually(() => connects().length > 0, "the handler to connect");
+      const clientId = String(connects()[0]!.clientId);
+      expect(clientId).toBe(`${prefix}-node-f`);
+      // The other party: reconnects 300 ms after each time it is thrown off, as a second handler would.
+      const taker = mqtt.connect(mosquitto.url, {
+        clientId,
+        protocolVersion: mqttVersion === 5 ? 5 : 4,
+        reconnectPeriod: 300,
+      });
+      taker.on("error", () => undefined);
+      const errors = () =>
+        handler.output
+          .split("\n")
+          .filter((l) => l.includes('"level":50') && l.includes(`client id \\"${clientId}\\"`))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      try {
+        await eventually(() => errors().length > 0, "the error about the shared client id", 20_000);
+        const [error] = errors();
+        expect(error!.msg).toMatch(/closed our connection right after accepting it, 3 times in a row/);
+        expect(error!.clientId).toBe(clientId);
+        expect(error!.hint).toMatch(/give each its own \(clientId in discoveryDetails\)/);
+        // Third in a row: 1-3 s already, where it used to be 0.25-0.75 s every time.
+        expect(Number(error!.retryInMs)).toBeGreaterThanOrEqual(1000);
+        const before = connects().length;
+        await new Promise((r) => setTimeout(r, 5000));
+        expect(connects().length - before).toBeLessThanOrEqual(2);
+      } finally {
+        await taker.endAsync(true);
+      }
+      // The other party is gone: the handler (connected, or at its next attempt) keeps its session.
+      const plant = await fleet([mosquitto.url], `Shared${mqttVersion}`, 1);
+      await call.waitForIds(plant[0]!.ids, "a device born after the other client left", SETTLE);
+      const settled = connects().length;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(connects().length).toBe(settled);
+      expect(errors()).toHaveLength(1);
+    },
+    60_000,
+  );
+
+  it("a broker that says it handed the session over (MQTT 5 DISCONNECT 0x8E): one forced takeover is one clear error at once", async () => {
+    const mosquitto = await broker();
+    const newer = await TakeoverNoticeProxy.start(mosquitto.port);
+    stoppers.push(newer);
+    discover(`serverUrls: [${newer.url}]\nclientId: notice`);
+    const connects = () => logLines(handler, "connected to broker").filter((l) => l.broker === newer.url);
+    await eventually(() => connects().length > 0, "the handler to connect");
+    const clientId = String(connects()[0]!.clientId);
+    const taker = mqtt.connect(newer.url, { clientId, protocolVersion: 5, reconnectPeriod: 0 });
+    taker.on("error", () => undefined);
+    const takenOver = () =>
+      handler.output
+        .split("\n")
+        .filter((l) => l.includes("another connection took over our session") && l.includes(clientId))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    try {
+      await eventually(() => takenOver().length > 0, "the takeover error", 10_000);
+      const [error] = takenOver();
+      expect(error!.level).toBe(50);
+      expect(error!.msg).toContain(`our client id "${clientId}"`);
+      expect(error!.err).toBe("the broker sent DISCONNECT 0x8E (Session taken over)");
+      // It comes back (throwing the one-off taker out) and stays.
+      await eventually(() => connects().length >= 2, "the handler to reconnect", 10_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(connects()).toHaveLength(2);
+      expect(takenOver()).toHaveLength(1);
+    } finally {
+      await taker.endAsync(true);
+    }
+  }, 40_000);
 });

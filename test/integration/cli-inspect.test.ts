@@ -79,6 +79,19 @@ describe("akri-mqtt inspect flags each protocol quirk", () => {
     expect(data[1]?.problems?.[0]?.message).toBe("metric alias 99 on G/E is not in its birth");
   });
 
+  it("Tahu-style DATA (alias and datatype, no name, as Tahu's Python and C edge nodes send it) shows the birth's names", async () => {
+    const lines = await inspect("tahu-style-data.jsonl");
+    const data = lines.filter((l) => l.type === "NDATA" || l.type === "DDATA");
+    expect(data.map((l) => l.metrics?.map((m) => [m.name, m.alias, m.datatype, m.value]))).toStrictEqual([
+      [
+        ["Supply Voltage", 1, "Double", 229.5],
+        ["Offset", 2, "Int16", -1],
+      ],
+      [["Running", 3, "Boolean", true]],
+    ]);
+    expect(allKinds(data)).toStrictEqual([]);
+  });
+
   it("DATA before any BIRTH asks for a rebirth, and the answer is accepted", async () => {
     const lines = await inspect("data-before-birth.jsonl");
     expect(kinds(lines[0])).toStrictEqual(["data-before-birth"]);

@@ -1,7 +1,11 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataType } from "../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
+import { jsonLines, runCli } from "../support/cli.js";
 import { eventually, LiveHost } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { TahuEdgeNode } from "../support/tahu-edge.js";
@@ -160,6 +164,97 @@ describe.skipIf(!mosquittoAvailable())("rebirth requests of hosts that share a b
     }
   });
 });
+
+describe.skipIf(!mosquittoAvailable())("the host's session establishment, as the broker logs it", () => {
+  let broker: Mosquitto;
+
+  beforeAll(async () => {
+    // Mosquitto logs every packet it receives: the record the TCK's interceptor would see.
+    broker = await Mosquitto.start({ extraConfig: ["log_type all"] });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  /** Runs `discover --once` with these details; the client id it connected with. */
+  const discoverOnce = async (details: string): Promise<string> => {
+    const file = join(await mkdtemp(join(tmpdir(), "akri-mqtt-session-")), "details.yaml");
+    await writeFile(file, details);
+    const result = await runCli(["discover", "--details", file, "--json", "--once"], { timeoutMs: 15_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const connected = jsonLines(result.stderr).find((l) => l.msg === "connected to broker");
+    expect(connected, result.stderr).toBeDefined();
+    return String(connected!.clientId);
+  };
+
+  it("subscribes to spBv1.0/# and its own STATE topic in one SUBSCRIBE before its STATE birth (TCK SessionEstablishmentTest)", async () => {
+    const clientId = await discoverOnce(`serverUrls: [${broker.url}]\n`);
+    const packets = packetsFrom(broker.output, clientId);
+    const will = packets.find((p) => p.kind === "will");
+    expect(will?.topics[0], broker.output).toMatch(/^spBv1\.0\/STATE\/[^/]+$/);
+    const stateTopic = will!.topics[0]!;
+    const birth = packets.findIndex((p) => p.kind === "publish" && p.topics[0] === stateTopic);
+    expect(birth, "the STATE birth").toBeGreaterThan(0);
+    expect(packets.findIndex((p) => p.kind === "publish")).toBe(birth); // the first thing it publishes
+    const before = packets.slice(0, birth).filter((p) => p.kind === "subscribe");
+    // The TCK's checkSubscribes: the literal spBv1.0/# and one of these three.
+    const ownState = [stateTopic, "spBv1.0/STATE/+", "spBv1.0/STATE/#"];
+    expect(
+      before.some((p) => p.topics.includes("spBv1.0/#") && p.topics.some((t) => ownState.includes(t))),
+      JSON.stringify(packets),
+    ).toBe(true);
+  });
+
+  it("with a groupIds Include filter: only those groups' namespace, and STATE through spBv1.0/STATE/+", async () => {
+    const clientId = await discoverOnce(
+      `serverUrls: [${broker.url}]\nclientId: grouped\nsparkplug: {groupIds: {action: Include, items: [Plant]}}\n`,
+    );
+    const packets = packetsFrom(broker.output, clientId);
+    const subscribed = packets.filter((p) => p.kind === "subscribe").flatMap((p) => p.topics);
+    expect(subscribed).toContain("spBv1.0/Plant/#");
+    expect(subscribed).toContain("spBv1.0/STATE/+");
+    expect(subscribed).not.toContain("spBv1.0/#");
+  });
+});
+
+/**
+ * What Mosquitto's `log_type all` says one client sent, in order: its Will topic, each
+ * SUBSCRIBE with its filters, each PUBLISH with its topic. Mosquitto 2.0 writes them as
+ * "Will message specified …" + "\t<topic>", "Received SUBSCRIBE from <id>" + "\t<filter> (QoS n)"
+ * lines, and "Received PUBLISH from <id> (d0, q1, r1, m3, '<topic>', … (n bytes))".
+ */
+function packetsFrom(
+  log: string,
+  clientId: string,
+): { kind: "will" | "subscribe" | "publish"; topics: string[] }[] {
+  const packets: { kind: "will" | "subscribe" | "publish"; topics: string[] }[] = [];
+  let open: { kind: "will" | "subscribe"; topics: string[] } | undefined;
+  let ours = false;
+  for (const raw of log.split("\n")) {
+    const line = raw.replace(/^\d+: /, "");
+    const connected = /^New client connected from \S+ as (\S+) /.exec(line);
+    if (connected) ours = connected[1] === clientId;
+    if (line.startsWith("\t") && open) {
+      const filter = /^\t(.*?)(?: \(QoS \d\))?$/.exec(line)![1]!;
+      open.topics.push(filter);
+      if (open.kind === "will") open = undefined;
+      continue;
+    }
+    if (ours && line.startsWith("Will message specified")) {
+      open = { kind: "will", topics: [] };
+      packets.push(open);
+    } else if (line === `Received SUBSCRIBE from ${clientId}`) {
+      open = { kind: "subscribe", topics: [] };
+      packets.push(open);
+    } else if (line.startsWith(`Received PUBLISH from ${clientId} `)) {
+      packets.push({ kind: "publish", topics: [/, '(.*)', \.\.\. \(\d+ bytes\)\)$/.exec(line)![1]!] });
+    } else if (!line.startsWith(`${clientId} `)) {
+      open = undefined;
+    }
+  }
+  return packets;
+}
 
 /** An edge node session of our own: Will = NDEATH with this bdSeq at QoS 1, then NBIRTH and DBIRTH. */
 async function connectEdge(

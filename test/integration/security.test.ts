@@ -1,13 +1,14 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscoverCall, type Registered, TestAgent } from "../support/akri-agent.js";
 import { makePki, type TestPki } from "../support/certificates.js";
+import { CliProcess, jsonLines, runCli } from "../support/cli.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
 import { akriEnvironment, MonitorProcess } from "../support/monitor-process.js";
@@ -192,6 +193,49 @@ describe.skipIf(!mosquittoAvailable())("security: credentials, ACLs and TLS agai
     const node = await edge([tls.url], "Tls", "Edge", edgeTls);
     await call.waitForIds(node.ids, "the device behind TLS");
   }, 30_000);
+
+  it("inspect, record and replay take the CA, client certificate and key from the environment (mutual TLS)", async () => {
+    const env = {
+      MQTT_CA_CERT: pki.ca.cert,
+      MQTT_CLIENT_CERT: pki.client.cert,
+      MQTT_CLIENT_KEY: pki.client.key,
+    };
+    const out = join(await mkdtemp(join(tmpdir(), "akri-security-record-")), "recorded.jsonl");
+    // The fixture's group only: other tests' edge nodes publish on this broker too.
+    const topic = ["--topic", "spBv1.0/G/#"];
+    const inspect = new CliProcess(["inspect", "--broker", tls.url, ...topic], env);
+    const record = new CliProcess(["record", "--broker", tls.url, ...topic, "--out", out], env);
+    try {
+      await eventually(() => inspect.stderr.includes("inspect: listening"), "inspect to subscribe", 10_000);
+      await eventually(() => record.stderr.includes('"msg":"recording"'), "record to subscribe", 10_000);
+      const replayed = await runCli(
+        ["replay", "test/fixtures/tahu-style-data.jsonl", "--broker", tls.url, "--as-fast-as-possible"],
+        { env },
+      );
+      expect(replayed.stderr).toContain("replayed 4 message(s)");
+      expect(replayed.code).toBe(0);
+      await eventually(
+        () => jsonLines(inspect.stdout).length >= 4,
+        "inspect to print the 4 messages",
+        10_000,
+      );
+      const ndata = jsonLines(inspect.stdout).find((l) => l.type === "NDATA") as {
+        metrics: { name: string }[];
+      };
+      expect(ndata.metrics.map((m) => m.name)).toStrictEqual(["Supply Voltage", "Offset"]);
+    } finally {
+      await inspect.stop();
+      await record.stop();
+    }
+    expect(record.stderr).toContain(`recorded 4 message(s) to ${out}`);
+    const original = jsonLines(await readFile("test/fixtures/tahu-style-data.jsonl", "utf8"));
+    const recorded = jsonLines(await readFile(out, "utf8"));
+    expect(recorded.map((l) => [l.topic, l.payload_b64])).toStrictEqual(
+      original.map((l) => [l.topic, l.payload_b64]),
+    );
+    for (const text of [inspect.stderr, record.stderr])
+      for (const fragment of keyFragments(pki.client.key)) expect(text).not.toContain(fragment);
+  }, 40_000);
 
   it.each([
     [

@@ -3,12 +3,13 @@ import { freePort } from "./mosquitto.js";
 
 /*
  * TCP between a client and a broker that a test can cut (a network partition: the client
- * loses the broker while everyone else stays connected) or turn into a black hole that
- * accepts connections and never answers.
+ * loses the broker while everyone else stays connected), turn into a black hole that
+ * accepts connections and never answers, or into a listener that reads the CONNECT and hangs
+ * up without a CONNACK, whatever the MQTT version (what RabbitMQ 3.10 does to MQTT 5 only).
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
-  private mode: "forward" | "refuse" | "blackhole" = "forward";
+  private mode: "forward" | "refuse" | "blackhole" | "hangup" = "forward";
 
   private constructor(
     private readonly server: Server,
@@ -44,6 +45,10 @@ export class TcpProxy {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     if (this.mode === "blackhole") return; // read nothing, say nothing
+    if (this.mode === "hangup") {
+      socket.once("data", () => socket.end()); // the CONNECT arrives; FIN, not a word
+      return;
+    }
     const upstream = createConnection({ host: "127.0.0.1", port: this.targetPort! });
     upstream.on("error", () => socket.destroy());
     socket.on("close", () => upstream.destroy());
@@ -58,6 +63,11 @@ export class TcpProxy {
   cut(): void {
     this.mode = "refuse";
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** From now on, every new connection is hung up on once its CONNECT arrives. */
+  hangUp(): void {
+    this.mode = "hangup";
   }
 
   restore(): void {
