@@ -165,9 +165,9 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     await new Promise((r) => setTimeout(r, 2000));
     for (const edge of plant) expect(edge.rebirthRequests).toHaveLength(1);
     const times = plant.map((e) => e.rebirthRequests[0]!).sort((a, b) => a - b);
-    // maxPerSecond 5: ten requests take at least 1.8 s, never two within 200 ms by much.
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1500);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(150);
+    // maxPerSecond 5: ten requests sent over at least 1.8 s, never two within 200 ms (send times).
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1800);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(199);
     expect(
       ((await handler.metric('akri_mqtt_rebirths_requested_total{reason="stale-after-reconnect"}')) ?? 0) -
         requestsBefore,

@@ -25,7 +25,10 @@ export interface ResilientEdgeOptions {
 
 export class ResilientEdge {
   readonly encoder: EdgeNodeEncoder;
-  /** Arrival times of the rebirth requests received. */
+  /**
+   * When the host sent each rebirth request received: its payload timestamp, so that pacing
+   * is judged as the host paced it, not as a loaded machine happened to deliver it.
+   */
   readonly rebirthRequests: number[] = [];
   births = 0;
   private client: MqttClient | undefined;
@@ -126,7 +129,8 @@ export class ResilientEdge {
         decoded.ok &&
         decoded.payload.metrics.some((m) => m.name === "Node Control/Rebirth" && m.value === true)
       ) {
-        this.rebirthRequests.push(Date.now());
+        const sentAt = decoded.payload.timestamp;
+        this.rebirthRequests.push(sentAt === undefined ? Date.now() : Number(sentAt));
         this.publishBirths();
       }
     });
