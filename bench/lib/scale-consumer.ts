@@ -5,8 +5,8 @@
  */
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import { DiscoveryEngine } from "../../src/discovery/engine.js";
+import { BrokerConnection } from "../../src/mqtt/connection.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
-import { BrokerConnection } from "../../src/streams/mqtt-connection.js";
 import { helperContext } from "./child.js";
 
 const { options, report, orders } = helperContext<{ url: string }>();

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { log } from "../log.js";
+import { backoffDelay } from "../time/backoff.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 import { RegistrationClient } from "./proto.js";
 
@@ -167,10 +168,10 @@ export class AgentRegistration {
   }
 
   private backoff(): number {
-    const initial = this.options.initialBackoffMs ?? 500;
-    const max = this.options.maxBackoffMs ?? 10_000;
-    const base = Math.min(max, initial * 2 ** this.attempt++);
-    return Math.round(base * (0.75 + Math.random() * 0.5));
+    return backoffDelay(++this.attempt, {
+      initialMs: this.options.initialBackoffMs ?? 500,
+      maxMs: this.options.maxBackoffMs ?? 10_000,
+    });
   }
 
   /** Runs after `delay`, unless a run is already due sooner. */

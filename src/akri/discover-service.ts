@@ -1,11 +1,11 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Observable, Subscription } from "rxjs";
-import { type BrokerCredentials, parseBrokerCredentials } from "../discovery/broker-credentials.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DeviceListEmission, DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
+import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField, type WireDevice } from "./proto.js";
 

@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { EngineOutput } from "../discovery/engine.js";
+import type { BrokerConnection } from "../mqtt/connection.js";
 import { isProblem } from "../sparkplug/host/describe.js";
 import { CERTIFICATES_PREFIX, NAMESPACE, verbKind } from "../sparkplug/topic.js";
-import type { BrokerConnection } from "../streams/mqtt-connection.js";
 
 /*
  * Prometheus metrics of the handler (served on /metrics): what arrives, what the host

@@ -8,7 +8,7 @@ import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
 import { parseDiscoveryDetails } from "../discovery/details.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
-import { ConnectionPool, connectionPool } from "../streams/connection-pool.js";
+import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";

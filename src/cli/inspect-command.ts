@@ -1,10 +1,9 @@
 import { access } from "node:fs/promises";
 import mqtt from "mqtt";
-import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
+import { redactUrl } from "../mqtt/connect-hints.js";
+import { credentialOptions, credentialsFromEnvironment } from "../mqtt/credentials.js";
 import type { Json } from "../sparkplug/json.js";
-import { credentialOptions } from "../streams/client-options.js";
 import { readFixture } from "../streams/fixture-file.js";
-import { redactUrl } from "../streams/mqtt-connection.js";
 import { Inspector } from "./inspector.js";
 import { UsageError } from "./usage-error.js";
 

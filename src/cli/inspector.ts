@@ -1,10 +1,10 @@
+import type { MqttMessage } from "../mqtt/message.js";
 import type { ProcessedMessage, TimelineEntry } from "../sparkplug/host/context.js";
 import { describeEvent, isProblem } from "../sparkplug/host/describe.js";
 import type { HostEvent } from "../sparkplug/host/events.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
 import { type Json, metricToJson, payloadHeaderToJson } from "../sparkplug/json.js";
-import type { MqttMessage } from "../streams/message.js";
 
 /*
  * `akri-mqtt inspect`: every message through the same host session model the discovery

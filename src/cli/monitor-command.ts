@@ -7,12 +7,13 @@ import { type MonitorFlags, monitorConfig, monitorSubscriptions } from "../monit
 import { MonitorMetrics } from "../monitor/monitor-metrics.js";
 import { type CommandReply, MonitorServer } from "../monitor/monitor-server.js";
 import { SparkplugDeviceView } from "../monitor/sparkplug-device-view.js";
+import { redactUrl } from "../mqtt/connect-hints.js";
+import { BrokerConnection, maxPacketBytesFor } from "../mqtt/connection.js";
+import type { MqttMessage } from "../mqtt/message.js";
 import type { HostInput } from "../sparkplug/host/host-session.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
 import { deadlineTicks } from "../streams/discovery-pipeline.js";
-import type { MqttMessage } from "../streams/message.js";
-import { BrokerConnection, redactUrl } from "../streams/mqtt-connection.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
@@ -38,7 +39,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
     clean: false,
     sessionExpirySeconds: config.sessionExpirySeconds,
     will: config.will,
-    maxPacketBytes: 2 * config.maxPayloadBytes + 65_536,
+    maxPacketBytes: maxPacketBytesFor(config.maxPayloadBytes),
     configuredBy: { clientId: "MONITOR_CLIENT_ID", mqttVersion: "MONITOR_MQTT_VERSION" },
   });
   let metrics: MonitorMetrics;

@@ -1,9 +1,8 @@
 import mqtt from "mqtt";
-import { credentialsFromEnvironment } from "../discovery/broker-credentials.js";
 import { log } from "../log.js";
-import { credentialOptions } from "../streams/client-options.js";
+import { redactUrl } from "../mqtt/connect-hints.js";
+import { credentialOptions, credentialsFromEnvironment } from "../mqtt/credentials.js";
 import { FixtureWriter } from "../streams/fixture-file.js";
-import { redactUrl } from "../streams/mqtt-connection.js";
 import { DEFAULT_INSPECT_TOPICS } from "./inspect-command.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";

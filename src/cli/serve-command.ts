@@ -6,7 +6,7 @@ import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
 import { log } from "../log.js";
-import { ConnectionPool } from "../streams/connection-pool.js";
+import { ConnectionPool } from "../mqtt/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";

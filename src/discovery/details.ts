@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { topicFilterProblem } from "../mqtt/topic-filter.js";
 import { STANDARD_PROPERTIES } from "./device.js";
 import type { FilterList } from "./filter-list.js";
 
@@ -46,20 +47,6 @@ const topicFilter = z.string().superRefine((value, ctx) => {
   const problem = topicFilterProblem(value);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
-
-/** Why `filter` is not a valid MQTT topic filter, or undefined. */
-export function topicFilterProblem(filter: string): string | undefined {
-  if (filter === "") return "expected an MQTT topic filter, got an empty string";
-  const levels = filter.split("/");
-  for (const [i, level] of levels.entries()) {
-    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) {
-      return `"#" must be a whole level and the last one, in ${JSON.stringify(filter)}`;
-    }
-    if (level.includes("+") && level !== "+")
-      return `"+" must be a whole level, in ${JSON.stringify(filter)}`;
-  }
-  return undefined;
-}
 
 const filterList = z.object({
   action: z.enum(["Include", "Exclude"]).default("Include"),

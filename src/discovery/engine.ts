@@ -1,10 +1,10 @@
-import { earlier } from "../deadline.js";
 import { GenericPresence, type PresenceEvent } from "../generic/presence.js";
-import { topicMatcher } from "../generic/topic-filter.js";
+import type { MqttMessage } from "../mqtt/message.js";
+import { topicMatcher } from "../mqtt/topic-filter.js";
 import type { HostCommand, HostEvent } from "../sparkplug/host/events.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { type HostOptions, hostOptions } from "../sparkplug/host/options.js";
-import type { MqttMessage } from "../streams/message.js";
+import { earlier } from "../time/deadline.js";
 import type { DiscoveryDetails } from "./details.js";
 import { type DiscoveredDevice, InstanceHashes, sameAkriDevice } from "./device.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";

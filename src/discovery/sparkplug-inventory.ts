@@ -1,9 +1,9 @@
-import { earlier } from "../deadline.js";
 import type { HostEvent } from "../sparkplug/host/events.js";
 import type { Device, EdgeNode } from "../sparkplug/host/model.js";
 import type { MetricTable } from "../sparkplug/metric-table.js";
 import type { MetricValue } from "../sparkplug/payload.js";
 import { edgeTopic } from "../sparkplug/topic.js";
+import { earlier } from "../time/deadline.js";
 import type { BirthMetricSelector, SparkplugDetails } from "./details.js";
 import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "./device.js";
 import { shouldInclude } from "./filter-list.js";

@@ -1,9 +1,9 @@
-import { earlier } from "../deadline.js";
 import type { DiscoveredDevice } from "../discovery/device.js";
 import { sortDevices } from "../discovery/device.js";
-import type { MqttMessage } from "../streams/message.js";
+import type { MqttMessage } from "../mqtt/message.js";
+import { topicMatches } from "../mqtt/topic-filter.js";
+import { earlier } from "../time/deadline.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
-import { topicMatches } from "./topic-filter.js";
 
 /*
  * Generic discovery for plain MQTT fleets: a device is present while it publishes. Each

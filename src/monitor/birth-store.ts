@@ -1,8 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { log } from "../log.js";
+import type { MqttMessage } from "../mqtt/message.js";
 import { CERTIFICATES_PREFIX } from "../sparkplug/topic.js";
-import type { MqttMessage } from "../streams/message.js";
 import type { MonitoredDevice } from "./monitor-config.js";
 
 /*

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
+import type { MqttMessage } from "../mqtt/message.js";
 import type { Json } from "../sparkplug/json.js";
-import type { MqttMessage } from "../streams/message.js";
 import {
   ChangeListeners,
   type DeviceChange,

@@ -1,6 +1,6 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrokerCredentials, credentialsFromEnvironment } from "../discovery/broker-credentials.js";
+import { type BrokerCredentials, credentialsFromEnvironment } from "../mqtt/credentials.js";
 import { CERTIFICATES_PREFIX, edgeTopic } from "../sparkplug/topic.js";
 
 /*

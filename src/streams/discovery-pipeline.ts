@@ -12,9 +12,9 @@ import {
   tap,
 } from "rxjs";
 import type { DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
+import type { ConnectionStatus } from "../mqtt/connection.js";
+import type { MqttMessage } from "../mqtt/message.js";
 import type { HostCommand } from "../sparkplug/host/events.js";
-import type { MqttMessage } from "./message.js";
-import type { ConnectionStatus } from "./mqtt-connection.js";
 
 /*
  * The discovery pipeline (design.md §2): messages and connection changes from a source,

@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
-import type { MqttMessage } from "./message.js";
+import type { MqttMessage } from "../mqtt/message.js";
 
 /*
  * Fixture files (design.md §6): JSON Lines, one MQTT message per line, in arrival order,

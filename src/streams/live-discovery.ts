@@ -1,11 +1,12 @@
 import { defer, finalize, type Observable } from "rxjs";
-import type { BrokerCredentials } from "../discovery/broker-credentials.js";
 import type { DiscoveryDetails } from "../discovery/details.js";
 import { DiscoveryEngine, type EngineOptions, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
-import { type ConnectionPool, connectionPool } from "./connection-pool.js";
+import { type ConnectionSettings, maxPacketBytesFor, type Will } from "../mqtt/connection.js";
+import { type ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
+import type { BrokerCredentials } from "../mqtt/credentials.js";
+import { stateWill } from "../sparkplug/host/host-state.js";
 import { runDiscovery } from "./discovery-pipeline.js";
-import type { ConnectionSettings } from "./mqtt-connection.js";
 
 /*
  * Live discovery against the brokers of a discoveryDetails: a pooled connection, the
@@ -43,6 +44,12 @@ function hostIdOf(options: LiveDiscoveryOptions): string {
   return `${options.details.sparkplug.hostId}-${options.hostSuffix ?? options.suffix}`;
 }
 
+/** The host's STATE death as the Will, with each CONNECT's moment as its timestamp. */
+function stateDeathWill(hostId: string): Will {
+  const { topic, qos, retain } = stateWill(hostId, 0);
+  return { topic, qos, retain, payload: (connectedAt) => stateWill(hostId, connectedAt).payload };
+}
+
 function connectionSettings(options: LiveDiscoveryOptions): ConnectionSettings {
   const { details } = options;
   const sparkplugHost = details.mode === "sparkplug" && details.sparkplug.publishState;
@@ -51,9 +58,8 @@ function connectionSettings(options: LiveDiscoveryOptions): ConnectionSettings {
     clientId: `${details.clientId}-${options.suffix}`,
     mqttVersion: details.mqttVersion,
     credentials: options.credentials,
-    stateHostId: sparkplugHost ? hostIdOf(options) : undefined,
-    // Up to twice maxPayloadBytes arrives, to be counted and skipped; larger the broker drops.
-    maxPacketBytes: 2 * details.maxPayloadBytes + 65_536,
+    will: sparkplugHost ? stateDeathWill(hostIdOf(options)) : undefined,
+    maxPacketBytes: maxPacketBytesFor(details.maxPayloadBytes),
     ...options.connection,
   };
 }

@@ -2,9 +2,9 @@ import { EMPTY, Subject, VirtualTimeScheduler } from "rxjs";
 import type { DiscoveryDetails } from "../discovery/details.js";
 import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
+import type { MqttMessage } from "../mqtt/message.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 import { readFixture } from "./fixture-file.js";
-import type { MqttMessage } from "./message.js";
 import { seededRandom } from "./seeded-random.js";
 
 /*

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionPool } from "../../src/streams/connection-pool.js";
+import { ConnectionPool } from "../../src/mqtt/connection-pool.js";
 import { DiscoveryProbe } from "../support/discovery-probe.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 

@@ -1,8 +1,8 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConnectionPool } from "../../src/mqtt/connection-pool.js";
 import { DataType } from "../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
-import { ConnectionPool } from "../../src/streams/connection-pool.js";
 import { DiscoveryProbe } from "../support/discovery-probe.js";
 import { eventually } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";

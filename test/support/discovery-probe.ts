@@ -1,8 +1,8 @@
 import type { Subscription } from "rxjs";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import type { DeviceListEmission, DiscoveryEngine } from "../../src/discovery/engine.js";
+import { ConnectionPool } from "../../src/mqtt/connection-pool.js";
 import type { HostEvent } from "../../src/sparkplug/host/events.js";
-import { ConnectionPool } from "../../src/streams/connection-pool.js";
 import { type LiveDiscoveryOptions, liveDiscovery } from "../../src/streams/live-discovery.js";
 import { eventually } from "./live-host.js";
 

@@ -1,8 +1,8 @@
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import { type DeviceListEmission, DiscoveryEngine, type EngineInput } from "../../src/discovery/engine.js";
 import type { EmitterTiming } from "../../src/discovery/list-emitter.js";
+import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
-import type { MqttMessage } from "../../src/streams/message.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
 
 /** A DiscoveryEngine on virtual time: inputs at `now`, timers fired exactly when due. */

@@ -1,9 +1,9 @@
+import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import type { HostCommand, HostEvent } from "../../src/sparkplug/host/events.js";
 import { HostSession, type HostStep } from "../../src/sparkplug/host/host-session.js";
 import type { EntityStatus } from "../../src/sparkplug/host/model.js";
 import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sparkplug/host/options.js";
-import type { MqttMessage } from "../../src/streams/message.js";
 import { seededRandom } from "../fixtures/build-quirks.js";
 
 type Overrides = Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> };

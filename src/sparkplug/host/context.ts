@@ -1,5 +1,5 @@
-import { earlier } from "../../deadline.js";
-import type { MqttMessage } from "../../streams/message.js";
+import type { MqttMessage } from "../../mqtt/message.js";
+import { earlier } from "../../time/deadline.js";
 import type { SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
 import type { EdgeTopic, SparkplugTopic } from "../topic.js";

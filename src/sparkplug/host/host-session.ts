@@ -1,5 +1,5 @@
-import { earlier } from "../../deadline.js";
-import type { MqttMessage } from "../../streams/message.js";
+import type { MqttMessage } from "../../mqtt/message.js";
+import { earlier } from "../../time/deadline.js";
 import { DataType } from "../datatype.js";
 import { decodePayload } from "../decode.js";
 import { encodePayload } from "../encode.js";

@@ -1,4 +1,4 @@
-import { earlier } from "../../deadline.js";
+import { earlier } from "../../time/deadline.js";
 import type { RebirthReason, Scope } from "./events.js";
 import { nodeKey } from "./model.js";
 import type { RebirthOptions } from "./options.js";

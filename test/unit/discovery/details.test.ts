@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseBrokerCredentials } from "../../../src/discovery/broker-credentials.js";
 import { parseDiscoveryDetails } from "../../../src/discovery/details.js";
+import { parseBrokerCredentials } from "../../../src/mqtt/credentials.js";
 
 function ok(text: string) {
   const result = parseDiscoveryDetails(text);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { compileDeviceTemplate } from "../../../src/generic/device-template.js";
 import { payloadTimestamp } from "../../../src/generic/presence.js";
-import { topicMatches } from "../../../src/generic/topic-filter.js";
+import { topicMatches } from "../../../src/mqtt/topic-filter.js";
 import { EngineHarness } from "../../support/engine-harness.js";
 
 const seed = "serverUrls: [tcp://mosquitto.iot:1883]\ntopics: [robots/+/joints, system/#]\n";

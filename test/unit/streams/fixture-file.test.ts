@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { MqttMessage } from "../../../src/mqtt/message.js";
 import { FixtureWriter, loadFixture } from "../../../src/streams/fixture-file.js";
-import type { MqttMessage } from "../../../src/streams/message.js";
 
 let dir: string;
 beforeAll(async () => {

@@ -1,3 +1,5 @@
+import type { IClientOptions } from "mqtt";
+
 /*
  * Broker secrets from Akri `discoveryProperties` (values from Kubernetes Secrets):
  * MQTT_USERNAME, MQTT_PASSWORD, MQTT_CA_CERT, MQTT_CLIENT_CERT, MQTT_CLIENT_KEY (PEM).
@@ -73,4 +75,18 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env)
     if (value !== undefined && value !== "") properties[name] = value;
   }
   return parseBrokerCredentials(properties);
+}
+/**
+ * The mqtt.js options that carry a broker's credentials: user name and password, the CA
+ * that signs the broker's certificate, and our client certificate for mutual TLS. Every
+ * command builds its connection from this one function, so none of them drops a secret.
+ */
+export function credentialOptions(credentials: BrokerCredentials): IClientOptions {
+  const options: IClientOptions = { rejectUnauthorized: true };
+  if (credentials.username !== undefined) options.username = credentials.username;
+  if (credentials.password !== undefined) options.password = credentials.password;
+  if (credentials.ca !== undefined) options.ca = credentials.ca;
+  if (credentials.cert !== undefined) options.cert = credentials.cert;
+  if (credentials.key !== undefined) options.key = credentials.key;
+  return options;
 }

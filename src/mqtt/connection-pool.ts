@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { BrokerConnection, type ConnectionSettings } from "./mqtt-connection.js";
+import { BrokerConnection, type ConnectionSettings } from "./connection.js";
+import { RefCounts } from "./ref-counts.js";
 
 /*
  * One connection per broker set and settings, shared by every discovery that uses the
@@ -20,7 +21,7 @@ function keyOf(settings: ConnectionSettings): string {
     settings.serverUrls,
     settings.clientId,
     settings.mqttVersion,
-    settings.stateHostId ?? null,
+    settings.will?.topic ?? null,
     secret,
     settings.keepaliveSeconds ?? null,
     settings.connectTimeoutMs ?? null,
@@ -29,7 +30,8 @@ function keyOf(settings: ConnectionSettings): string {
 }
 
 export class ConnectionPool {
-  private readonly entries = new Map<string, { connection: BrokerConnection; users: number }>();
+  private readonly byKey = new Map<string, BrokerConnection>();
+  private readonly users = new RefCounts<string>();
   private readonly closing = new Set<Promise<void>>();
 
   /** `onConnection` sees each new connection once (metrics). */
@@ -37,26 +39,25 @@ export class ConnectionPool {
 
   acquire(settings: ConnectionSettings): PooledConnection {
     const key = keyOf(settings);
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { connection: new BrokerConnection(this.uniqueClientId(settings)), users: 0 };
-      this.entries.set(key, entry);
-      this.onConnection?.(entry.connection);
+    let connection = this.byKey.get(key);
+    if (!connection) {
+      connection = new BrokerConnection(this.uniqueClientId(settings));
+      this.byKey.set(key, connection);
+      this.onConnection?.(connection);
     }
-    entry.users++;
-    const held = entry;
+    this.users.add(key);
+    const held = connection;
     let released = false;
     return {
-      connection: held.connection,
+      connection: held,
       release: async (lastOut) => {
         if (released) return;
         released = true;
-        held.users--;
-        if (held.users > 0) return;
-        this.entries.delete(key);
+        if (!this.users.remove(key)) return;
+        this.byKey.delete(key);
         const closed = (async () => {
           if (lastOut) await lastOut().catch(() => undefined);
-          await held.connection.close();
+          await held.close();
         })();
         this.closing.add(closed);
         await closed;
@@ -72,9 +73,7 @@ export class ConnectionPool {
    * plain id; any other gets a random suffix.
    */
   private uniqueClientId(settings: ConnectionSettings): ConnectionSettings {
-    const taken = [...this.entries.values()].some(
-      (e) => e.connection.settings.clientId === settings.clientId,
-    );
+    const taken = [...this.byKey.values()].some((c) => c.settings.clientId === settings.clientId);
     if (!taken) return settings;
     // Random, not derived from the settings: those include the credentials.
     const tag = randomBytes(3).toString("hex");
@@ -86,13 +85,13 @@ export class ConnectionPool {
     await Promise.all([...this.closing]);
   }
 
-  /** Open connections and how many discoveries use each (for /metrics). */
+  /** Open connections (for /metrics). */
   get size(): number {
-    return this.entries.size;
+    return this.byKey.size;
   }
 
   connections(): BrokerConnection[] {
-    return [...this.entries.values()].map((e) => e.connection);
+    return [...this.byKey.values()];
   }
 }
 

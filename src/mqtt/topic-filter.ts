@@ -26,3 +26,17 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/** Why `filter` is not a valid MQTT topic filter, or undefined. */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (filter === "") return "expected an MQTT topic filter, got an empty string";
+  const levels = filter.split("/");
+  for (const [i, level] of levels.entries()) {
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) {
+      return `"#" must be a whole level and the last one, in ${JSON.stringify(filter)}`;
+    }
+    if (level.includes("+") && level !== "+")
+      return `"+" must be a whole level, in ${JSON.stringify(filter)}`;
+  }
+  return undefined;
+}
