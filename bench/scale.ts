@@ -12,7 +12,8 @@
  * Run: npm run bench:scale
  */
 import { parseDiscoveryDetails } from "../src/discovery/details.js";
-import { DiscoveryEngine, type EngineOutput } from "../src/discovery/engine.js";
+import type { DiscoveryEngine, EngineOutput } from "../src/discovery/engine.js";
+import { engineFor } from "../src/discovery/modes/discoverer-for.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
@@ -38,7 +39,7 @@ class InProcessEngine {
   constructor(detailsYaml: string) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
-    this.engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+    this.engine = engineFor(parsed.details, { hostId: "bench" });
     this.engine.start(this.now);
     this.engine.step({ kind: "online", broker: "b", willTimestamp: this.now }, this.now);
   }
@@ -96,7 +97,7 @@ function genericCpuPerMessage(devices: number): number {
       if (i % 100 === 0) h.now++;
     }
   });
-  if (h.engine.currentDevices().length !== devices) throw new Error("generic scale: devices were lost");
+  if (h.engine.discoverer.list().length !== devices) throw new Error("generic scale: devices were lost");
   return cpu;
 }
 

@@ -5,7 +5,7 @@
  */
 import mqtt from "mqtt";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { DiscoveryEngine } from "../../src/discovery/engine.js";
+import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
 import { BrokerConnection } from "../../src/mqtt/connection.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
 import { helperContext } from "./child.js";
@@ -47,7 +47,7 @@ if (options.mode === "bare") {
     `serverUrls: [${options.url}]\nsparkplug: {publishState: false, rebirth: {maxPerSecond: 0}}`,
   );
   if (!parsed.ok) throw new Error(parsed.error);
-  const engine = new DiscoveryEngine(parsed.details, { hostId: "bench" });
+  const engine = engineFor(parsed.details, { hostId: "bench" });
   const connection = new BrokerConnection({
     serverUrls: parsed.details.serverUrls,
     clientId: "bench-pipeline",

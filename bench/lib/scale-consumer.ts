@@ -4,7 +4,7 @@
  * it spends per DATA message. Run with --expose-gc.
  */
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { DiscoveryEngine } from "../../src/discovery/engine.js";
+import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
 import { BrokerConnection } from "../../src/mqtt/connection.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
 import { helperContext } from "./child.js";
@@ -23,7 +23,7 @@ const parsed = parseDiscoveryDetails(
   `serverUrls: [${options.url}]\nsparkplug: {publishState: false, rebirth: {maxPerSecond: 0}}`,
 );
 if (!parsed.ok) throw new Error(parsed.error);
-const engine = new DiscoveryEngine(parsed.details, { hostId: "bench-scale" });
+const engine = engineFor(parsed.details, { hostId: "bench-scale" });
 const connection = new BrokerConnection({
   serverUrls: parsed.details.serverUrls,
   clientId: "bench-scale",
@@ -57,7 +57,7 @@ report("online", { memory: memory() });
 for await (const order of orders()) {
   if (order.do === "await-devices") waitingFor = Number(order.count);
   else if (order.do === "memory")
-    report("memory", { memory: memory(), devices: engine.currentDevices().length });
+    report("memory", { memory: memory(), devices: engine.discoverer.list().length });
   else if (order.do === "expect-data") {
     dataTarget = Number(order.count);
     dataSeen = 0;

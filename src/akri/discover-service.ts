@@ -3,45 +3,50 @@ import type { Observable, Subscription } from "rxjs";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
-import type { DeviceListEmission, DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
+import type { DeviceListEmission } from "../discovery/engine.js";
+import type { ReportEntry } from "../discovery/report.js";
 import { log } from "../log.js";
 import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
-import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField, type WireDevice } from "./proto.js";
+import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "./proto.js";
 
 /*
  * v0.DiscoveryHandler/Discover. The request is validated at call time (INVALID_ARGUMENT
  * naming the key, so the agent sees it on the call itself); then the stream carries the
- * pipeline's device lists: the first promptly, then only changes; never ended, never
+ * discovery's device lists: the first promptly, then only changes; never ended, never
  * emptied by a broker outage. A slow reader gets only the latest list (at most one in
  * flight and one waiting). A list over the agent's 4 MiB limit is cut at the end of its
- * stable order, logged and counted, never silently.
+ * stable order, logged and counted, never silently. This layer sees device lists and the
+ * discovery's report, nothing of MQTT or of any discovery mode.
  */
 
 /** The agent's (tonic's) default receive limit, less room for the gRPC frame. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024 - 64;
 
-export type DiscoverFactory = (request: {
+/** What a discovery yields: lists to send and a report of what happened. */
+export interface DiscoveryOutput {
+  emissions: readonly DeviceListEmission[];
+  report: readonly ReportEntry[];
+}
+
+export type DiscoveryFactory = (request: {
   details: DiscoveryDetails;
   credentials: BrokerCredentials;
-  onEngine: (engine: DiscoveryEngine) => void;
-  /** Encodes each device as it is listed, so that sending a list is a copy of ready bytes. */
-  onListed: (device: DiscoveredDevice) => void;
-}) => Observable<EngineOutput>;
+}) => Observable<DiscoveryOutput>;
 
 /** One open Discover stream, for /devices and /metrics. */
-export interface ActiveStream {
+interface ActiveStream {
   id: number;
   startedAt: number;
   details: DiscoveryDetails;
-  engine: DiscoveryEngine | undefined;
+  /** The last list sent: what the agent has, and what /devices and the device gauge show. */
   lastSent: DeviceListEmission | undefined;
   /** Ends its discovery (releasing its broker connection). */
-  stop: () => void;
+  close: (reason: string) => void;
 }
 
 export interface DiscoverServiceOptions {
-  discover: DiscoverFactory;
+  discover: DiscoveryFactory;
   metrics: HandlerMetrics;
   /**
    * The agent cancelled our last open stream: it may have dropped our endpoint (re-register).
@@ -53,10 +58,6 @@ export interface DiscoverServiceOptions {
   maxResponseBytes?: number;
 }
 
-function toWire(device: DiscoveredDevice): WireDevice {
-  return { id: device.id, properties: device.properties, mounts: [], deviceSpecs: [] };
-}
-
 /**
  * Encoded devices, keyed by their properties object: listed devices are immutable and a
  * status change keeps the properties object, so the bytes Akri sees are encoded once.
@@ -66,7 +67,7 @@ const encodedDevices = new WeakMap<Record<string, string>, Buffer>();
 function deviceBytes(device: DiscoveredDevice): Buffer {
   let bytes = encodedDevices.get(device.properties);
   if (!bytes) {
-    bytes = encodeDeviceField(toWire(device));
+    bytes = encodeDeviceField({ id: device.id, properties: device.properties, mounts: [], deviceSpecs: [] });
     encodedDevices.set(device.properties, bytes);
   }
   return bytes;
@@ -91,140 +92,171 @@ export function encodeList(
   return { bytes: Buffer.concat(parts, total), kept: parts.length, cut: devices.length - parts.length };
 }
 
-function propertiesOf(request: DiscoverRequest): Record<string, Uint8Array | undefined> {
+type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
+
+/** What a Discover request asks for, or why it cannot be served. */
+function parseRequest(
+  request: DiscoverRequest,
+):
+  | { ok: true; details: DiscoveryDetails; credentials: BrokerCredentials; warnings: string[] }
+  | { ok: false; error: string } {
+  const details = parseDiscoveryDetails(request.discoveryDetails ?? "");
+  if (!details.ok) return details;
   const properties: Record<string, Uint8Array | undefined> = {};
   for (const [name, data] of Object.entries(request.discoveryProperties ?? {})) properties[name] = data.vec;
-  return properties;
+  const credentials = parseBrokerCredentials(properties);
+  if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
+  return {
+    ok: true,
+    details: details.details,
+    credentials: credentials.credentials,
+    warnings: [...details.warnings, ...credentials.warnings],
+  };
+}
+
+/**
+ * Writes lists to one call without queueing them: at most one in flight and one waiting,
+ * which a newer list replaces (the agent only cares about the latest).
+ */
+class ListWriter {
+  private inFlight = false;
+  private waiting: Buffer | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly call: DiscoverCall,
+    private readonly metrics: HandlerMetrics,
+  ) {}
+
+  send(response: Buffer): void {
+    if (this.ended) return;
+    if (!this.inFlight) {
+      this.write(response);
+      return;
+    }
+    if (this.waiting) this.metrics.listsSkipped.inc();
+    this.waiting = response;
+  }
+
+  private write(response: Buffer): void {
+    this.inFlight = true;
+    this.metrics.listsSent.inc();
+    this.call.write(response, () => {
+      this.inFlight = false;
+      const next = this.waiting;
+      this.waiting = undefined;
+      if (next && !this.ended) this.write(next);
+    });
+  }
+
+  end(): void {
+    this.ended = true;
+    this.waiting = undefined;
+  }
 }
 
 export class DiscoverService {
   private nextId = 1;
-  readonly streams = new Map<number, ActiveStream>();
+  private readonly streams = new Map<number, ActiveStream>();
   private readonly maxBytes: number;
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   }
 
+  /** Open Discover streams. */
+  get size(): number {
+    return this.streams.size;
+  }
+
   /** The grpc-js handler for Discover. */
-  readonly handler = (call: ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>): void => {
-    const { metrics } = this.options;
-    const details = parseDiscoveryDetails(call.request.discoveryDetails ?? "");
-    if (!details.ok) {
-      this.refuse(call, details.error);
+  readonly handler = (call: DiscoverCall): void => {
+    const request = parseRequest(call.request);
+    if (!request.ok) {
+      this.refuse(call, request.error);
       return;
     }
-    const credentials = parseBrokerCredentials(propertiesOf(call.request));
-    if (!credentials.ok) {
-      this.refuse(call, `discoveryProperties: ${credentials.error}`);
-      return;
-    }
-    const stream: ActiveStream = {
-      id: this.nextId++,
-      startedAt: Date.now(),
-      details: details.details,
-      engine: undefined,
-      lastSent: undefined,
-      stop: () => close("handler shutting down"),
-    };
-    for (const warning of [...details.warnings, ...credentials.warnings])
-      log.warn({ stream: stream.id }, warning);
-    this.streams.set(stream.id, stream);
-    metrics.streamsTotal.inc();
-    metrics.streams.set(this.streams.size);
-    log.info(
-      { stream: stream.id, mode: details.details.mode, serverUrls: details.details.serverUrls },
-      "Discover stream opened",
-    );
-
-    let inFlight = false;
-    let waiting: Buffer | undefined;
-    let ended = false;
-    const write = (response: Buffer) => {
-      inFlight = true;
-      metrics.listsSent.inc();
-      call.write(response, () => {
-        inFlight = false;
-        const next = waiting;
-        waiting = undefined;
-        if (next && !ended) write(next);
-      });
-    };
-    const send = (emission: DeviceListEmission) => {
-      const { bytes: response, cut } = encodeList(emission.devices, this.maxBytes);
-      if (cut > 0) {
-        metrics.overflows.inc();
-        metrics.overflowCut.inc(cut);
-        log.error(
-          { stream: stream.id, devices: emission.devices.length, cut, limitBytes: this.maxBytes },
-          "device list exceeds the agent's 4 MiB message limit: the last devices (in id order) were cut; split the Configuration (e.g. per group)",
-        );
-      }
-      stream.lastSent = emission;
-      if (inFlight) {
-        if (waiting) metrics.listsSkipped.inc();
-        waiting = response;
-      } else {
-        write(response);
-      }
-      // After the list is on its way: gauges and the (slow) instance hash check.
-      this.updateDeviceGauge();
-      const collisions = emission.collisions();
-      if (collisions.length > 0) {
-        metrics.collisions.inc(collisions.length);
-        for (const [a, b] of collisions) {
-          log.warn(
-            { stream: stream.id, ids: [a, b], hash: deviceHash(a) },
-            "two device ids share an Akri instance hash; Akri keeps one",
-          );
-        }
-      }
-    };
-
+    const stream = this.open(request.details);
+    for (const warning of request.warnings) log.warn({ stream: stream.id }, warning);
+    const writer = new ListWriter(call, this.options.metrics);
     const events = new DiscoveryLog(log, { context: { stream: stream.id } });
     const subscription: Subscription = this.options
-      .discover({
-        details: details.details,
-        credentials: credentials.credentials,
-        onEngine: (engine) => {
-          stream.engine = engine;
-        },
-        onListed: (device) => {
-          deviceBytes(device);
-        },
-      })
+      .discover({ details: request.details, credentials: request.credentials })
       .subscribe({
         next: (output) => {
-          metrics.observe(output);
           events.observe(output);
-          for (const emission of output.emissions) send(emission);
+          for (const emission of output.emissions) this.send(stream, writer, emission);
         },
         error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
       });
-
-    const close = (reason: string): void => {
+    let ended = false;
+    stream.close = (reason) => {
       if (ended) return;
       ended = true;
+      writer.end();
       subscription.unsubscribe();
       events.close();
       this.streams.delete(stream.id);
-      metrics.streams.set(this.streams.size);
+      this.options.metrics.streams.set(this.streams.size);
       this.updateDeviceGauge();
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
     call.on("cancelled", () => {
       const open = !ended;
-      close("cancelled by the agent");
+      stream.close("cancelled by the agent");
       if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
     });
-    call.on("error", (e) => close(`stream error: ${(e as Error).message}`));
-    call.on("close", () => close("closed"));
+    call.on("error", (e) => stream.close(`stream error: ${(e as Error).message}`));
+    call.on("close", () => stream.close("closed"));
   };
 
-  private refuse(
-    call: ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>,
-    message: string,
-  ): void {
+  /** Registers a new stream (for /devices and /metrics). */
+  private open(details: DiscoveryDetails): ActiveStream {
+    const stream: ActiveStream = {
+      id: this.nextId++,
+      startedAt: Date.now(),
+      details,
+      lastSent: undefined,
+      close: () => undefined,
+    };
+    this.streams.set(stream.id, stream);
+    this.options.metrics.streamsTotal.inc();
+    this.options.metrics.streams.set(this.streams.size);
+    log.info(
+      { stream: stream.id, mode: details.mode, serverUrls: details.serverUrls },
+      "Discover stream opened",
+    );
+    return stream;
+  }
+
+  /** Sends one list (cut to the agent's limit if it must be), then checks its instance hashes. */
+  private send(stream: ActiveStream, writer: ListWriter, emission: DeviceListEmission): void {
+    const { metrics } = this.options;
+    const { bytes, cut } = encodeList(emission.devices, this.maxBytes);
+    if (cut > 0) {
+      metrics.overflows.inc();
+      metrics.overflowCut.inc(cut);
+      log.error(
+        { stream: stream.id, devices: emission.devices.length, cut, limitBytes: this.maxBytes },
+        "device list exceeds the agent's 4 MiB message limit: the last devices (in id order) were cut; split the Configuration (e.g. per group)",
+      );
+    }
+    stream.lastSent = emission;
+    writer.send(bytes);
+    // After the list is on its way: gauges and the (slow) instance hash check.
+    this.updateDeviceGauge();
+    const collisions = emission.collisions();
+    if (collisions.length === 0) return;
+    metrics.collisions.inc(collisions.length);
+    for (const [a, b] of collisions) {
+      log.warn(
+        { stream: stream.id, ids: [a, b], hash: deviceHash(a) },
+        "two device ids share an Akri instance hash; Akri keeps one",
+      );
+    }
+  }
+
+  private refuse(call: DiscoverCall, message: string): void {
     this.options.metrics.invalidArguments.inc();
     log.warn({ err: message }, "Discover refused: invalid discoveryDetails or discoveryProperties");
     call.emit("error", { code: status.INVALID_ARGUMENT, details: message });
@@ -241,21 +273,20 @@ export class DiscoverService {
 
   /** Ends every stream's discovery (shutdown): connections publish STATE death as they close. */
   stopAll(): void {
-    for (const stream of [...this.streams.values()]) stream.stop();
+    for (const stream of [...this.streams.values()]) stream.close("handler shutting down");
   }
 
-  /** The JSON inventory of /devices. */
+  /** The JSON inventory of /devices: each stream's last list. */
   inventory(): unknown {
     return [...this.streams.values()].map((stream) => {
       const configuration = stream.details.configurationName;
-      const devices = stream.engine?.currentDevices() ?? [];
       return {
         stream: stream.id,
         since: new Date(stream.startedAt).toISOString(),
         mode: stream.details.mode,
         serverUrls: stream.details.serverUrls,
         lastListAt: stream.lastSent ? new Date(stream.lastSent.at).toISOString() : null,
-        devices: devices.map((d) => ({
+        devices: (stream.lastSent?.devices ?? []).map((d) => ({
           id: d.id,
           kind: d.kind,
           status: d.status,

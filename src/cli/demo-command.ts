@@ -2,7 +2,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiscoverService } from "../akri/discover-service.js";
-import { HandlerMetrics } from "../akri/handler-metrics.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
@@ -11,6 +10,7 @@ import type { DeviceListEmission } from "../discovery/engine.js";
 import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
+import { ServeMetrics } from "./serve-metrics.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
 
 export interface DemoOptions {
@@ -29,9 +29,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-demo-"));
   const pool = new ConnectionPool();
   const service = new DiscoverService({
-    discover: ({ details, credentials, onEngine, onListed }) =>
-      liveDiscovery({ details, credentials, pool, onEngine, onListed, suffix: "demo-api" }),
-    metrics: new HandlerMetrics(),
+    discover: ({ details, credentials }) => liveDiscovery({ details, credentials, pool, suffix: "demo-api" }),
+    metrics: new ServeMetrics().handler,
     onLastStreamCancelled: () => undefined,
   });
   const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);

@@ -1,13 +1,14 @@
 import { join } from "node:path";
+import { tap } from "rxjs";
 import { AgentRegistration } from "../akri/agent-registration.js";
 import { DiscoverService } from "../akri/discover-service.js";
-import { HandlerMetrics } from "../akri/handler-metrics.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
 import { log } from "../log.js";
 import { ConnectionPool } from "../mqtt/connection-pool.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
+import { ServeMetrics } from "./serve-metrics.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
@@ -37,8 +38,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     { suffix: identity.suffix, from: identity.source, file: identity.file },
     "this node's MQTT identity: client id <clientId>-<suffix>, STATE host id <hostId>-<suffix>",
   );
-  const metrics = new HandlerMetrics();
-  const pool = new ConnectionPool((connection) => metrics.watchConnection(connection));
+  const metrics = new ServeMetrics();
+  const pool = new ConnectionPool((connection) => metrics.connections.watch(connection));
   const endpoint = handlerEndpoint(options.name, directory, process.env.POD_IP || undefined);
   const registration = new AgentRegistration({
     socketPath: join(directory, "agent-registration.sock"),
@@ -48,12 +49,14 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
       endpointType: endpoint.endpointType,
       shared: true,
     },
-    metrics,
+    metrics: metrics.handler,
   });
   const service = new DiscoverService({
-    discover: ({ details, credentials, onEngine, onListed }) =>
-      liveDiscovery({ details, credentials, pool, onEngine, onListed, suffix: identity.suffix }),
-    metrics,
+    discover: ({ details, credentials }) =>
+      liveDiscovery({ details, credentials, pool, suffix: identity.suffix }).pipe(
+        tap((output) => metrics.discovery.observe(output.report)),
+      ),
+    metrics: metrics.handler,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
   });
@@ -61,7 +64,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const status = await StatusServer.start(options.httpHost, port, {
     ready: () =>
       registration.isRegistered
-        ? { ok: true, detail: `registered as ${options.name} (${service.streams.size} Discover stream(s))` }
+        ? { ok: true, detail: `registered as ${options.name} (${service.size} Discover stream(s))` }
         : { ok: false, detail: "not registered with the Akri agent yet" },
     metrics: () => metrics.text(),
     metricsContentType: metrics.registry.contentType,

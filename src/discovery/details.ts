@@ -1,6 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { topicFilterProblem } from "../mqtt/topic-filter.js";
+import { defaultRebirthOptions } from "../sparkplug/host/options.js";
 import { STANDARD_PROPERTIES } from "./device.js";
 import type { FilterList } from "./filter-list.js";
 
@@ -57,14 +58,15 @@ const sparkplugId = z.string().refine((s) => s !== "" && !/[/+#]/.test(s), {
   message: 'expected a non-empty id without "/", "+" or "#"',
 });
 
+const rebirth = defaultRebirthOptions;
 const rebirthSchema = z.object({
-  onUnknownNode: z.boolean().default(true),
-  onSeqGap: z.boolean().default(true),
-  onUnknownMetric: z.boolean().default(true),
-  reorderTimeoutMs: z.number().int().min(0).max(600_000).default(2000),
-  minIntervalPerNodeMs: z.number().int().min(0).default(30000),
-  maxPerSecond: z.number().min(0).default(10),
-  jitterMs: z.number().int().min(0).max(60_000).default(500),
+  onUnknownNode: z.boolean().default(rebirth.onUnknownNode),
+  onSeqGap: z.boolean().default(rebirth.onSeqGap),
+  onUnknownMetric: z.boolean().default(rebirth.onUnknownMetric),
+  reorderTimeoutMs: z.number().int().min(0).max(600_000).default(rebirth.reorderTimeoutMs),
+  minIntervalPerNodeMs: z.number().int().min(0).default(rebirth.minIntervalPerNodeMs),
+  maxPerSecond: z.number().min(0).default(rebirth.maxPerSecond),
+  jitterMs: z.number().int().min(0).max(60_000).default(rebirth.jitterMs),
 });
 
 const selector = z.object({
@@ -128,10 +130,29 @@ const detailsSchema = z.object({
 export type SparkplugDetails = z.infer<typeof sparkplugSchema>;
 export type BirthMetricSelector = z.infer<typeof selector>;
 
-export interface DiscoveryDetails extends Omit<z.infer<typeof detailsSchema>, "mode" | "topics"> {
-  mode: "sparkplug" | "generic";
-  topics: string[];
+type Parsed = z.infer<typeof detailsSchema>;
+
+/** What every mode has: where the brokers are, who we are on them, and how lists behave. */
+export type CommonDetails = Pick<
+  Parsed,
+  "serverUrls" | "clientId" | "mqttVersion" | "offlineGraceSeconds" | "maxPayloadBytes" | "configurationName"
+>;
+
+/** Sparkplug B discovery: born edge nodes and devices. */
+export interface SparkplugDiscoveryDetails extends CommonDetails {
+  mode: "sparkplug";
+  sparkplug: SparkplugDetails;
 }
+
+/** Generic discovery: a device per topic (or per id a template extracts), while it publishes. */
+export interface GenericDiscoveryDetails extends CommonDetails {
+  mode: "generic";
+  topics: string[];
+  deviceId: string | undefined;
+  idleTimeoutSeconds: number;
+}
+
+export type DiscoveryDetails = SparkplugDiscoveryDetails | GenericDiscoveryDetails;
 
 export type DetailsResult =
   | { ok: true; details: DiscoveryDetails; warnings: string[] }
@@ -238,7 +259,19 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
     if (problem) return { ok: false, error: `deviceId: ${problem}` };
   }
   if (mode === "sparkplug" && data.topics !== undefined) warnings.push("topics is ignored in sparkplug mode");
-  const details: DiscoveryDetails = { ...data, mode, topics: data.topics ?? [] };
+  const { serverUrls, clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName } = data;
+  const common: CommonDetails = { serverUrls, clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes };
+  if (configurationName !== undefined) common.configurationName = configurationName;
+  const details: DiscoveryDetails =
+    mode === "sparkplug"
+      ? { ...common, mode, sparkplug: data.sparkplug }
+      : {
+          ...common,
+          mode,
+          topics: data.topics ?? [],
+          deviceId: data.deviceId,
+          idleTimeoutSeconds: data.idleTimeoutSeconds,
+        };
   return { ok: true, details, warnings };
 }
 

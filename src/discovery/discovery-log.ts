@@ -1,43 +1,14 @@
 import type { Logger } from "../log.js";
-import { describeEvent } from "../sparkplug/host/describe.js";
-import type { HostEvent, HostEventKind } from "../sparkplug/host/events.js";
-import type { EngineOutput } from "./engine.js";
+import type { ReportEntry, Severity } from "./report.js";
 
 /*
- * What a discovery saw, as structured log lines: every bad or suspicious message with its
- * topic (and node, device, byte offset), rebirth requests, births and deaths (debug).
+ * What a discovery saw, as structured log lines, from its report: every bad or suspicious
+ * message with its topic (and node, device, byte offset), rebirth requests, births and
+ * deaths (debug), each at its entry's severity.
  * A plant that floods garbage must not flood the log too: each kind of event logs at most
  * `burst` lines per window, then one line saying how many more were suppressed. The
  * counters in /metrics count every one.
  */
-
-type Level = "debug" | "info" | "warn";
-
-const HOST_LEVELS: Record<HostEventKind, Level> = {
-  "node-born": "debug",
-  "node-died": "debug",
-  "device-born": "debug",
-  "device-died": "debug",
-  "node-stale": "debug",
-  "reorder-healed": "debug",
-  "broker-lost": "debug",
-  "broker-online": "debug",
-  "host-state": "debug",
-  "rebirth-observed": "debug",
-  "rebirth-requested": "info",
-  "seq-gap": "info",
-  "seq-duplicate": "info",
-  "stale-death-ignored": "info",
-  "data-before-birth": "info",
-  "retained-message": "info",
-  "host-state-ignored": "info",
-  "decode-error": "warn",
-  "not-sparkplug": "warn",
-  "protocol-warning": "warn",
-  "reorder-expired": "warn",
-  "unknown-metric": "warn",
-  "duplicate-alias": "warn",
-};
 
 export interface DiscoveryLogOptions {
   /** Lines per kind per window before suppression. */
@@ -45,12 +16,6 @@ export interface DiscoveryLogOptions {
   windowMs?: number;
   /** Fields on every line (e.g. the Discover stream). */
   context?: Record<string, unknown>;
-}
-
-/** Where an event happened, as log fields. */
-function fieldsOf(event: HostEvent): Record<string, unknown> {
-  const { kind: _kind, ...fields } = event;
-  return fields;
 }
 
 export class DiscoveryLog {
@@ -68,38 +33,13 @@ export class DiscoveryLog {
   }
 
   /** Logs what one engine step reports. */
-  observe(output: EngineOutput, now = Date.now()): void {
-    for (const event of output.hostEvents) {
-      const level = HOST_LEVELS[event.kind];
-      this.line(level, event.kind, now, () => [fieldsOf(event), describeEvent(event)]);
-    }
-    for (const event of output.presenceEvents) {
-      if (event.kind === "unmatched-topic")
-        this.line("warn", event.kind, now, () => [
-          { topic: event.topic },
-          "message on a subscribed topic that the deviceId template does not match",
-        ]);
-      else if (event.kind === "retained-ignored")
-        this.line("debug", event.kind, now, () => [
-          { topic: event.topic },
-          "retained message without a recent timestamp ignored",
-        ]);
-      else
-        this.line("debug", event.kind, now, () => [
-          { id: event.id },
-          event.kind === "device-appeared" ? "device appeared" : "device idle",
-        ]);
-    }
-    for (const rejected of output.rejected) {
-      this.line("warn", rejected.reason, now, () => [
-        { topic: rejected.topic, bytes: rejected.bytes, limit: rejected.limit },
-        `message skipped: payload of ${rejected.bytes} bytes exceeds maxPayloadBytes (${rejected.limit})`,
-      ]);
-    }
+  observe(output: { report: readonly ReportEntry[] }, now = Date.now()): void {
+    for (const entry of output.report)
+      this.line(entry.severity, entry.kind, now, () => [entry.fields, entry.message]);
   }
 
   private line(
-    level: Level,
+    level: Severity,
     kind: string,
     now: number,
     describe: () => [Record<string, unknown>, string],

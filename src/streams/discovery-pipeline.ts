@@ -11,10 +11,10 @@ import {
   type Subscription,
   tap,
 } from "rxjs";
+import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
 import type { ConnectionStatus } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
-import type { HostCommand } from "../sparkplug/host/events.js";
 
 /*
  * The discovery pipeline (design.md §2): messages and connection changes from a source,
@@ -27,7 +27,7 @@ export interface DiscoverySource {
   messages$: Observable<MqttMessage>;
   status$: Observable<ConnectionStatus>;
   /** Where host commands go (rebirth NCMDs, STATE); absent for replay. */
-  publish?: (command: HostCommand) => void;
+  publish?: (command: DiscoveryCommand) => void;
 }
 
 /** Ticks at the engine's next deadline: one timer at a time, moved only when the deadline moves. */

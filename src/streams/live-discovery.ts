@@ -1,11 +1,12 @@
 import { defer, finalize, type Observable } from "rxjs";
 import type { DiscoveryDetails } from "../discovery/details.js";
-import { DiscoveryEngine, type EngineOptions, type EngineOutput } from "../discovery/engine.js";
+import type { DiscoveryCommand } from "../discovery/discoverer.js";
+import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
+import { type DiscovererOptions, discovererFor } from "../discovery/modes/discoverer-for.js";
 import { type ConnectionSettings, maxPacketBytesFor, type Will } from "../mqtt/connection.js";
 import { type ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import type { BrokerCredentials } from "../mqtt/credentials.js";
-import { stateWill } from "../sparkplug/host/host-state.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 
 /*
@@ -31,34 +32,24 @@ export interface LiveDiscoveryOptions {
   connection?: Partial<
     Pick<ConnectionSettings, "connectTimeoutMs" | "initialBackoffMs" | "maxBackoffMs" | "keepaliveSeconds">
   >;
-  /** Receives the engine once created (for /devices and tests). */
-  onEngine?: (engine: DiscoveryEngine) => void;
-  /** Called for each device as it is listed (the Akri layer pre-encodes it). */
-  onListed?: EngineOptions["onListed"];
   /** Host model timings that discoveryDetails does not expose (tests shorten them). */
-  host?: EngineOptions["host"];
+  host?: DiscovererOptions["host"];
 }
 
 /** This process's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
 function hostIdOf(options: LiveDiscoveryOptions): string {
-  return `${options.details.sparkplug.hostId}-${options.hostSuffix ?? options.suffix}`;
+  const prefix = options.details.mode === "sparkplug" ? options.details.sparkplug.hostId : "akri-mqtt";
+  return `${prefix}-${options.hostSuffix ?? options.suffix}`;
 }
 
-/** The host's STATE death as the Will, with each CONNECT's moment as its timestamp. */
-function stateDeathWill(hostId: string): Will {
-  const { topic, qos, retain } = stateWill(hostId, 0);
-  return { topic, qos, retain, payload: (connectedAt) => stateWill(hostId, connectedAt).payload };
-}
-
-function connectionSettings(options: LiveDiscoveryOptions): ConnectionSettings {
+function connectionSettings(options: LiveDiscoveryOptions, will: Will | undefined): ConnectionSettings {
   const { details } = options;
-  const sparkplugHost = details.mode === "sparkplug" && details.sparkplug.publishState;
   return {
     serverUrls: details.serverUrls,
     clientId: `${details.clientId}-${options.suffix}`,
     mqttVersion: details.mqttVersion,
     credentials: options.credentials,
-    will: sparkplugHost ? stateDeathWill(hostIdOf(options)) : undefined,
+    will,
     maxPacketBytes: maxPacketBytesFor(details.maxPayloadBytes),
     ...options.connection,
   };
@@ -67,18 +58,20 @@ function connectionSettings(options: LiveDiscoveryOptions): ConnectionSettings {
 /** Discovers live; every engine output as it happens. Unsubscribing releases the connection. */
 export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineOutput> {
   return defer(() => {
-    const settings = connectionSettings(options);
-    const engine = new DiscoveryEngine(options.details, {
+    const { details } = options;
+    const discoverer = discovererFor(details, {
       hostId: hostIdOf(options),
-      ...(options.timing ? { timing: options.timing } : {}),
       ...(options.host ? { host: options.host } : {}),
-      ...(options.onListed ? { onListed: options.onListed } : {}),
     });
-    options.onEngine?.(engine);
+    const engine = new DiscoveryEngine(discoverer, {
+      maxPayloadBytes: details.maxPayloadBytes,
+      ...(options.timing ? { timing: options.timing } : {}),
+    });
+    const settings = connectionSettings(options, discoverer.will);
     const pooled = (options.pool ?? connectionPool).acquire(settings);
     const { connection } = pooled;
     connection.subscribe(engine.subscriptions);
-    const publish = (command: { topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean }) => {
+    const publish = (command: DiscoveryCommand) => {
       void connection.publish(command);
     };
     return runDiscovery(engine, {

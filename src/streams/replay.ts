@@ -1,7 +1,8 @@
 import { EMPTY, Subject, VirtualTimeScheduler } from "rxjs";
 import type { DiscoveryDetails } from "../discovery/details.js";
-import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
+import type { DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
+import { engineFor } from "../discovery/modes/discoverer-for.js";
 import type { MqttMessage } from "../mqtt/message.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 import { readFixture } from "./fixture-file.js";
@@ -30,11 +31,11 @@ export async function replayFixture(
 ): Promise<{ messages: number; engine: DiscoveryEngine }> {
   const scheduler = new VirtualTimeScheduler();
   const messages$ = new Subject<MqttMessage>();
-  const engine = new DiscoveryEngine(details, {
+  const engine = engineFor(details, {
     hostId: "akri-mqtt-replay",
     publishState: false,
     random: seededRandom(1),
-    ...(options.timing ? { timing: options.timing } : {}),
+    timing: options.timing,
   });
   let subscribed = false;
   let count = 0;

@@ -6,14 +6,15 @@ import { runInNewContext } from "node:vm";
 import mqtt, { type MqttClient } from "mqtt";
 import { BehaviorSubject, Subject, VirtualTimeScheduler } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HandlerMetrics } from "../../src/akri/handler-metrics.js";
+import { ServeMetrics } from "../../src/cli/serve-metrics.js";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { DiscoveryEngine, type EngineOutput } from "../../src/discovery/engine.js";
+import type { DiscoveryEngine, EngineOutput } from "../../src/discovery/engine.js";
+import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import type { SparkplugDiscoverer } from "../../src/discovery/sparkplug/sparkplug-discoverer.js";
 import type { ConnectionStatus } from "../../src/mqtt/connection.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import { DataType } from "../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
-import { isProblem } from "../../src/sparkplug/host/describe.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
 import { TestAgent } from "../support/akri-agent.js";
@@ -47,7 +48,7 @@ function gcFunction(): () => void {
 class VirtualPipeline {
   readonly scheduler = new VirtualTimeScheduler();
   readonly messages$ = new Subject<MqttMessage>();
-  readonly metrics = new HandlerMetrics();
+  readonly metrics = new ServeMetrics();
   readonly engine: DiscoveryEngine;
   lastList: string[] = [];
   lists = 0;
@@ -58,7 +59,7 @@ class VirtualPipeline {
   constructor(detailsYaml: string, start: number) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
-    this.engine = new DiscoveryEngine(parsed.details, { hostId: "fuzz-host", random: seededRandom(3) });
+    this.engine = engineFor(parsed.details, { hostId: "fuzz-host", random: seededRandom(3) });
     this.scheduler.frame = start;
     const status$ = new BehaviorSubject<ConnectionStatus>({
       kind: "online",
@@ -78,7 +79,7 @@ class VirtualPipeline {
       this.scheduler,
     ).subscribe((output) => {
       this.current.push(output);
-      this.metrics.observe(output);
+      this.metrics.discovery.observe(output.report);
       for (const emission of output.emissions) {
         this.lists++;
         this.lastList = emission.devices.map((d) => d.id);
@@ -164,7 +165,7 @@ describe("hostile Sparkplug traffic through the discovery pipeline", () => {
           const outputs = pipeline.send(topic, payload, at);
           if (!wellFormed(payload)) {
             malformed++;
-            if (!outputs.some((o) => o.hostEvents.some(isProblem))) uncounted.push(`${how} on ${topic}`);
+            if (!outputs.some((o) => o.report.some((e) => e.problem))) uncounted.push(`${how} on ${topic}`);
           }
         }
       }
@@ -174,7 +175,7 @@ describe("hostile Sparkplug traffic through the discovery pipeline", () => {
         malformed++;
         // Counted as malformed, or as another problem that kept the host from decoding it
         // (a DATA or DBIRTH from a node never born is not decoded: there is no birth to read it with).
-        const counted = outputs.some((o) => o.hostEvents.some(isProblem));
+        const counted = outputs.some((o) => o.report.some((e) => e.problem));
         if (!counted && uncounted.length < 10)
           uncounted.push(
             `${message.how} on ${message.topic}: ${message.payload.toString("hex").slice(0, 80)}`,
@@ -209,7 +210,8 @@ describe("hostile Sparkplug traffic through the discovery pipeline", () => {
     // Rebirth requests for the noise stay within the policy: at most 10 per second of traffic.
     expect(pipeline.commands).toBeLessThanOrEqual(((end - start) / 1000) * 10 + 10);
     // Bounded: the model holds the fuzzed names ((8 + 2 long) groups × 32 edge nodes) at most, and the heap did not grow with the traffic.
-    expect(pipeline.engine.session!.nodes.size).toBeLessThanOrEqual((8 + 2) * 32 + 1);
+    const { session } = pipeline.engine.discoverer as SparkplugDiscoverer;
+    expect(session.nodes.size).toBeLessThanOrEqual((8 + 2) * 32 + 1);
     expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
   }, 300_000);
 
@@ -219,12 +221,14 @@ describe("hostile Sparkplug traffic through the discovery pipeline", () => {
     const plant = healthyPlant();
     for (const p of plant.births(start)) pipeline.send(p.topic, p.payload, start);
     const outputs = pipeline.send("spBv1.0/Control/DDATA/Healthy/D1", Buffer.alloc(65537), start + 1);
-    expect(outputs.flatMap((o) => o.rejected)).toStrictEqual([
-      { reason: "payload-too-large", topic: "spBv1.0/Control/DDATA/Healthy/D1", bytes: 65537, limit: 65536 },
+    const rejected = (batch: EngineOutput[]) =>
+      batch.flatMap((o) => o.report.filter((e) => e.kind === "payload-too-large").map((e) => e.fields));
+    expect(rejected(outputs)).toStrictEqual([
+      { topic: "spBv1.0/Control/DDATA/Healthy/D1", bytes: 65537, limit: 65536 },
     ]);
     // Exactly at the limit is decoded (and, being zeroes, malformed).
     const atLimit = pipeline.send("spBv1.0/Control/DDATA/Healthy/D1", Buffer.alloc(65536, 0xff), start + 2);
-    expect(atLimit.flatMap((o) => o.rejected)).toStrictEqual([]);
+    expect(rejected(atLimit)).toStrictEqual([]);
     pipeline.drain(start + 10_000);
     expect(await pipeline.counter("akri_mqtt_messages_rejected_total")).toBe(1);
     expect(pipeline.lastList).toHaveLength(3);

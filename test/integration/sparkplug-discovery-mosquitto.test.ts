@@ -136,7 +136,7 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
     const lists = probe.lists.length;
     (old as unknown as { stream: { destroy(): void } }).stream.destroy(); // its Will: NDEATH bdSeq 4
     await eventually(
-      () => probe.hostEvents.some((e) => e.kind === "stale-death-ignored" && e.bdSeq === "4"),
+      () => probe.report.some((e) => e.kind === "stale-death-ignored" && e.fields.bdSeq === "4"),
       "the old session's NDEATH arrives and is ignored",
     );
     await new Promise((r) => setTimeout(r, 1000));
@@ -175,7 +175,7 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
     line.deviceData("Pump", [{ name: "Flow", alias: 10, type: "Float", value: 4 }]);
     await probe.waitForIds(["spBv1.0/Cert/Line/Motor", "spBv1.0/Cert/Line/Pump"], "listed from live DATA");
     expect(
-      probe.hostEvents.filter((e) => e.kind === "data-before-birth" || e.kind === "unknown-metric"),
+      probe.report.filter((e) => e.kind === "data-before-birth" || e.kind === "unknown-metric"),
     ).toStrictEqual([]);
     // Past the unproven grace: nobody was asked to rebirth, and the node did not.
     await new Promise((r) => setTimeout(r, 4000));

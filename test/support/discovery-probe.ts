@@ -1,16 +1,16 @@
 import type { Subscription } from "rxjs";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import type { DeviceListEmission, DiscoveryEngine } from "../../src/discovery/engine.js";
+import type { DeviceListEmission } from "../../src/discovery/engine.js";
+import type { ReportEntry } from "../../src/discovery/report.js";
 import { ConnectionPool } from "../../src/mqtt/connection-pool.js";
-import type { HostEvent } from "../../src/sparkplug/host/events.js";
 import { type LiveDiscoveryOptions, liveDiscovery } from "../../src/streams/live-discovery.js";
 import { eventually } from "./live-host.js";
 
 /** A live discovery under test: every list it sends, and waits on them. */
 export class DiscoveryProbe {
   readonly lists: DeviceListEmission[] = [];
-  readonly hostEvents: HostEvent[] = [];
-  engine: DiscoveryEngine | undefined;
+  /** What the discovery reported (births, deaths, problems, …). */
+  readonly report: ReportEntry[] = [];
   private readonly subscription: Subscription;
 
   constructor(
@@ -26,13 +26,10 @@ export class DiscoveryProbe {
       suffix: "test",
       pool,
       connection: { initialBackoffMs: 100, maxBackoffMs: 1000, connectTimeoutMs: 3000 },
-      onEngine: (engine) => {
-        this.engine = engine;
-      },
       ...extra,
     }).subscribe((output) => {
       this.lists.push(...output.emissions);
-      this.hostEvents.push(...output.hostEvents);
+      this.report.push(...output.report);
     });
   }
 

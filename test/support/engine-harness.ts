@@ -1,6 +1,7 @@
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { type DeviceListEmission, DiscoveryEngine, type EngineInput } from "../../src/discovery/engine.js";
+import type { DeviceListEmission, DiscoveryEngine, EngineInput } from "../../src/discovery/engine.js";
 import type { EmitterTiming } from "../../src/discovery/list-emitter.js";
+import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
@@ -15,10 +16,10 @@ export class EngineHarness {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
     this.now = options.start ?? Date.UTC(2026, 0, 5, 10);
-    this.engine = new DiscoveryEngine(parsed.details, {
+    this.engine = engineFor(parsed.details, {
       hostId: "test",
       random: seededRandom(3),
-      ...(options.timing ? { timing: options.timing } : {}),
+      timing: options.timing,
     });
     this.engine.start(this.now);
   }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { encodeList, MAX_RESPONSE_BYTES } from "../../../src/akri/discover-service.js";
-import { messageType } from "../../../src/akri/handler-metrics.js";
 import { decodeResponse, encodeResponse } from "../../../src/akri/proto.js";
 import type { DiscoveredDevice } from "../../../src/discovery/device.js";
 
@@ -41,19 +40,5 @@ describe("DiscoverResponse encoding", () => {
     expect(bytes.length).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
     // Nearly full: one more device would not have fitted.
     expect(bytes.length + 400).toBeGreaterThan(MAX_RESPONSE_BYTES);
-  });
-});
-
-describe("message types for /metrics", () => {
-  it.each([
-    ["spBv1.0/g/NBIRTH/e", "NBIRTH"],
-    ["spBv1.0/g/DDATA/e/d", "DDATA"],
-    ["spBv1.0/STATE/host", "STATE"],
-    ["STATE/host", "STATE"],
-    ["$sparkplug/certificates/spBv1.0/g/NBIRTH/e", "CERTIFICATE"],
-    ["spBv1.0/g/NMETA/e", "other"],
-    ["robots/r1/joints", "other"],
-  ])("%s is %s", (topic, type) => {
-    expect(messageType(topic)).toBe(type);
   });
 });

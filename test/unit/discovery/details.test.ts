@@ -33,7 +33,7 @@ describe("discoveryDetails", () => {
 
   it("defaults to Sparkplug without topics, with the documented defaults", () => {
     const { details } = ok("serverUrls: [mqtts://broker:8883]");
-    expect(details.mode).toBe("sparkplug");
+    if (details.mode !== "sparkplug") throw new Error(`mode ${details.mode}`);
     expect(details.sparkplug).toMatchObject({
       discover: "devices",
       hostId: "akri-mqtt",
@@ -69,6 +69,7 @@ sparkplug:
   properties:
     HARDWARE_MODEL: Properties/Hardware Model
 `);
+    if (details.mode !== "sparkplug") throw new Error(`mode ${details.mode}`);
     expect(details.sparkplug.groupIds).toStrictEqual({ action: "Include", items: ["plant1"] });
     expect(details.sparkplug.deviceIds).toStrictEqual({ action: "Include", items: ["motor"] });
     expect(details.sparkplug.birthMetrics).toStrictEqual([

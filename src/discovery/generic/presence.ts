@@ -1,8 +1,8 @@
-import type { DiscoveredDevice } from "../discovery/device.js";
-import { sortDevices } from "../discovery/device.js";
-import type { MqttMessage } from "../mqtt/message.js";
-import { topicMatches } from "../mqtt/topic-filter.js";
-import { earlier } from "../time/deadline.js";
+import type { MqttMessage } from "../../mqtt/message.js";
+import { topicMatches } from "../../mqtt/topic-filter.js";
+import { earlier } from "../../time/deadline.js";
+import type { DiscoveredDevice } from "../device.js";
+import { sortDevices } from "../device.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
 
 /*
@@ -21,8 +21,6 @@ export interface PresenceOptions {
   idleTimeoutSeconds: number;
   offlineGraceSeconds: number;
   serverUrls: readonly string[];
-  /** A device newly listed (to prepare what lists will need). */
-  onListed?: ((device: DiscoveredDevice) => void) | undefined;
 }
 
 interface Seen {
@@ -124,7 +122,6 @@ export class GenericPresence {
     const entry = { device, lastSeen: at };
     this.seen.set(match.id, entry);
     this.noteDeadline(entry);
-    this.options.onListed?.(device);
     this.version++;
     return { kind: "device-appeared", id: match.id, topic: message.topic };
   }

@@ -1,12 +1,12 @@
-import type { HostEvent } from "../sparkplug/host/events.js";
-import type { Device, EdgeNode } from "../sparkplug/host/model.js";
-import type { MetricTable } from "../sparkplug/metric-table.js";
-import type { MetricValue } from "../sparkplug/payload.js";
-import { edgeTopic } from "../sparkplug/topic.js";
-import { earlier } from "../time/deadline.js";
-import type { BirthMetricSelector, SparkplugDetails } from "./details.js";
-import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "./device.js";
-import { shouldInclude } from "./filter-list.js";
+import type { HostEvent } from "../../sparkplug/host/events.js";
+import type { Device, EdgeNode } from "../../sparkplug/host/model.js";
+import type { MetricTable } from "../../sparkplug/metric-table.js";
+import type { MetricValue } from "../../sparkplug/payload.js";
+import { edgeTopic } from "../../sparkplug/topic.js";
+import { earlier } from "../../time/deadline.js";
+import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
+import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "../device.js";
+import { shouldInclude } from "../filter-list.js";
 
 /*
  * From the host model to Akri devices (design.md §5): which edge nodes and devices are
@@ -19,8 +19,6 @@ export interface InventoryOptions {
   serverUrls: readonly string[];
   sparkplug: SparkplugDetails;
   offlineGraceSeconds: number;
-  /** A device newly listed, or listed with new properties (to prepare what lists will need). */
-  onListed?: ((device: DiscoveredDevice) => void) | undefined;
 }
 
 interface Entry {
@@ -199,7 +197,6 @@ export class SparkplugInventory {
       return;
     }
     this.entries.set(id, { device, node, expiresAt: undefined });
-    this.options.onListed?.(device);
     this.version++;
   }
 

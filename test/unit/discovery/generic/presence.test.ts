@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { compileDeviceTemplate } from "../../../src/generic/device-template.js";
-import { payloadTimestamp } from "../../../src/generic/presence.js";
-import { topicMatches } from "../../../src/mqtt/topic-filter.js";
-import { EngineHarness } from "../../support/engine-harness.js";
+import { compileDeviceTemplate } from "../../../../src/discovery/generic/device-template.js";
+import { payloadTimestamp } from "../../../../src/discovery/generic/presence.js";
+import { topicMatches } from "../../../../src/mqtt/topic-filter.js";
+import { EngineHarness } from "../../../support/engine-harness.js";
 
 const seed = "serverUrls: [tcp://mosquitto.iot:1883]\ntopics: [robots/+/joints, system/#]\n";
 const msg = (topic: string, payload = "{}", retain = false) => ({
@@ -104,7 +104,7 @@ describe("generic discovery", () => {
     };
     for (let i = 0; i < 4; i++) talk(10_000); // r2 busy; r1 silent for ~60 s: offline, in grace
     expect(h.ids()).toStrictEqual(["robots/r1/joints", "robots/r2/joints"]);
-    expect(h.engine.currentDevices()[0]).toMatchObject({ id: "robots/r1/joints", status: "offline" });
+    expect(h.engine.discoverer.list()[0]).toMatchObject({ id: "robots/r1/joints", status: "offline" });
     talk(5_000);
     expect(h.ids()).toContain("robots/r1/joints");
     talk(6_000); // ~71 s of silence: gone
@@ -112,7 +112,7 @@ describe("generic discovery", () => {
     // Back while in grace, a device is timed from its last message again.
     h.deliver(msg("robots/r3/joints"));
     h.advance(65_000);
-    expect(h.engine.currentDevices().find((d) => d.id === "robots/r3/joints")?.status).toBe("offline");
+    expect(h.engine.discoverer.list().find((d) => d.id === "robots/r3/joints")?.status).toBe("offline");
     h.deliver(msg("robots/r3/joints"));
     h.advance(69_000);
     expect(h.ids()).toContain("robots/r3/joints");
@@ -122,7 +122,7 @@ describe("generic discovery", () => {
 
   it("a device back during a grace longer than its idle timeout goes offline again on time", () => {
     const h = new EngineHarness(`${seed}idleTimeoutSeconds: 10\nofflineGraceSeconds: 60`);
-    const status = () => h.engine.currentDevices()[0]?.status;
+    const status = () => h.engine.discoverer.list()[0]?.status;
     h.deliver(msg("robots/r1/joints"));
     h.advance(15_000);
     expect(status()).toBe("offline");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DataType } from "../../../src/sparkplug/datatype.js";
-import { EdgeNodeEncoder } from "../../../src/sparkplug/edge-node-encoder.js";
-import { EngineHarness } from "../../support/engine-harness.js";
+import { DataType } from "../../../../src/sparkplug/datatype.js";
+import { EdgeNodeEncoder } from "../../../../src/sparkplug/edge-node-encoder.js";
+import { EngineHarness } from "../../../support/engine-harness.js";
 
 /* Which Sparkplug entities become Akri devices, with which ids and properties (design.md §5). */
 
@@ -189,6 +189,6 @@ describe("Sparkplug devices as Akri devices", () => {
     h.input({ kind: "offline", broker: "b" });
     h.advance(600_000);
     expect(h.lists.length).toBe(sent);
-    expect(h.engine.currentDevices().map((d) => d.status)).toStrictEqual(["stale", "stale"]);
+    expect(h.engine.discoverer.list().map((d) => d.status)).toStrictEqual(["stale", "stale"]);
   });
 });

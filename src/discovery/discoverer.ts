@@ -1,0 +1,47 @@
+import type { Publish, Will } from "../mqtt/connection.js";
+import type { MqttMessage } from "../mqtt/message.js";
+import type { DiscoveredDevice } from "./device.js";
+import type { ReportEntry } from "./report.js";
+
+/*
+ * The seam between the mode-neutral discovery engine and a discovery mode (Sparkplug B,
+ * generic topics). A mode is a reducer over broker traffic and time: it says what to
+ * subscribe to, applies each input at a given time, and keeps the list of devices it has
+ * found. It does no I/O and reads no clock, so replay and tests run it on virtual time.
+ */
+
+/** What drives a discovery: messages, its broker connection, the passing of time, the end. */
+export type DiscoveryInput =
+  | { kind: "message"; message: MqttMessage }
+  /** Connected and subscribed; `willTimestamp` is the moment of the CONNECT whose Will is registered. */
+  | { kind: "online"; broker: string; willTimestamp: number }
+  | { kind: "offline"; broker: string }
+  | { kind: "tick" }
+  | { kind: "shutdown" };
+
+/** Something a mode must publish (a Sparkplug rebirth request, its STATE). */
+export interface DiscoveryCommand extends Publish {
+  /** The broker to publish on, when it matters. */
+  broker?: string | undefined;
+}
+
+/** Where a step puts what it caused besides changes to the device list. */
+export interface StepSink {
+  readonly commands: DiscoveryCommand[];
+  readonly report: ReportEntry[];
+}
+
+export interface Discoverer {
+  /** The MQTT topic filters to subscribe to. */
+  readonly subscriptions: readonly string[];
+  /** The Will to register at every CONNECT, if the mode has one. */
+  readonly will: Will | undefined;
+  /** Applies one input at `now`, then whatever of the mode's own timers is due by then. */
+  step(input: DiscoveryInput, now: number, out: StepSink): void;
+  /** The earliest time a tick has something to do, if any. */
+  nextDeadline(): number | undefined;
+  /** Bumped whenever what Akri would see (ids, properties) changes. */
+  readonly version: number;
+  /** The devices found, sorted by id. */
+  list(): DiscoveredDevice[];
+}

@@ -1,0 +1,52 @@
+import type { GenericDiscoveryDetails } from "../details.js";
+import type { DiscoveredDevice } from "../device.js";
+import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
+import { GenericPresence } from "./presence.js";
+import { reportPresenceEvent } from "./report.js";
+
+/* Generic discovery: a device per topic (or per id a template extracts) while it publishes. */
+export class GenericDiscoverer implements Discoverer {
+  private readonly presence: GenericPresence;
+  readonly subscriptions: readonly string[];
+  readonly will = undefined;
+
+  constructor(details: GenericDiscoveryDetails) {
+    this.subscriptions = [...details.topics];
+    this.presence = new GenericPresence({
+      topics: details.topics,
+      deviceId: details.deviceId,
+      idleTimeoutSeconds: details.idleTimeoutSeconds,
+      offlineGraceSeconds: details.offlineGraceSeconds,
+      serverUrls: details.serverUrls,
+    });
+  }
+
+  step(input: DiscoveryInput, now: number, out: StepSink): void {
+    switch (input.kind) {
+      case "message": {
+        const event = this.presence.onMessage(input.message, now);
+        if (event) out.report.push(reportPresenceEvent(event));
+        break;
+      }
+      case "online":
+        this.presence.onOnline(now);
+        break;
+      case "offline":
+        this.presence.onOffline(now);
+        break;
+    }
+    for (const event of this.presence.expire(now)) out.report.push(reportPresenceEvent(event));
+  }
+
+  nextDeadline(): number | undefined {
+    return this.presence.nextDeadline();
+  }
+
+  get version(): number {
+    return this.presence.version;
+  }
+
+  list(): DiscoveredDevice[] {
+    return this.presence.list();
+  }
+}

@@ -1,0 +1,103 @@
+import type { Will } from "../../mqtt/connection.js";
+import { type HostInput, HostSession } from "../../sparkplug/host/host-session.js";
+import { stateWill } from "../../sparkplug/host/host-state.js";
+import { type HostOptions, hostOptions } from "../../sparkplug/host/options.js";
+import { earlier } from "../../time/deadline.js";
+import type { SparkplugDiscoveryDetails } from "../details.js";
+import type { DiscoveredDevice } from "../device.js";
+import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
+import { SparkplugInventory } from "./inventory.js";
+import { reportHostEvent } from "./report.js";
+import { subscriptionsFor } from "./subscriptions.js";
+
+/*
+ * Sparkplug B discovery: a Sparkplug 3.0 host session over the namespace, and the inventory
+ * that turns its born edge nodes and devices into Akri devices. The host's rebirth requests
+ * and STATE are the commands; its events are the report.
+ */
+
+export interface SparkplugDiscovererOptions {
+  /** This host's STATE host id (sparkplug.hostId plus this process's suffix). */
+  hostId: string;
+  /** Publish STATE (default: as the details say). */
+  publishState?: boolean;
+  random?: () => number;
+  /** Host model timings that discoveryDetails does not expose (tests shorten them). */
+  host?: Partial<Pick<HostOptions, "deviceRebirthSettleMs" | "staleTimeoutMs" | "unprovenGraceMs">>;
+}
+
+/** The host's STATE death as a Will, with each CONNECT's moment as its timestamp. */
+function stateDeathWill(hostId: string): Will {
+  const { topic, qos, retain } = stateWill(hostId, 0);
+  return { topic, qos, retain, payload: (connectedAt) => stateWill(hostId, connectedAt).payload };
+}
+
+export class SparkplugDiscoverer implements Discoverer {
+  readonly session: HostSession;
+  private readonly inventory: SparkplugInventory;
+  readonly subscriptions: readonly string[];
+  readonly will: Will | undefined;
+
+  constructor(details: SparkplugDiscoveryDetails, options: SparkplugDiscovererOptions) {
+    const sp = details.sparkplug;
+    const publishState = options.publishState ?? sp.publishState;
+    this.session = new HostSession(
+      hostOptions({
+        hostId: options.hostId,
+        publishState,
+        rebirth: sp.rebirth,
+        birthValues: sp.birthMetrics.length > 0 || Object.keys(sp.properties).length > 0 ? "scalars" : "none",
+        ...options.host,
+      }),
+      options.random,
+    );
+    this.inventory = new SparkplugInventory({
+      serverUrls: details.serverUrls,
+      sparkplug: sp,
+      offlineGraceSeconds: details.offlineGraceSeconds,
+    });
+    this.subscriptions = subscriptionsFor(sp, publishState ? options.hostId : undefined);
+    this.will = publishState ? stateDeathWill(options.hostId) : undefined;
+  }
+
+  step(input: DiscoveryInput, now: number, out: StepSink): void {
+    const hostInput = toHostInput(input);
+    if (hostInput !== undefined) this.hostStep(hostInput, now, out);
+    const deadline = this.session.nextDeadline();
+    if (deadline !== undefined && deadline <= now) this.hostStep({ kind: "tick" }, now, out);
+    this.inventory.expire(now);
+  }
+
+  private hostStep(input: HostInput, now: number, out: StepSink): void {
+    const step = this.session.step(input, now);
+    for (const command of step.commands) out.commands.push(command);
+    for (const event of step.events) out.report.push(reportHostEvent(event));
+    this.inventory.apply(step.events, this.session.nodes, now);
+  }
+
+  nextDeadline(): number | undefined {
+    return earlier(this.session.nextDeadline(), this.inventory.nextDeadline());
+  }
+
+  get version(): number {
+    return this.inventory.version;
+  }
+
+  list(): DiscoveredDevice[] {
+    return this.inventory.list();
+  }
+}
+
+function toHostInput(input: DiscoveryInput): HostInput | undefined {
+  switch (input.kind) {
+    case "message":
+    case "shutdown":
+      return input;
+    case "online":
+      return { kind: "broker-online", broker: input.broker, willTimestamp: input.willTimestamp };
+    case "offline":
+      return { kind: "broker-lost", broker: input.broker };
+    case "tick":
+      return undefined;
+  }
+}
