@@ -4,6 +4,7 @@ import { DataType } from "../datatype.js";
 import { decodePayload } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
+import { REBIRTH_METRIC } from "../payload.js";
 import { parseStatePayload } from "../state.js";
 import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
@@ -50,8 +51,6 @@ export interface HostStep {
   events: HostEvent[];
   commands: HostCommand[];
 }
-
-export const REBIRTH_METRIC = "Node Control/Rebirth";
 
 /**
  * A Sparkplug 3.0 host application's view of the namespace: groups → edge nodes → devices,

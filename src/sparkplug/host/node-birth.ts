@@ -1,6 +1,6 @@
 import { DataType } from "../datatype.js";
 import { MetricTable } from "../metric-table.js";
-import type { SparkplugPayload } from "../payload.js";
+import { REBIRTH_METRIC, type SparkplugPayload } from "../payload.js";
 import {
   type Arrival,
   bdSeqOf,
@@ -11,8 +11,6 @@ import {
   sequenceOf,
 } from "./context.js";
 import type { BirthSource, EdgeNode } from "./model.js";
-
-const REBIRTH_METRIC = "Node Control/Rebirth";
 
 /**
  * NBIRTH (live): the node is online and this birth replaces its whole model. Devices known
