@@ -1,7 +1,7 @@
 import type { SparkplugPayload } from "../payload.js";
 import type { NodeTopic } from "../topic.js";
 import { bdSeqOf, type HostModel, type StepOutput, sequenceOf } from "./context.js";
-import type { EdgeNode } from "./model.js";
+import { type EdgeNode, nodeKey } from "./model.js";
 
 /**
  * NDEATH: honoured only when it ends the current session, i.e. the node is online and the
@@ -19,7 +19,7 @@ export function handleNodeDeath(
   messageTopic: string,
   now: number,
 ): void {
-  const node = model.nodes.get(`${topic.group}/${topic.edge}`);
+  const node = model.nodes.get(nodeKey(topic.group, topic.edge));
   const bdSeq = bdSeqOf(payload);
   if (payload.seq !== undefined) {
     out.emit({ kind: "protocol-warning", topic: messageTopic, message: "NDEATH must not carry a seq" });
