@@ -156,6 +156,13 @@ export function scheduleNode(model: HostModel, node: EdgeNode, at: number): void
   model.timedFrom = earlier(model.timedFrom, at);
 }
 
+/** A stale node was asked to rebirth: if it stays silent for staleTimeoutMs it is gone. */
+export function startStaleDeadline(model: HostModel, node: EdgeNode | undefined, now: number): void {
+  if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
+  node.staleDeadline = now + model.options.staleTimeoutMs;
+  scheduleNode(model, node, node.staleDeadline);
+}
+
 /** Asks the policy for a rebirth of the node in `scope` (it may decline: switches, intervals). */
 export function requestRebirth(model: HostModel, scope: Scope, reason: RebirthReason, now: number): void {
   // The policy keeps its own deadline for the request; the node gets one (stale) once it is sent.

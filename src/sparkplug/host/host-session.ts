@@ -18,6 +18,7 @@ import {
   scheduleNode,
   scopeOf,
   sequenceOf,
+  startStaleDeadline,
   type TimelineEntry,
 } from "./context.js";
 import { handleData, settleDevices } from "./data.js";
@@ -27,6 +28,7 @@ import type { HostCommand, HostEvent } from "./events.js";
 import { handleHostState, stateCommand } from "./host-state.js";
 import type { EdgeNode, HostApplication } from "./model.js";
 import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
+import { handleNodeCommand } from "./node-command.js";
 import { handleNodeDeath, markNodeDead } from "./node-death.js";
 import type { HostOptions } from "./options.js";
 import { RebirthPolicy } from "./rebirth-policy.js";
@@ -249,14 +251,10 @@ export class HostSession {
     }
     switch (topic.verb) {
       case "NCMD":
-        if (payload.metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
-          this.model.policy.observed(topic.group, topic.edge, now);
-          out.emit({ kind: "rebirth-observed", group: topic.group, edge: topic.edge, by: "other-host" });
-          // Whoever asked, a stale node now has staleTimeoutMs to answer.
-          this.startStaleDeadline(this.node(topic.group, topic.edge), now);
-        }
+        handleNodeCommand(ctx);
         return;
       case "DCMD":
+        // A command to a device changes nothing the host tracks.
         return;
       case "NDEATH":
         handleNodeDeath(ctx);
@@ -461,15 +459,8 @@ export class HostSession {
         scope: { group, edge },
       });
       out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
-      this.startStaleDeadline(findNode(this.model, group, edge), now);
+      startStaleDeadline(this.model, findNode(this.model, group, edge), now);
     }
-  }
-
-  /** A stale node was asked to rebirth: if it stays silent for staleTimeoutMs it is gone. */
-  private startStaleDeadline(node: EdgeNode | undefined, now: number): void {
-    if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
-    node.staleDeadline = now + this.model.options.staleTimeoutMs;
-    scheduleNode(this.model, node, node.staleDeadline);
   }
 }
 
