@@ -43,7 +43,10 @@ export interface MessageContext<
   payload: Payload;
   /** The record of this message in the step's output. */
   readonly processed: ProcessedMessage;
-  /** The topic's edge node, when the session has already looked it up. */
+  /**
+   * The topic's edge node if the session knew it when the message arrived (created by then
+   * for DBIRTH, DDEATH and DATA); undefined for STATE.
+   */
   node: EdgeNode | undefined;
   /** How it arrived; a birth that came as a certificate or a retained message is unproven. */
   readonly source: BirthSource;

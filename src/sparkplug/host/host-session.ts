@@ -201,7 +201,7 @@ export class HostSession {
             topic: topic.birth,
             payload: decoded.payload,
             processed,
-            node: undefined,
+            node: findNode(this.model, topic.birth.group, topic.birth.edge),
             source: "certificate",
           };
           if (topic.birth.verb === "NBIRTH") handleUnprovenNodeBirth(ctx);
