@@ -3,6 +3,7 @@ import { DataType } from "../sparkplug/datatype.js";
 import { decodePayload } from "../sparkplug/decode.js";
 import { EdgeNodeEncoder, type EdgePublish } from "../sparkplug/edge-node-encoder.js";
 import type { MetricInput } from "../sparkplug/encode.js";
+import { REBIRTH_METRIC } from "../sparkplug/payload.js";
 
 /*
  * A Sparkplug 3.0 edge node for the demo fleet, on the project's own encoder: each MQTT
@@ -126,10 +127,7 @@ export class SimulatedEdgeNode {
     client.on("message", (topic, payload) => {
       if (!topic.includes("/NCMD/")) return;
       const decoded = decodePayload(payload);
-      if (
-        decoded.ok &&
-        decoded.payload.metrics.some((m) => m.name === "Node Control/Rebirth" && m.value === true)
-      ) {
+      if (decoded.ok && decoded.payload.metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
         this.births();
       }
     });

@@ -53,13 +53,6 @@ export function dataTypeName(n: number): string {
   return isDataType(n) ? names[n]! : `Unknown(${n})`;
 }
 
-/** Looks a datatype up by its name, case-insensitively (`int32`, `UInt64`, `datetime`). */
-export function dataTypeFromName(name: string): DataType | undefined {
-  const lower = name.toLowerCase();
-  const index = names.findIndex((n) => n.toLowerCase() === lower);
-  return index < 0 ? undefined : (index as DataType);
-}
-
 /** Integer types carried in the 32-bit `int_value` field by the 3.0 datatype table. */
 export function isInt32Family(t: number): boolean {
   return (t >= DataType.Int8 && t <= DataType.Int32) || (t >= DataType.UInt8 && t <= DataType.UInt32);
@@ -73,9 +66,4 @@ export function isInt64Family(t: number): boolean {
 /** Array datatypes (22-34), packed little-endian into `bytes_value`. */
 export function isArrayType(t: number): boolean {
   return t >= DataType.Int8Array && t <= DataType.DateTimeArray;
-}
-
-/** The "basic" types allowed as DataSet column and Template parameter types. */
-export function isBasicType(t: number): boolean {
-  return t >= DataType.Int8 && t <= DataType.Text;
 }

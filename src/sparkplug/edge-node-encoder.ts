@@ -1,5 +1,6 @@
 import { DataType } from "./datatype.js";
 import { encodePayload, type MetricInput } from "./encode.js";
+import { REBIRTH_METRIC } from "./payload.js";
 import { edgeTopic } from "./topic.js";
 
 /** An MQTT publish an edge node makes. */
@@ -65,7 +66,7 @@ export class EdgeNodeEncoder {
   nbirth(timestamp: number, seq = 0): EdgePublish {
     this.seq = seq;
     const metrics: MetricInput[] = [
-      { name: "Node Control/Rebirth", datatype: DataType.Boolean, value: false, timestamp },
+      { name: REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp },
       { name: "bdSeq", datatype: DataType.Int64, value: this.bdSeq, timestamp },
       ...this.nodeMetrics.map((m) => ({ timestamp, ...m })),
     ];

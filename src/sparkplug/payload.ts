@@ -18,6 +18,12 @@ export interface SparkplugPayload {
   compressed?: boolean;
 }
 
+/**
+ * The node control metric an NBIRTH must declare (Boolean) and a host sets to true in an
+ * NCMD to ask the node for a rebirth.
+ */
+export const REBIRTH_METRIC = "Node Control/Rebirth";
+
 /** One metric as decoded; `datatype` is the declared one, else the birth table's, else Unknown. */
 export interface Metric {
   name?: string;

@@ -128,14 +128,6 @@ export function toLongBits(value: bigint | number): { low: number; high: number;
 
 // Shapes of decoded wire messages (camelCase, as protobufjs names them). Absent = undefined.
 
-export interface RawPayload {
-  timestamp?: Uint64;
-  metrics?: RawMetric[];
-  seq?: Uint64;
-  uuid?: string;
-  body?: Uint8Array;
-}
-
 /** The oneof value members shared (by name) by Metric, PropertyValue, DataSetValue and Parameter. */
 export interface RawScalarFields {
   intValue?: number;

@@ -2,9 +2,9 @@ import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
 import type { SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
-import type { EdgeTopic, SparkplugTopic } from "../topic.js";
+import type { EdgeTopic, SparkplugTopic, StateTopic } from "../topic.js";
 import type { HostCommand, HostEvent, RebirthReason, Scope } from "./events.js";
-import { type EdgeNode, type HostApplication, newEdgeNode } from "./model.js";
+import { type BirthSource, type EdgeNode, type HostApplication, newEdgeNode } from "./model.js";
 import type { HostOptions } from "./options.js";
 import type { RebirthPolicy } from "./rebirth-policy.js";
 import { SequenceTracker } from "./sequence.js";
@@ -22,15 +22,40 @@ export interface ProcessedMessage {
   heldMs?: number;
 }
 
-/** An edge message that has been decoded and waits for (or passes) the seq check. */
-export interface Arrival {
-  message: MqttMessage;
-  topic: EdgeTopic;
-  payload: SparkplugPayload;
-  processed: ProcessedMessage;
-  /** The topic's edge node, when the session has already looked it up. */
-  node?: EdgeNode;
+/**
+ * One received message as its handler sees it: the session's state, the output and time of
+ * the step that handles it, and what was received. The session builds it once per message
+ * (the DATA path allocates no other object for it). A message held back for a missing seq
+ * keeps its context; the step that releases it puts in its own `out` and `now`.
+ */
+export interface MessageContext<
+  Topic extends EdgeTopic | StateTopic = EdgeTopic,
+  Payload = SparkplugPayload,
+> {
+  readonly model: HostModel;
+  out: StepOutput;
+  /** Host time of the step that handles the message, ms. */
+  now: number;
+  readonly message: MqttMessage;
+  /** The parsed topic; for a certificate, the birth topic it carries. */
+  readonly topic: Topic;
+  /** The decoded payload, or the parsed STATE. A held message is decoded again when released. */
+  payload: Payload;
+  /** The record of this message in the step's output. */
+  readonly processed: ProcessedMessage;
+  /**
+   * The topic's edge node if the session knew it when the message arrived (created by then
+   * for DBIRTH, DDEATH and DATA); undefined for STATE.
+   */
+  node: EdgeNode | undefined;
+  /** How it arrived; a birth that came as a certificate or a retained message is unproven. */
+  readonly source: BirthSource;
 }
+
+/** The one signature of every host message handler (a file per message kind). */
+export type MessageHandler<Topic extends EdgeTopic | StateTopic = EdgeTopic, Payload = SparkplugPayload> = (
+  ctx: MessageContext<Topic, Payload>,
+) => void;
 
 /** The host's whole state. Handlers mutate it; only HostSession.step calls them. */
 export interface HostModel {
@@ -39,7 +64,7 @@ export interface HostModel {
   /** The same nodes by group, then edge: found from a topic's levels without building a key. */
   readonly nodesByGroup: Map<string, Map<string, EdgeNode>>;
   readonly hosts: Map<string, HostApplication>;
-  readonly sequences: Map<string, SequenceTracker<Arrival>>;
+  readonly sequences: Map<string, SequenceTracker<MessageContext>>;
   readonly policy: RebirthPolicy;
   /** Node keys with a pending deadline (reorder, settle, stale, unproven), so ticks skip the rest. */
   readonly timed: Set<string>;
@@ -119,10 +144,10 @@ export function getNode(model: HostModel, group: string, edge: string, now: numb
   return node;
 }
 
-export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Arrival> {
+export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<MessageContext> {
   let tracker = model.sequences.get(node.key);
   if (!tracker) {
-    tracker = new SequenceTracker<Arrival>();
+    tracker = new SequenceTracker<MessageContext>();
     model.sequences.set(node.key, tracker);
   }
   return tracker;
@@ -132,6 +157,13 @@ export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<Ar
 export function scheduleNode(model: HostModel, node: EdgeNode, at: number): void {
   model.timed.add(node.key);
   model.timedFrom = earlier(model.timedFrom, at);
+}
+
+/** A stale node was asked to rebirth: if it stays silent for staleTimeoutMs it is gone. */
+export function startStaleDeadline(model: HostModel, node: EdgeNode | undefined, now: number): void {
+  if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
+  node.staleDeadline = now + model.options.staleTimeoutMs;
+  scheduleNode(model, node, node.staleDeadline);
 }
 
 /** Asks the policy for a rebirth of the node in `scope` (it may decline: switches, intervals). */

@@ -1,12 +1,5 @@
 import type { DeviceTopic } from "../topic.js";
-import {
-  type Arrival,
-  getNode,
-  type HostModel,
-  requestRebirth,
-  type StepOutput,
-  scopeOf,
-} from "./context.js";
+import { getNode, type MessageHandler, requestRebirth, type StepOutput, scopeOf } from "./context.js";
 import { getDevice } from "./device-birth.js";
 import type { EdgeNode } from "./model.js";
 
@@ -17,9 +10,9 @@ import type { EdgeNode } from "./model.js";
  * The first DATA after an NBIRTH also ends the birth burst: devices that were not reborn
  * by then are gone.
  */
-export function handleData(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
-  const { topic, payload } = arrival;
-  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
+export const handleData: MessageHandler = (ctx) => {
+  const { model, out, topic, payload, now } = ctx;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
   if (node.status !== "online") {
     if (deviceId !== undefined) getDevice(node, deviceId);
@@ -65,7 +58,7 @@ export function handleData(model: HostModel, out: StepOutput, arrival: Arrival, 
     });
   }
   if (unknown) requestRebirth(model, scopeOf(node), "unknown-metric", now);
-}
+};
 
 /** Ends a birth burst: devices still awaiting their DBIRTH after an NBIRTH are offline. */
 export function settleDevices(out: StepOutput, node: EdgeNode, now: number): void {

@@ -1,4 +1,5 @@
 import type { HostEvent, HostEventKind, Scope } from "./events.js";
+import { nodeKey } from "./model.js";
 
 /** Event kinds that report a protocol problem (as opposed to a lifecycle change). */
 const PROBLEMS: ReadonlySet<HostEventKind> = new Set<HostEventKind>([
@@ -21,9 +22,8 @@ export function isProblem(event: HostEvent): boolean {
 }
 
 function where(scope: Scope): string {
-  return scope.device === undefined
-    ? `${scope.group}/${scope.edge}`
-    : `${scope.group}/${scope.edge}/${scope.device}`;
+  const node = nodeKey(scope.group, scope.edge);
+  return scope.device === undefined ? node : `${node}/${scope.device}`;
 }
 
 /** A one-line human description of an event. */

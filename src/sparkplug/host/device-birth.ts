@@ -1,15 +1,7 @@
 import { MetricTable } from "../metric-table.js";
 import type { DeviceTopic } from "../topic.js";
-import {
-  type Arrival,
-  getNode,
-  type HostModel,
-  requestRebirth,
-  type StepOutput,
-  scheduleNode,
-  scopeOf,
-} from "./context.js";
-import { type BirthSource, type Device, type EdgeNode, newDevice } from "./model.js";
+import { getNode, type MessageHandler, requestRebirth, scheduleNode, scopeOf } from "./context.js";
+import { type Device, type EdgeNode, newDevice } from "./model.js";
 
 export function getDevice(node: EdgeNode, id: string): Device {
   let device = node.devices.get(id);
@@ -26,19 +18,16 @@ export function getDevice(node: EdgeNode, id: string): Device {
  * is kept (we now know the device and its metrics) but does not make it online: the node
  * is asked to rebirth.
  */
-export function handleDeviceBirth(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
-  const topic = arrival.topic as DeviceTopic;
-  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
+export const handleDeviceBirth: MessageHandler = (ctx) => {
+  const { model, out, now } = ctx;
+  const topic = ctx.topic as DeviceTopic;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const device = getDevice(node, topic.device);
-  const metrics = MetricTable.fromBirth(
-    arrival.payload.metrics,
-    node.birth?.metrics,
-    model.options.birthValues,
-  );
+  const metrics = MetricTable.fromBirth(ctx.payload.metrics, node.birth?.metrics, model.options.birthValues);
   for (const alias of metrics.duplicateAliases) {
     out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
   }
-  device.birth = { receivedAt: now, timestamp: arrival.payload.timestamp, source: "live", metrics };
+  device.birth = { receivedAt: now, timestamp: ctx.payload.timestamp, source: "live", metrics };
   device.awaitingBirth = false;
   if (node.status !== "online") {
     device.status = "unknown";
@@ -51,33 +40,24 @@ export function handleDeviceBirth(model: HostModel, out: StepOutput, arrival: Ar
   device.stale = false;
   device.diedAt = undefined;
   out.emit({ kind: "device-born", ...scopeOf(node, device.id), source: "live" });
-}
+};
 
-/** A DBIRTH of unknown freshness (certificate or retained): tables, not liveness. */
-export function handleUnprovenDeviceBirth(
-  model: HostModel,
-  out: StepOutput,
-  arrival: Pick<Arrival, "topic" | "payload" | "message">,
-  source: BirthSource,
-  now: number,
-): void {
-  const topic = arrival.topic as DeviceTopic;
-  const node = getNode(model, topic.group, topic.edge, now);
+/** A DBIRTH of unknown freshness (certificate or retained, as `ctx.source` says): tables, not liveness. */
+export const handleUnprovenDeviceBirth: MessageHandler = (ctx) => {
+  const { model, out, now, source } = ctx;
+  const topic = ctx.topic as DeviceTopic;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const device = getDevice(node, topic.device);
   if (device.status === "online" && !device.stale) return;
   if (device.status === "offline" && device.birth?.source === "live") return; // it died after this birth
-  const metrics = MetricTable.fromBirth(
-    arrival.payload.metrics,
-    node.birth?.metrics,
-    model.options.birthValues,
-  );
+  const metrics = MetricTable.fromBirth(ctx.payload.metrics, node.birth?.metrics, model.options.birthValues);
   for (const alias of metrics.duplicateAliases) {
     out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
   }
-  device.birth = { receivedAt: now, timestamp: arrival.payload.timestamp, source, metrics };
+  device.birth = { receivedAt: now, timestamp: ctx.payload.timestamp, source, metrics };
   // A device that was online before our own outage stays listed: a certificate proves nothing either way.
   if (device.status === "online") return;
   device.status = "unknown";
   if (node.unprovenSince === undefined) node.unprovenSince = now;
   scheduleNode(model, node, node.unprovenSince + model.options.unprovenGraceMs);
-}
+};

@@ -1,12 +1,5 @@
 import type { DeviceTopic } from "../topic.js";
-import {
-  type Arrival,
-  getNode,
-  type HostModel,
-  requestRebirth,
-  type StepOutput,
-  scopeOf,
-} from "./context.js";
+import { getNode, type MessageHandler, requestRebirth, scopeOf } from "./context.js";
 
 /**
  * DDEATH (in seq order): the device is offline as of the DDEATH's own payload timestamp
@@ -14,9 +7,10 @@ import {
  * A DDEATH is believed even from a node whose session we do not know, since it can only
  * make a device go away; the node is then asked to rebirth.
  */
-export function handleDeviceDeath(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
-  const topic = arrival.topic as DeviceTopic;
-  const node = arrival.node ?? getNode(model, topic.group, topic.edge, now);
+export const handleDeviceDeath: MessageHandler = (ctx) => {
+  const { model, out, now } = ctx;
+  const topic = ctx.topic as DeviceTopic;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const device = node.devices.get(topic.device);
   if (node.status !== "online") {
     out.emit({ kind: "data-before-birth", ...scopeOf(node, topic.device), verb: "DDEATH" });
@@ -25,15 +19,15 @@ export function handleDeviceDeath(model: HostModel, out: StepOutput, arrival: Ar
   if (!device || device.status === "offline") {
     out.emit({
       kind: "protocol-warning",
-      topic: arrival.message.topic,
+      topic: ctx.message.topic,
       message: device ? "DDEATH for a device that is already offline" : "DDEATH for a device never born",
     });
     return;
   }
-  const at = arrival.payload.timestamp ?? now;
+  const at = ctx.payload.timestamp ?? now;
   device.status = "offline";
   device.stale = true;
   device.awaitingBirth = false;
   device.diedAt = at;
   out.emit({ kind: "device-died", ...scopeOf(node, device.id), reason: "ddeath", at });
-}
+};

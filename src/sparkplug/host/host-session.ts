@@ -4,19 +4,21 @@ import { DataType } from "../datatype.js";
 import { decodePayload } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
+import { REBIRTH_METRIC } from "../payload.js";
 import { parseStatePayload } from "../state.js";
 import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
-  type Arrival,
   findNode,
   getNode,
   type HostModel,
+  type MessageContext,
   type ProcessedMessage,
   requestRebirth,
   StepOutput,
   scheduleNode,
   scopeOf,
   sequenceOf,
+  startStaleDeadline,
   type TimelineEntry,
 } from "./context.js";
 import { handleData, settleDevices } from "./data.js";
@@ -26,6 +28,7 @@ import type { HostCommand, HostEvent } from "./events.js";
 import { handleHostState, stateCommand } from "./host-state.js";
 import type { EdgeNode, HostApplication } from "./model.js";
 import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
+import { handleNodeCommand } from "./node-command.js";
 import { handleNodeDeath, markNodeDead } from "./node-death.js";
 import type { HostOptions } from "./options.js";
 import { RebirthPolicy } from "./rebirth-policy.js";
@@ -50,8 +53,6 @@ export interface HostStep {
   events: HostEvent[];
   commands: HostCommand[];
 }
-
-export const REBIRTH_METRIC = "Node Control/Rebirth";
 
 /**
  * A Sparkplug 3.0 host application's view of the namespace: groups → edge nodes → devices,
@@ -167,7 +168,17 @@ export class HostSession {
             break;
           }
           processed.state = parsed.state;
-          handleHostState(this.model, out, topic.hostId, topic.version, parsed.state, now);
+          handleHostState({
+            model: this.model,
+            out,
+            now,
+            message,
+            topic,
+            payload: parsed.state,
+            processed,
+            node: undefined,
+            source: message.retain ? "retained" : "live",
+          });
           break;
         }
         case "certificate": {
@@ -182,10 +193,19 @@ export class HostSession {
             break;
           }
           processed.payload = decoded.payload;
-          const arrival = { message, topic: topic.birth, payload: decoded.payload };
-          if (topic.birth.verb === "NBIRTH")
-            handleUnprovenNodeBirth(this.model, out, arrival, "certificate", now);
-          else handleUnprovenDeviceBirth(this.model, out, arrival, "certificate", now);
+          const ctx: MessageContext = {
+            model: this.model,
+            out,
+            now,
+            message,
+            topic: topic.birth,
+            payload: decoded.payload,
+            processed,
+            node: findNode(this.model, topic.birth.group, topic.birth.edge),
+            source: "certificate",
+          };
+          if (topic.birth.verb === "NBIRTH") handleUnprovenNodeBirth(ctx);
+          else handleUnprovenDeviceBirth(ctx);
           break;
         }
         default:
@@ -211,46 +231,52 @@ export class HostSession {
     }
     const payload = decoded.payload;
     processed.payload = payload;
+    const ctx: MessageContext = {
+      model: this.model,
+      out,
+      now,
+      message,
+      topic,
+      payload,
+      processed,
+      node: known,
+      source: message.retain ? "retained" : "live",
+    };
     if (message.retain && topic.verb !== "NCMD" && topic.verb !== "DCMD") {
       out.emit({ kind: "retained-message", topic: message.topic });
       // A retained birth is of unknown age: it teaches tables, not liveness. Other retained edge messages are ignored.
-      if (topic.verb === "NBIRTH")
-        handleUnprovenNodeBirth(this.model, out, { message, topic, payload }, "retained", now);
-      if (topic.verb === "DBIRTH")
-        handleUnprovenDeviceBirth(this.model, out, { message, topic, payload }, "retained", now);
+      if (topic.verb === "NBIRTH") handleUnprovenNodeBirth(ctx);
+      if (topic.verb === "DBIRTH") handleUnprovenDeviceBirth(ctx);
       return;
     }
-    const arrival: Arrival = { message, topic, payload, processed };
     switch (topic.verb) {
       case "NCMD":
-        if (payload.metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true)) {
-          this.model.policy.observed(topic.group, topic.edge, now);
-          out.emit({ kind: "rebirth-observed", group: topic.group, edge: topic.edge, by: "other-host" });
-          // Whoever asked, a stale node now has staleTimeoutMs to answer.
-          this.startStaleDeadline(this.node(topic.group, topic.edge), now);
-        }
+        handleNodeCommand(ctx);
         return;
       case "DCMD":
+        // A command to a device changes nothing the host tracks.
         return;
       case "NDEATH":
-        handleNodeDeath(this.model, out, topic, payload, message.topic, now);
+        handleNodeDeath(ctx);
         return;
       case "NBIRTH":
-        handleNodeBirth(this.model, out, arrival, now);
+        handleNodeBirth(ctx);
         return;
-      default:
-        arrival.node = known ?? getNode(this.model, topic.group, topic.edge, now);
-        this.onSequencedMessage(out, arrival, arrival.node, now);
+      default: {
+        const node = known ?? getNode(this.model, topic.group, topic.edge, now);
+        ctx.node = node;
+        this.onSequencedMessage(ctx, node);
+      }
     }
   }
 
   /** DBIRTH, NDATA, DDATA, DDEATH: through the node's seq check, then processed in order. */
-  private onSequencedMessage(out: StepOutput, arrival: Arrival, node: EdgeNode, now: number): void {
-    const { topic, payload, message } = arrival;
+  private onSequencedMessage(ctx: MessageContext, node: EdgeNode): void {
+    const { out, now, topic, payload, message } = ctx;
     node.lastSeenAt = now;
     this.proveAlive(out, node);
     if (!this.model.options.checkSequence) {
-      this.process(out, arrival, now);
+      this.process(ctx);
       return;
     }
     if (payload.seq === undefined || payload.seq > 255) {
@@ -260,15 +286,15 @@ export class HostSession {
         message:
           payload.seq === undefined ? `${topic.verb} has no seq` : `seq ${payload.seq} is outside 0-255`,
       });
-      this.process(out, arrival, now);
+      this.process(ctx);
       return;
     }
     const tracker = sequenceOf(this.model, node);
-    const verdict = tracker.accept(payload.seq, arrival, now);
+    const verdict = tracker.accept(payload.seq, ctx, now);
     switch (verdict.kind) {
       case "in-order": {
         const healing = tracker.gapOpenedAt;
-        this.process(out, arrival, now);
+        this.process(ctx);
         for (const held of tracker.releaseInOrder()) this.processHeld(out, held.item, held.heldAt, now);
         if (healing !== undefined && tracker.gapOpenedAt === undefined) {
           out.emit({ kind: "reorder-healed", ...scopeOf(node), seq: payload.seq, waitedMs: now - healing });
@@ -277,7 +303,7 @@ export class HostSession {
       }
       case "held":
         out.end();
-        out.retract(arrival.processed);
+        out.retract(ctx.processed);
         if (verdict.opened) {
           out.emit({ kind: "seq-gap", ...scopeOf(node), expected: verdict.expected, received: payload.seq });
           scheduleNode(this.model, node, now + this.model.options.rebirth.reorderTimeoutMs);
@@ -291,10 +317,10 @@ export class HostSession {
         // A birth of hundreds of devices after a lost message: give the gap up now, not
         // after the timeout (the rest of the birth would be dropped as duplicates).
         out.end();
-        out.retract(arrival.processed);
+        out.retract(ctx.processed);
         this.expireGap(out, node, now);
-        tracker.accept(payload.seq, arrival, now);
-        this.processHeld(out, arrival, now, now);
+        tracker.accept(payload.seq, ctx, now);
+        this.processHeld(out, ctx, now, now);
         return;
     }
   }
@@ -319,30 +345,33 @@ export class HostSession {
     }
   }
 
-  private process(out: StepOutput, arrival: Arrival, now: number): void {
-    switch (arrival.topic.verb) {
+  private process(ctx: MessageContext): void {
+    switch (ctx.topic.verb) {
       case "DBIRTH":
-        handleDeviceBirth(this.model, out, arrival, now);
+        handleDeviceBirth(ctx);
         return;
       case "DDEATH":
-        handleDeviceDeath(this.model, out, arrival, now);
+        handleDeviceDeath(ctx);
         return;
       default:
-        handleData(this.model, out, arrival, now);
+        handleData(ctx);
     }
   }
 
   /** Processes a message released from the reorder buffer, decoded again with today's tables. */
-  private processHeld(out: StepOutput, arrival: Arrival, heldAt: number, now: number): void {
-    const decoded = decodePayload(arrival.message.payload, { table: this.tableFor(arrival.topic) });
+  private processHeld(out: StepOutput, ctx: MessageContext, heldAt: number, now: number): void {
+    // It is handled in this step, at this time: not in the one that held it back.
+    ctx.out = out;
+    ctx.now = now;
+    const decoded = decodePayload(ctx.message.payload, { table: this.tableFor(ctx.topic) });
     if (decoded.ok) {
-      arrival.payload = decoded.payload;
-      arrival.processed.payload = decoded.payload;
+      ctx.payload = decoded.payload;
+      ctx.processed.payload = decoded.payload;
     }
-    arrival.processed.heldMs = now - heldAt;
-    out.begin(arrival.processed);
+    ctx.processed.heldMs = now - heldAt;
+    out.begin(ctx.processed);
     try {
-      this.process(out, arrival, now);
+      this.process(ctx);
     } finally {
       out.end();
     }
@@ -430,15 +459,8 @@ export class HostSession {
         scope: { group, edge },
       });
       out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
-      this.startStaleDeadline(findNode(this.model, group, edge), now);
+      startStaleDeadline(this.model, findNode(this.model, group, edge), now);
     }
-  }
-
-  /** A stale node was asked to rebirth: if it stays silent for staleTimeoutMs it is gone. */
-  private startStaleDeadline(node: EdgeNode | undefined, now: number): void {
-    if (!node?.stale || node.status === "offline" || node.staleDeadline !== undefined) return;
-    node.staleDeadline = now + this.model.options.staleTimeoutMs;
-    scheduleNode(this.model, node, node.staleDeadline);
   }
 }
 

@@ -1,6 +1,6 @@
 import { encodeStatePayload, type HostState } from "../state.js";
-import { stateTopic } from "../topic.js";
-import type { HostModel, StepOutput } from "./context.js";
+import { type StateTopic, stateTopic } from "../topic.js";
+import type { MessageHandler } from "./context.js";
 import type { PublishCommand } from "./events.js";
 
 /** The STATE birth (online) or death (offline) publish of our host id: QoS 1, retained. */
@@ -36,14 +36,9 @@ export function stateWill(
  * after our birth (the previous session's retained death racing in) makes us publish our
  * birth again at once.
  */
-export function handleHostState(
-  model: HostModel,
-  out: StepOutput,
-  hostId: string,
-  version: "3.0" | "2.2",
-  state: HostState,
-  now: number,
-): void {
+export const handleHostState: MessageHandler<StateTopic, HostState> = (ctx) => {
+  const { model, out, payload: state, now } = ctx;
+  const { hostId, version } = ctx.topic;
   if (version === "3.0" && hostId === model.options.hostId) {
     if (!state.online && model.willTimestamp !== undefined && model.options.publishState) {
       out.command(stateCommand(hostId, true, model.willTimestamp, model.broker));
@@ -74,4 +69,4 @@ export function handleHostState(
     receivedAt: now,
   });
   out.emit({ kind: "host-state", hostId, version, online: state.online, timestamp: state.timestamp });
-}
+};

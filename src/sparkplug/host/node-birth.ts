@@ -1,29 +1,27 @@
 import { DataType } from "../datatype.js";
 import { MetricTable } from "../metric-table.js";
-import type { SparkplugPayload } from "../payload.js";
+import { REBIRTH_METRIC, type SparkplugPayload } from "../payload.js";
 import {
-  type Arrival,
   bdSeqOf,
   getNode,
   type HostModel,
+  type MessageHandler,
   type StepOutput,
   scheduleNode,
   sequenceOf,
 } from "./context.js";
-import type { BirthSource, EdgeNode } from "./model.js";
-
-const REBIRTH_METRIC = "Node Control/Rebirth";
+import type { EdgeNode } from "./model.js";
 
 /**
  * NBIRTH (live): the node is online and this birth replaces its whole model. Devices known
  * from before must send their DBIRTH again; until then they are awaiting birth, and those
  * that have not by the first DATA (or the settle deadline) are gone.
  */
-export function handleNodeBirth(model: HostModel, out: StepOutput, arrival: Arrival, now: number): void {
-  const { topic, payload } = arrival;
-  const node = getNode(model, topic.group, topic.edge, now);
+export const handleNodeBirth: MessageHandler = (ctx) => {
+  const { model, out, topic, payload, now } = ctx;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const bdSeq = bdSeqOf(payload);
-  warnAboutBirth(out, arrival.message.topic, payload, bdSeq);
+  warnAboutBirth(out, ctx.message.topic, payload, bdSeq);
   const reborn = node.status === "online" && !node.stale && node.bdSeq === bdSeq;
   const metrics = birthTable(model, out, node, payload);
 
@@ -56,22 +54,16 @@ export function handleNodeBirth(model: HostModel, out: StepOutput, arrival: Arri
     reborn,
     source: "live",
   });
-}
+};
 
 /**
- * An NBIRTH of unknown freshness: a Sparkplug-aware broker's certificate or a retained
- * NBIRTH. It teaches the birth tables (so DATA decodes without a rebirth) but proves
- * nothing about liveness: the node stays unknown until live traffic shows it is alive.
+ * An NBIRTH of unknown freshness (`ctx.source`): a Sparkplug-aware broker's certificate or
+ * a retained NBIRTH. It teaches the birth tables (so DATA decodes without a rebirth) but
+ * proves nothing about liveness: the node stays unknown until live traffic shows it is alive.
  */
-export function handleUnprovenNodeBirth(
-  model: HostModel,
-  out: StepOutput,
-  arrival: Pick<Arrival, "topic" | "payload" | "message">,
-  source: BirthSource,
-  now: number,
-): void {
-  const { topic, payload } = arrival;
-  const node = getNode(model, topic.group, topic.edge, now);
+export const handleUnprovenNodeBirth: MessageHandler = (ctx) => {
+  const { model, out, topic, payload, now, source } = ctx;
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const bdSeq = bdSeqOf(payload);
   // Live knowledge wins, and so does a stale session that this birth belongs to.
   if (node.status === "online" && (!node.stale || node.bdSeq === bdSeq)) return;
@@ -89,7 +81,7 @@ export function handleUnprovenNodeBirth(
   node.status = "unknown";
   node.unprovenSince = now;
   scheduleNode(model, node, now + model.options.unprovenGraceMs);
-}
+};
 
 function birthTable(
   model: HostModel,

@@ -1,6 +1,4 @@
-import type { SparkplugPayload } from "../payload.js";
-import type { NodeTopic } from "../topic.js";
-import { bdSeqOf, type HostModel, type StepOutput, sequenceOf } from "./context.js";
+import { bdSeqOf, type HostModel, type MessageHandler, type StepOutput, sequenceOf } from "./context.js";
 import type { EdgeNode } from "./model.js";
 
 /**
@@ -11,15 +9,10 @@ import type { EdgeNode } from "./model.js";
  * and all its devices offline at the host's receive time (3.0: NDEATH timestamps are
  * meaningless).
  */
-export function handleNodeDeath(
-  model: HostModel,
-  out: StepOutput,
-  topic: NodeTopic,
-  payload: SparkplugPayload,
-  messageTopic: string,
-  now: number,
-): void {
-  const node = model.nodes.get(`${topic.group}/${topic.edge}`);
+export const handleNodeDeath: MessageHandler = (ctx) => {
+  const { model, out, topic, payload, now } = ctx;
+  const messageTopic = ctx.message.topic;
+  const node = ctx.node;
   const bdSeq = bdSeqOf(payload);
   if (payload.seq !== undefined) {
     out.emit({ kind: "protocol-warning", topic: messageTopic, message: "NDEATH must not carry a seq" });
@@ -62,7 +55,7 @@ export function handleNodeDeath(
   }
   // An unproven node (certificate) whose death matches its birth is dead as well.
   markNodeDead(model, out, node, now, "ndeath");
-}
+};
 
 /** Takes a node and every device under it offline, their metrics stale. */
 export function markNodeDead(
