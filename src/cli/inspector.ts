@@ -5,6 +5,7 @@ import type { HostEvent } from "../sparkplug/host/events.js";
 import { HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
 import { type Json, metricToJson, payloadHeaderToJson } from "../sparkplug/json.js";
+import { BDSEQ_METRIC } from "../sparkplug/payload.js";
 
 /*
  * `akri-mqtt inspect`: every message through the same host session model the discovery
@@ -112,7 +113,7 @@ export function messageLine(p: ProcessedMessage): { [key: string]: Json } {
   if (p.heldMs !== undefined) line.heldMs = p.heldMs;
   if (p.payload) {
     Object.assign(line, payloadHeaderToJson(p.payload));
-    const bdSeq = p.payload.metrics.find((m) => m.name === "bdSeq");
+    const bdSeq = p.payload.metrics.find((m) => m.name === BDSEQ_METRIC);
     if (bdSeq && (topic.kind === "node" || topic.kind === "certificate")) {
       line.bdSeq =
         typeof bdSeq.value === "bigint" || typeof bdSeq.value === "number" ? String(bdSeq.value) : null;

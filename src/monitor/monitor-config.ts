@@ -1,7 +1,7 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrokerCredentials, credentialsFromEnvironment } from "../mqtt/credentials.js";
-import { CERTIFICATES_PREFIX, edgeTopic } from "../sparkplug/topic.js";
+import { CERTIFICATES_PREFIX, edgeTopic, entityId } from "../sparkplug/topic.js";
 
 /*
  * The monitor is configured by what Akri gives a broker pod: the device's properties as
@@ -154,7 +154,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
     const deviceId = property("SPARKPLUG_DEVICE_ID");
     device = {
       mode: "sparkplug",
-      id: `spBv1.0/${group}/${edge}${deviceId === undefined ? "" : `/${deviceId}`}`,
+      id: entityId(group, edge, deviceId),
       group,
       edge,
       device: deviceId,

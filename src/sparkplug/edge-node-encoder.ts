@@ -1,6 +1,6 @@
 import { DataType } from "./datatype.js";
 import { encodePayload, type MetricInput } from "./encode.js";
-import { REBIRTH_METRIC } from "./payload.js";
+import { BDSEQ_METRIC, REBIRTH_METRIC } from "./payload.js";
 import { edgeTopic } from "./topic.js";
 
 /** An MQTT publish an edge node makes. */
@@ -67,7 +67,7 @@ export class EdgeNodeEncoder {
     this.seq = seq;
     const metrics: MetricInput[] = [
       { name: REBIRTH_METRIC, datatype: DataType.Boolean, value: false, timestamp },
-      { name: "bdSeq", datatype: DataType.Int64, value: this.bdSeq, timestamp },
+      { name: BDSEQ_METRIC, datatype: DataType.Int64, value: this.bdSeq, timestamp },
       ...this.nodeMetrics.map((m) => ({ timestamp, ...m })),
     ];
     return this.publish(
@@ -129,7 +129,10 @@ export class EdgeNodeEncoder {
   ndeath(timestamp: number): EdgePublish {
     return this.publish(
       edgeTopic("NDEATH", this.group, this.edge),
-      encodePayload({ timestamp, metrics: [{ name: "bdSeq", datatype: DataType.Int64, value: this.bdSeq }] }),
+      encodePayload({
+        timestamp,
+        metrics: [{ name: BDSEQ_METRIC, datatype: DataType.Int64, value: this.bdSeq }],
+      }),
       1,
     );
   }

@@ -24,6 +24,9 @@ export interface SparkplugPayload {
  */
 export const REBIRTH_METRIC = "Node Control/Rebirth";
 
+/** The metric of NBIRTH and NDEATH that ties a death to its birth's session. */
+export const BDSEQ_METRIC = "bdSeq";
+
 /** One metric as decoded; `datatype` is the declared one, else the birth table's, else Unknown. */
 export interface Metric {
   name?: string;

@@ -188,3 +188,11 @@ export function edgeTopic(verb: Verb, group: string, edge: string, device?: stri
 export function stateTopic(hostId: string): string {
   return `${NAMESPACE}/STATE/${hostId}`;
 }
+
+/**
+ * The id of an edge node or device as Akri lists it: `spBv1.0/<group>/<edge>[/<device>]`
+ * (design.md §5), the same on every node.
+ */
+export function entityId(group: string, edge: string, device?: string): string {
+  return device === undefined ? `${NAMESPACE}/${group}/${edge}` : `${NAMESPACE}/${group}/${edge}/${device}`;
+}

@@ -1,8 +1,8 @@
 import type { HostEvent } from "../../sparkplug/host/events.js";
-import type { Device, EdgeNode } from "../../sparkplug/host/model.js";
+import { type Device, type EdgeNode, nodeKey } from "../../sparkplug/host/model.js";
 import type { MetricTable } from "../../sparkplug/metric-table.js";
 import type { MetricValue } from "../../sparkplug/payload.js";
-import { edgeTopic } from "../../sparkplug/topic.js";
+import { edgeTopic, entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
 import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "../device.js";
@@ -71,7 +71,7 @@ export class SparkplugInventory {
         case "device-born":
         case "device-died":
           touched ??= new Set();
-          touched.add(`${event.group}/${event.edge}`);
+          touched.add(nodeKey(event.group, event.edge));
           break;
         case "broker-lost":
         case "broker-online":
@@ -116,7 +116,7 @@ export class SparkplugInventory {
       return;
     const nodeTable = node.birth?.metrics;
     if (sparkplug.discover !== "devices" && this.selected(nodeTable, undefined)) {
-      const id = `spBv1.0/${node.group}/${node.edge}`;
+      const id = entityId(node.group, node.edge);
       if (node.status === "online") {
         wanted.set(id, this.nodeDevice(node, id));
       } else if (node.status === "offline") {
@@ -127,7 +127,7 @@ export class SparkplugInventory {
     for (const device of node.devices.values()) {
       if (!shouldInclude(sparkplug.deviceIds, device.id)) continue;
       if (!this.selected(device.birth?.metrics, nodeTable)) continue;
-      const id = `spBv1.0/${node.group}/${node.edge}/${device.id}`;
+      const id = entityId(node.group, node.edge, device.id);
       if (device.status === "online" && node.status !== "offline") {
         wanted.set(id, this.deviceDevice(node, device, id));
       } else if (device.status === "offline" || node.status === "offline") {

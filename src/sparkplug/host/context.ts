@@ -1,6 +1,6 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
-import type { SparkplugPayload } from "../payload.js";
+import { BDSEQ_METRIC, type SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
 import type { EdgeTopic, SparkplugTopic, StateTopic } from "../topic.js";
 import type { HostCommand, HostEvent, RebirthReason, Scope } from "./events.js";
@@ -183,7 +183,7 @@ export function scopeOf(node: EdgeNode, device?: string): Scope {
 
 /** Reads the bdSeq metric of an NBIRTH or NDEATH as a bigint. */
 export function bdSeqOf(payload: SparkplugPayload): bigint | undefined {
-  const metric = payload.metrics.find((m) => m.name === "bdSeq");
+  const metric = payload.metrics.find((m) => m.name === BDSEQ_METRIC);
   const value = metric?.value;
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);

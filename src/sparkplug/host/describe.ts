@@ -1,24 +1,42 @@
 import type { HostEvent, HostEventKind, Scope } from "./events.js";
 import { nodeKey } from "./model.js";
 
-/** Event kinds that report a protocol problem (as opposed to a lifecycle change). */
-const PROBLEMS: ReadonlySet<HostEventKind> = new Set<HostEventKind>([
-  "decode-error",
-  "not-sparkplug",
-  "retained-message",
-  "protocol-warning",
-  "stale-death-ignored",
-  "seq-gap",
-  "reorder-expired",
-  "seq-duplicate",
-  "unknown-metric",
-  "duplicate-alias",
-  "data-before-birth",
-  "host-state-ignored",
-]);
+/** How much an event matters: debug for lifecycle, info for what an operator may want to know, warn for broken traffic. */
+export type EventSeverity = "debug" | "info" | "warn";
+
+/**
+ * Every kind of host event: how much it matters, and whether it reports a problem in the
+ * traffic (as opposed to a lifecycle change). A new kind must be added here (the compiler
+ * says so) and to describeEvent below; everything else reads these.
+ */
+export const EVENT_KINDS: { readonly [K in HostEventKind]: { severity: EventSeverity; problem: boolean } } = {
+  "node-born": { severity: "debug", problem: false },
+  "node-died": { severity: "debug", problem: false },
+  "device-born": { severity: "debug", problem: false },
+  "device-died": { severity: "debug", problem: false },
+  "node-stale": { severity: "debug", problem: false },
+  "reorder-healed": { severity: "debug", problem: false },
+  "broker-lost": { severity: "debug", problem: false },
+  "broker-online": { severity: "debug", problem: false },
+  "host-state": { severity: "debug", problem: false },
+  "rebirth-observed": { severity: "debug", problem: false },
+  "rebirth-requested": { severity: "info", problem: false },
+  "seq-gap": { severity: "info", problem: true },
+  "seq-duplicate": { severity: "info", problem: true },
+  "stale-death-ignored": { severity: "info", problem: true },
+  "data-before-birth": { severity: "info", problem: true },
+  "retained-message": { severity: "info", problem: true },
+  "host-state-ignored": { severity: "info", problem: true },
+  "decode-error": { severity: "warn", problem: true },
+  "not-sparkplug": { severity: "warn", problem: true },
+  "protocol-warning": { severity: "warn", problem: true },
+  "reorder-expired": { severity: "warn", problem: true },
+  "unknown-metric": { severity: "warn", problem: true },
+  "duplicate-alias": { severity: "warn", problem: true },
+};
 
 export function isProblem(event: HostEvent): boolean {
-  return PROBLEMS.has(event.kind);
+  return EVENT_KINDS[event.kind].problem;
 }
 
 function where(scope: Scope): string {
