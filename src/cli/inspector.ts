@@ -1,11 +1,13 @@
+import { Subject } from "rxjs";
 import type { MqttMessage } from "../mqtt/message.js";
 import type { ProcessedMessage, TimelineEntry } from "../sparkplug/host/context.js";
 import { describeEvent, isProblem } from "../sparkplug/host/describe.js";
 import type { HostEvent } from "../sparkplug/host/events.js";
-import { HostSession } from "../sparkplug/host/host-session.js";
+import { type HostInput, HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
 import { type Json, metricToJson, payloadHeaderToJson } from "../sparkplug/json.js";
 import { BDSEQ_METRIC } from "../sparkplug/payload.js";
+import { runReducer, VirtualClock } from "../streams/timed-reducer.js";
 
 /*
  * `akri-mqtt inspect`: every message through the same host session model the discovery
@@ -22,8 +24,12 @@ export interface InspectorOptions {
 const DRAIN_MS = 60_000;
 
 export class Inspector {
-  private readonly session: HostSession;
+  private readonly clock = new VirtualClock();
+  private readonly messages$ = new Subject<HostInput>();
+  private lines: Json[] = [];
   private lastAt = 0;
+  private started = false;
+  private readonly session: HostSession;
 
   constructor(options: InspectorOptions = {}) {
     this.session = new HostSession(
@@ -38,34 +44,44 @@ export class Inspector {
 
   /** Feeds one message (its `at` is the time), returning the lines to print. */
   feed(message: MqttMessage): Json[] {
-    const lines = this.advance(message.at);
-    const step = this.session.step({ kind: "message", message }, message.at);
+    this.start(message.at);
+    this.clock.advanceTo(message.at);
+    this.messages$.next({ kind: "message", message });
     this.lastAt = Math.max(this.lastAt, message.at);
-    lines.push(...linesOf(step.timeline, message.at));
-    return lines;
+    return this.take();
   }
 
   /** Runs timers due by `now` (live inspection calls this periodically). */
   tick(now: number): Json[] {
-    return this.advance(now);
+    this.start(now);
+    this.clock.advanceTo(now);
+    return this.take();
   }
 
   /** After the last message: lets pending reorder and settle timers run out. */
   finish(): Json[] {
-    return this.advance(this.lastAt + DRAIN_MS);
+    if (this.started) this.clock.advanceTo(this.lastAt + DRAIN_MS);
+    return this.take();
   }
 
-  private advance(now: number): Json[] {
-    const lines: Json[] = [];
-    for (let i = 0; i < 10_000; i++) {
-      const deadline = this.session.nextDeadline();
-      if (deadline === undefined || deadline > now) break;
-      const step = this.session.step({ kind: "tick" }, deadline);
-      lines.push(...linesOf(step.timeline, deadline));
-    }
+  /** The session on the virtual clock, from the first moment seen. */
+  private start(at: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.clock.advanceTo(at);
+    runReducer(this.session, this.messages$, TICK, this.clock.scheduler).subscribe((step) => {
+      this.lines.push(...linesOf(step.timeline, this.clock.now));
+    });
+  }
+
+  private take(): Json[] {
+    const lines = this.lines;
+    this.lines = [];
     return lines;
   }
 }
+
+const TICK: HostInput = { kind: "tick" };
 
 function linesOf(timeline: TimelineEntry[], now: number): Json[] {
   return timeline.map((entry) =>

@@ -1,4 +1,4 @@
-import { EMPTY, Subject, VirtualTimeScheduler } from "rxjs";
+import { EMPTY, Subject } from "rxjs";
 import type { DiscoveryDetails } from "../discovery/details.js";
 import type { DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
@@ -7,6 +7,7 @@ import type { MqttMessage } from "../mqtt/message.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 import { readFixture } from "./fixture-file.js";
 import { seededRandom } from "./seeded-random.js";
+import { VirtualClock } from "./timed-reducer.js";
 
 /*
  * Replay: a fixture through the discovery pipeline on virtual time. The clock jumps from
@@ -29,7 +30,7 @@ export async function replayFixture(
   onOutput: (output: EngineOutput) => void,
   options: ReplayOptions = {},
 ): Promise<{ messages: number; engine: DiscoveryEngine }> {
-  const scheduler = new VirtualTimeScheduler();
+  const clock = new VirtualClock();
   const messages$ = new Subject<MqttMessage>();
   const engine = engineFor(details, {
     hostId: "akri-mqtt-replay",
@@ -41,15 +42,9 @@ export async function replayFixture(
   let count = 0;
   let lastAt = 0;
   const start = (at: number) => {
-    scheduler.frame = at;
-    runDiscovery(engine, { messages$, status$: EMPTY }, scheduler).subscribe(onOutput);
+    clock.advanceTo(at);
+    runDiscovery(engine, { messages$, status$: EMPTY }, clock.scheduler).subscribe(onOutput);
     subscribed = true;
-  };
-  /** Moves the virtual clock to `at`, firing every timer due on the way. */
-  const advanceTo = (at: number) => {
-    scheduler.maxFrames = at;
-    scheduler.flush();
-    if (scheduler.frame < at) scheduler.frame = at;
   };
   for await (const entry of readFixture(path)) {
     if (entry.kind === "error") {
@@ -59,13 +54,13 @@ export async function replayFixture(
     const message = entry.message;
     if (!subscribed) start(message.at);
     // Time never runs backwards, even in a hand-edited fixture.
-    const at = Math.max(message.at, scheduler.frame);
-    advanceTo(at);
+    const at = Math.max(message.at, clock.now);
+    clock.advanceTo(at);
     messages$.next(at === message.at ? message : { ...message, at });
     lastAt = at;
     count++;
   }
-  if (subscribed) advanceTo(lastAt + (options.drainMs ?? 10_000));
+  if (subscribed) clock.advanceTo(lastAt + (options.drainMs ?? 10_000));
   messages$.complete();
   return { messages: count, engine };
 }

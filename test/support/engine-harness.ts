@@ -1,3 +1,4 @@
+import { Subject } from "rxjs";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import type { DeviceListEmission, DiscoveryEngine, EngineInput } from "../../src/discovery/engine.js";
 import type { EmitterTiming } from "../../src/discovery/list-emitter.js";
@@ -5,37 +6,36 @@ import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
+import { runReducer, VirtualClock } from "../../src/streams/timed-reducer.js";
 
 /** A DiscoveryEngine on virtual time: inputs at `now`, timers fired exactly when due. */
 export class EngineHarness {
   readonly engine: DiscoveryEngine;
   readonly lists: DeviceListEmission[] = [];
-  now: number;
+  private readonly clock: VirtualClock;
+  private readonly inputs$ = new Subject<EngineInput>();
 
   constructor(detailsYaml: string, options: { start?: number; timing?: EmitterTiming } = {}) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
-    this.now = options.start ?? Date.UTC(2026, 0, 5, 10);
+    this.clock = new VirtualClock(options.start ?? Date.UTC(2026, 0, 5, 10));
     this.engine = engineFor(parsed.details, {
       hostId: "test",
       random: seededRandom(3),
       timing: options.timing,
     });
     this.engine.start(this.now);
+    runReducer(this.engine, this.inputs$, { kind: "tick" } as EngineInput, this.clock.scheduler).subscribe(
+      (output) => this.lists.push(...output.emissions),
+    );
   }
 
-  private apply(input: EngineInput): void {
-    this.lists.push(...this.engine.step(input, this.now).emissions);
+  get now(): number {
+    return this.clock.now;
   }
 
   advanceTo(until: number): void {
-    for (let i = 0; i < 1_000_000; i++) {
-      const deadline = this.engine.nextDeadline();
-      if (deadline === undefined || deadline > until) break;
-      this.now = Math.max(this.now, deadline);
-      this.apply({ kind: "tick" });
-    }
-    this.now = Math.max(this.now, until);
+    this.clock.advanceTo(Math.max(this.now, until));
   }
 
   advance(ms: number): void {
@@ -44,7 +44,7 @@ export class EngineHarness {
 
   input(input: EngineInput, after = 0): void {
     this.advance(after);
-    this.apply(input);
+    this.inputs$.next(input);
   }
 
   deliver(message: Omit<MqttMessage, "at">, after = 10): void {

@@ -1,9 +1,11 @@
+import { Subject } from "rxjs";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import type { HostCommand, HostEvent } from "../../src/sparkplug/host/events.js";
-import { HostSession, type HostStep } from "../../src/sparkplug/host/host-session.js";
+import { type HostInput, HostSession, type HostStep } from "../../src/sparkplug/host/host-session.js";
 import type { EntityStatus } from "../../src/sparkplug/host/model.js";
 import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sparkplug/host/options.js";
+import { runReducer, VirtualClock } from "../../src/streams/timed-reducer.js";
 import { seededRandom } from "../fixtures/build-quirks.js";
 
 type Overrides = Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> };
@@ -14,9 +16,11 @@ type Overrides = Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<Reb
  */
 export class HostHarness {
   readonly session: HostSession;
-  now: number;
   readonly events: HostEvent[] = [];
   readonly commands: HostCommand[] = [];
+  private readonly clock: VirtualClock;
+  private readonly inputs$ = new Subject<HostInput>();
+  private readonly steps: HostStep[] = [];
 
   constructor(overrides: Overrides = {}, start = Date.UTC(2026, 0, 5, 10), seed = 7) {
     const options = hostOptions({
@@ -25,26 +29,25 @@ export class HostHarness {
       rebirth: { jitterMs: 0, ...overrides.rebirth },
     });
     this.session = new HostSession(options, seededRandom(seed));
-    this.now = start;
+    this.clock = new VirtualClock(start);
+    runReducer(this.session, this.inputs$, { kind: "tick" } as HostInput, this.clock.scheduler).subscribe(
+      (step) => {
+        this.events.push(...step.events);
+        this.commands.push(...step.commands);
+        this.steps.push(step);
+      },
+    );
   }
 
-  private record(step: HostStep): HostStep {
-    this.events.push(...step.events);
-    this.commands.push(...step.commands);
-    return step;
+  get now(): number {
+    return this.clock.now;
   }
 
   /** Moves time to `until`, firing every timer due on the way. */
   advanceTo(until: number): HostStep[] {
-    const steps: HostStep[] = [];
-    for (let i = 0; i < 100_000; i++) {
-      const deadline = this.session.nextDeadline();
-      if (deadline === undefined || deadline > until) break;
-      this.now = Math.max(this.now, deadline);
-      steps.push(this.record(this.session.step({ kind: "tick" }, this.now)));
-    }
-    this.now = Math.max(this.now, until);
-    return steps;
+    const before = this.steps.length;
+    this.clock.advanceTo(Math.max(this.now, until));
+    return this.steps.slice(before);
   }
 
   advance(ms: number): HostStep[] {
@@ -54,9 +57,7 @@ export class HostHarness {
   /** Delivers a message `after` ms from now (timers due before it fire first). */
   deliver(message: Omit<MqttMessage, "at"> & { at?: number }, after = 10): HostStep {
     this.advanceTo(message.at ?? this.now + after);
-    return this.record(
-      this.session.step({ kind: "message", message: { ...message, at: this.now } }, this.now),
-    );
+    return this.input({ kind: "message", message: { ...message, at: this.now } });
   }
 
   /** Delivers an edge publish built by EdgeNodeEncoder. */
@@ -64,8 +65,10 @@ export class HostHarness {
     return this.deliver({ ...publish, retain: options.retain ?? false }, options.after ?? 10);
   }
 
-  input(input: Parameters<HostSession["step"]>[0]): HostStep {
-    return this.record(this.session.step(input, this.now));
+  /** Applies an input now; its step. */
+  input(input: HostInput): HostStep {
+    this.inputs$.next(input);
+    return this.steps.at(-1)!;
   }
 
   nodeStatus(group: string, edge: string): EntityStatus | undefined {

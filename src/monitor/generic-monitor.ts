@@ -1,0 +1,42 @@
+import type { Observable, Subscription } from "rxjs";
+import type { BrokerConnection } from "../mqtt/connection.js";
+import type { MqttMessage } from "../mqtt/message.js";
+import { GenericDeviceView } from "./generic-device-view.js";
+import type { MonitoredDevice } from "./monitor-config.js";
+import { MonitorMetrics } from "./monitor-metrics.js";
+
+/* The monitor of one generic MQTT device: every message under its topic filter, as it comes. */
+
+type GenericDevice = Extract<MonitoredDevice, { mode: "generic" }>;
+
+export class GenericMonitor {
+  readonly view: GenericDeviceView;
+  readonly metrics: MonitorMetrics;
+  readonly command = undefined;
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    device: GenericDevice,
+    private readonly connection: BrokerConnection,
+  ) {
+    this.view = new GenericDeviceView(device);
+    this.metrics = new MonitorMetrics(this.view);
+  }
+
+  async start(live$: Observable<MqttMessage>): Promise<void> {
+    this.subscriptions.push(
+      live$.subscribe((message) => {
+        this.metrics.messages.inc();
+        this.view.apply(message);
+      }),
+      this.connection.status$.subscribe((status) => {
+        if (status.kind === "online") this.view.setConnected(true, status.broker);
+        else if (status.kind === "offline") this.view.setConnected(false, status.broker);
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+  }
+}
