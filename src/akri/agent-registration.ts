@@ -48,7 +48,7 @@ type RegisterCall = (
 ) => void;
 
 /** Which socket is at the path: device, inode, change and birth time (undefined: none). */
-export async function socketIdentity(path: string): Promise<string | undefined> {
+async function socketIdentity(path: string): Promise<string | undefined> {
   try {
     const s = await stat(path, { bigint: true });
     return `${s.dev}:${s.ino}:${s.ctimeNs}:${s.birthtimeNs}`;

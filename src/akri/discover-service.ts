@@ -1,12 +1,10 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
-import type { Observable, Subscription } from "rxjs";
-import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import type { Subscription } from "rxjs";
 import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
+import type { DiscoveryFactory, PreparedDiscovery } from "../discovery/discovery-request.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
-import type { ReportEntry } from "../discovery/report.js";
 import { log } from "../log.js";
-import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "./proto.js";
 
@@ -23,22 +21,11 @@ import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "
 /** The agent's (tonic's) default receive limit, less room for the gRPC frame. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024 - 64;
 
-/** What a discovery yields: lists to send and a report of what happened. */
-export interface DiscoveryOutput {
-  emissions: readonly DeviceListEmission[];
-  report: readonly ReportEntry[];
-}
-
-export type DiscoveryFactory = (request: {
-  details: DiscoveryDetails;
-  credentials: BrokerCredentials;
-}) => Observable<DiscoveryOutput>;
-
 /** One open Discover stream, for /devices and /metrics. */
 interface ActiveStream {
   id: number;
   startedAt: number;
-  details: DiscoveryDetails;
+  about: Extract<PreparedDiscovery, { ok: true }>["about"];
   /** The last list sent: what the agent has, and what /devices and the device gauge show. */
   lastSent: DeviceListEmission | undefined;
   /** Ends its discovery (releasing its broker connection). */
@@ -93,26 +80,6 @@ export function encodeList(
 }
 
 type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
-
-/** What a Discover request asks for, or why it cannot be served. */
-function parseRequest(
-  request: DiscoverRequest,
-):
-  | { ok: true; details: DiscoveryDetails; credentials: BrokerCredentials; warnings: string[] }
-  | { ok: false; error: string } {
-  const details = parseDiscoveryDetails(request.discoveryDetails ?? "");
-  if (!details.ok) return details;
-  const properties: Record<string, Uint8Array | undefined> = {};
-  for (const [name, data] of Object.entries(request.discoveryProperties ?? {})) properties[name] = data.vec;
-  const credentials = parseBrokerCredentials(properties);
-  if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
-  return {
-    ok: true,
-    details: details.details,
-    credentials: credentials.credentials,
-    warnings: [...details.warnings, ...credentials.warnings],
-  };
-}
 
 /**
  * Writes lists to one call without queueing them: at most one in flight and one waiting,
@@ -171,24 +138,25 @@ export class DiscoverService {
 
   /** The grpc-js handler for Discover. */
   readonly handler = (call: DiscoverCall): void => {
-    const request = parseRequest(call.request);
-    if (!request.ok) {
-      this.refuse(call, request.error);
+    const properties: Record<string, Uint8Array | undefined> = {};
+    for (const [name, data] of Object.entries(call.request.discoveryProperties ?? {}))
+      properties[name] = data.vec;
+    const discovery = this.options.discover({ details: call.request.discoveryDetails ?? "", properties });
+    if (!discovery.ok) {
+      this.refuse(call, discovery.error);
       return;
     }
-    const stream = this.open(request.details);
-    for (const warning of request.warnings) log.warn({ stream: stream.id }, warning);
+    const stream = this.open(discovery.about);
+    for (const warning of discovery.warnings) log.warn({ stream: stream.id }, warning);
     const writer = new ListWriter(call, this.options.metrics);
     const events = new DiscoveryLog(log, { context: { stream: stream.id } });
-    const subscription: Subscription = this.options
-      .discover({ details: request.details, credentials: request.credentials })
-      .subscribe({
-        next: (output) => {
-          events.observe(output);
-          for (const emission of output.emissions) this.send(stream, writer, emission);
-        },
-        error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
-      });
+    const subscription: Subscription = discovery.outputs$.subscribe({
+      next: (output) => {
+        events.observe(output);
+        for (const emission of output.emissions) this.send(stream, writer, emission);
+      },
+      error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
+    });
     let ended = false;
     stream.close = (reason) => {
       if (ended) return;
@@ -211,21 +179,18 @@ export class DiscoverService {
   };
 
   /** Registers a new stream (for /devices and /metrics). */
-  private open(details: DiscoveryDetails): ActiveStream {
+  private open(about: ActiveStream["about"]): ActiveStream {
     const stream: ActiveStream = {
       id: this.nextId++,
       startedAt: Date.now(),
-      details,
+      about,
       lastSent: undefined,
       close: () => undefined,
     };
     this.streams.set(stream.id, stream);
     this.options.metrics.streamsTotal.inc();
     this.options.metrics.streams.set(this.streams.size);
-    log.info(
-      { stream: stream.id, mode: details.mode, serverUrls: details.serverUrls },
-      "Discover stream opened",
-    );
+    log.info({ stream: stream.id, mode: about.mode, serverUrls: about.serverUrls }, "Discover stream opened");
     return stream;
   }
 
@@ -279,12 +244,12 @@ export class DiscoverService {
   /** The JSON inventory of /devices: each stream's last list. */
   inventory(): unknown {
     return [...this.streams.values()].map((stream) => {
-      const configuration = stream.details.configurationName;
+      const { configurationName: configuration, mode, serverUrls } = stream.about;
       return {
         stream: stream.id,
         since: new Date(stream.startedAt).toISOString(),
-        mode: stream.details.mode,
-        serverUrls: stream.details.serverUrls,
+        mode,
+        serverUrls,
         lastListAt: stream.lastSent ? new Date(stream.lastSent.at).toISOString() : null,
         devices: (stream.lastSent?.devices ?? []).map((d) => ({
           id: d.id,

@@ -11,7 +11,7 @@ import { DiscoveryHandlerServerService, EndpointType } from "./proto.js";
  * http://<POD_IP>:10000 (NETWORK).
  */
 
-export const DISCOVERY_PORT = 10000;
+const DISCOVERY_PORT = 10000;
 
 export interface HandlerEndpoint {
   /** What grpc-js binds. */

@@ -7,7 +7,7 @@ import { packageFile } from "../paths.js";
 
 const protoPath = packageFile("proto/discovery.proto", import.meta.url);
 
-export const packageDefinition = loadSync(protoPath, {
+const packageDefinition = loadSync(protoPath, {
   keepCase: false,
   longs: String,
   enums: Number,
@@ -19,7 +19,7 @@ export const packageDefinition = loadSync(protoPath, {
 const v0 = (loadPackageDefinition(packageDefinition) as GrpcObject).v0 as GrpcObject;
 
 export const RegistrationClient = v0.Registration as ServiceClientConstructor;
-export const DiscoveryHandlerService = (v0.DiscoveryHandler as ServiceClientConstructor)
+const DiscoveryHandlerService = (v0.DiscoveryHandler as ServiceClientConstructor)
   .service as ServiceDefinition;
 
 export const EndpointType = { UDS: 0, NETWORK: 1 } as const;

@@ -8,7 +8,7 @@ import { defaultFleet, Fleet } from "../demo/fleet.js";
 import { parseDiscoveryDetails } from "../discovery/details.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
 import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
-import { liveDiscovery } from "../streams/live-discovery.js";
+import { liveDiscovery, prepareLiveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
@@ -29,7 +29,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-demo-"));
   const pool = new ConnectionPool();
   const service = new DiscoverService({
-    discover: ({ details, credentials }) => liveDiscovery({ details, credentials, pool, suffix: "demo-api" }),
+    discover: (request) => prepareLiveDiscovery(request, { pool, suffix: "demo-api" }),
     metrics: new ServeMetrics().handler,
     onLastStreamCancelled: () => undefined,
   });

@@ -20,7 +20,7 @@ function keyProperties(device: DiscoveredDevice): string {
   return [topic, ...extra].join("  ");
 }
 
-export function deviceRows(devices: readonly DiscoveredDevice[], configuration: string): string[][] {
+function deviceRows(devices: readonly DiscoveredDevice[], configuration: string): string[][] {
   return devices.map((d) => [
     d.id,
     KIND[d.kind],
@@ -30,11 +30,7 @@ export function deviceRows(devices: readonly DiscoveredDevice[], configuration: 
   ]);
 }
 
-export function formatTable(
-  headers: string[],
-  rows: string[][],
-  maxWidth = Number.POSITIVE_INFINITY,
-): string[] {
+function formatTable(headers: string[], rows: string[][], maxWidth = Number.POSITIVE_INFINITY): string[] {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (cells: string[]) =>
     cells

@@ -23,7 +23,7 @@ export interface DiscoverOptions {
 }
 
 /** Reads and validates a discoveryDetails file; bad content is a usage error naming the key. */
-export async function loadDetails(path: string): Promise<DiscoveryDetails> {
+async function loadDetails(path: string): Promise<DiscoveryDetails> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

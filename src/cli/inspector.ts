@@ -99,7 +99,7 @@ function eventJson(event: HostEvent): { [key: string]: Json } {
 }
 
 /** One processed message as an inspect line. */
-export function messageLine(p: ProcessedMessage): { [key: string]: Json } {
+function messageLine(p: ProcessedMessage): { [key: string]: Json } {
   const line: { [key: string]: Json } = { at: new Date(p.message.at).toISOString(), topic: p.message.topic };
   const topic = p.topic;
   switch (topic.kind) {

@@ -7,7 +7,7 @@ import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
 import { log } from "../log.js";
 import { ConnectionPool } from "../mqtt/connection-pool.js";
-import { liveDiscovery } from "../streams/live-discovery.js";
+import { prepareLiveDiscovery } from "../streams/live-discovery.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
@@ -52,10 +52,12 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     metrics: metrics.handler,
   });
   const service = new DiscoverService({
-    discover: ({ details, credentials }) =>
-      liveDiscovery({ details, credentials, pool, suffix: identity.suffix }).pipe(
-        tap((output) => metrics.discovery.observe(output.report)),
-      ),
+    discover: (request) => {
+      const discovery = prepareLiveDiscovery(request, { pool, suffix: identity.suffix });
+      if (!discovery.ok) return discovery;
+      const outputs$ = discovery.outputs$.pipe(tap((output) => metrics.discovery.observe(output.report)));
+      return { ...discovery, outputs$ };
+    },
     metrics: metrics.handler,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),

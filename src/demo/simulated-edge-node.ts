@@ -11,14 +11,14 @@ import { REBIRTH_METRIC } from "../sparkplug/payload.js";
  * on connect and on a rebirth request, devices send DATA, die and come back.
  */
 
-export interface DeviceKind {
+interface DeviceKind {
   name: string;
   metrics: (index: number) => MetricInput[];
   /** Values for a DDATA: metric name → value. */
   sample: (random: () => number) => Record<string, MetricInput["value"]>;
 }
 
-export const DEVICE_KINDS: DeviceKind[] = [
+const DEVICE_KINDS: DeviceKind[] = [
   {
     name: "Motor",
     metrics: (i) => [

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { topicFilterProblem } from "../mqtt/topic-filter.js";
 import { defaultRebirthOptions } from "../sparkplug/host/options.js";
 import { STANDARD_PROPERTIES } from "./device.js";
-import type { FilterList } from "./filter-list.js";
 
 /*
  * `discoveryDetails` (design.md §4): the one place where a Configuration's YAML is parsed
@@ -133,7 +132,7 @@ export type BirthMetricSelector = z.infer<typeof selector>;
 type Parsed = z.infer<typeof detailsSchema>;
 
 /** What every mode has: where the brokers are, who we are on them, and how lists behave. */
-export type CommonDetails = Pick<
+type CommonDetails = Pick<
   Parsed,
   "serverUrls" | "clientId" | "mqttVersion" | "offlineGraceSeconds" | "maxPayloadBytes" | "configurationName"
 >;
@@ -276,7 +275,7 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
 }
 
 /** Why a deviceId template such as "robots/{robot}/joints" is invalid, or undefined. */
-export function deviceIdTemplateProblem(template: string): string | undefined {
+function deviceIdTemplateProblem(template: string): string | undefined {
   const levels = template.split("/");
   const names = new Set<string>();
   for (const [i, level] of levels.entries()) {
@@ -297,5 +296,3 @@ export function deviceIdTemplateProblem(template: string): string | undefined {
   }
   return undefined;
 }
-
-export type { FilterList };

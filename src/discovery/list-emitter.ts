@@ -73,9 +73,4 @@ export class ListEmitter {
     this.lastChange = undefined;
     return true;
   }
-
-  /** True once the first list has gone out. */
-  get started(): boolean {
-    return this.firstSent;
-  }
 }

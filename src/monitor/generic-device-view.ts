@@ -14,7 +14,7 @@ import type { MonitoredDevice } from "./monitor-config.js";
 type GenericDevice = Extract<MonitoredDevice, { mode: "generic" }>;
 
 /** A payload as a person wants to read it: JSON when it parses, else text, else base64 bytes. */
-export function payloadToJson(payload: Uint8Array): { value: Json; datatype: "JSON" | "Text" | "Bytes" } {
+function payloadToJson(payload: Uint8Array): { value: Json; datatype: "JSON" | "Text" | "Bytes" } {
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (isUtf8(bytes)) {
     const text = bytes.toString("utf8");

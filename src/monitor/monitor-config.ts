@@ -30,7 +30,7 @@ export type MonitoredDevice =
       topic: string;
     };
 
-export interface MonitorWill {
+interface MonitorWill {
   topic: string;
   payload: string;
   qos: 0 | 1;

@@ -34,7 +34,7 @@ export interface MonitorServerSources {
  * localhost, a cluster name (service, service.namespace.svc, ….cluster.local) or an
  * allowed name. Anything else may be a DNS-rebinding page in someone's browser.
  */
-export function commandHostAllowed(hostHeader: string | undefined, allowed: readonly string[] = []): boolean {
+function commandHostAllowed(hostHeader: string | undefined, allowed: readonly string[] = []): boolean {
   if (!hostHeader) return false;
   const host = hostHeader
     .toLowerCase()

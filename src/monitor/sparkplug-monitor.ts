@@ -36,7 +36,7 @@ export class SparkplugMonitor {
 
   constructor(
     private readonly device: SparkplugDevice,
-    private readonly config: MonitorConfig,
+    config: MonitorConfig,
     private readonly connection: BrokerConnection,
   ) {
     this.session = new HostSession(

@@ -8,7 +8,7 @@ import { DataType } from "./datatype.js";
  * UTF-8 strings.
  */
 
-export type ArrayValue = number[] | bigint[] | boolean[] | string[];
+type ArrayValue = number[] | bigint[] | boolean[] | string[];
 
 export interface ArrayResult {
   value: ArrayValue | null;

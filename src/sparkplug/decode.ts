@@ -27,7 +27,7 @@ import {
 import { type ProblemSink, presentValueField, readScalar, untypedScalar } from "./scalar.js";
 
 /** Why a payload could not be decoded, and where in its bytes. */
-export interface DecodeError {
+interface DecodeError {
   message: string;
   /** Byte offset in the payload where decoding stopped, when known. */
   offset?: number;
@@ -43,7 +43,7 @@ export interface DecodeOptions {
 }
 
 /** Tahu's convention (not in the spec) for a DEFLATE/GZIP payload wrapped in `body`. */
-export const COMPRESSED_UUID = "SPBV1.0_COMPRESSED";
+const COMPRESSED_UUID = "SPBV1.0_COMPRESSED";
 const DEFAULT_MAX_INFLATED = 16 * 1024 * 1024;
 
 /** Decodes a Sparkplug B payload. Never throws: malformed bytes give `{ok: false}` with the offset. */
@@ -134,7 +134,7 @@ class Problems implements ProblemSink {
 }
 
 /** Interprets one wire metric, resolving a missing datatype (and name) through `table`. */
-export function interpretMetric(raw: RawMetric, table: MetricTable | undefined): Metric {
+function interpretMetric(raw: RawMetric, table: MetricTable | undefined): Metric {
   let definition: MetricDefinition | undefined;
   let datatype = raw.datatype;
   let datatypeSource: Metric["datatypeSource"] = "metric";

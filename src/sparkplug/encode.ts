@@ -20,7 +20,7 @@ import { PayloadType, toLongBits } from "./proto.js";
  */
 
 /** A raw value field to write verbatim instead of encoding `value`. */
-export type WireValue =
+type WireValue =
   | { intValue: number }
   | { longValue: Uint64 }
   | { floatValue: number }
@@ -29,7 +29,7 @@ export type WireValue =
   | { stringValue: string }
   | { bytesValue: Uint8Array };
 
-export interface TemplateInput {
+interface TemplateInput {
   kind: "Template";
   isDefinition: boolean;
   templateRef?: string;

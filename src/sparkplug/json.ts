@@ -58,7 +58,7 @@ export function valueToJson(value: MetricValue | PropertyValue["value"]): Json {
   return String(value);
 }
 
-export function propertySetToJson(set: PropertySet): { [key: string]: Json } {
+function propertySetToJson(set: PropertySet): { [key: string]: Json } {
   const json: { [key: string]: Json } = {};
   for (const [key, property] of set) {
     json[key] = { type: dataTypeName(property.type), value: valueToJson(property.value) };

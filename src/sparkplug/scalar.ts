@@ -21,7 +21,7 @@ function toBigInt(v: Uint64): bigint {
 }
 
 /** Reads a 32-bit-family integer (Int8..UInt32) at its declared width. */
-export function readInt32Family(datatype: number, v: Uint64): number {
+function readInt32Family(datatype: number, v: Uint64): number {
   const bits = low32(v);
   switch (datatype) {
     case DataType.Int8:
@@ -40,7 +40,7 @@ export function readInt32Family(datatype: number, v: Uint64): number {
 }
 
 /** Reads a 64-bit-family integer (Int64 signed; UInt64 and DateTime unsigned). */
-export function readInt64Family(datatype: number, v: Uint64, fromIntField: boolean): bigint {
+function readInt64Family(datatype: number, v: Uint64, fromIntField: boolean): bigint {
   if (fromIntField) {
     // A 64-bit type written into the 32-bit field: widen, keeping Int64's sign.
     return datatype === DataType.Int64 ? BigInt((v as number) | 0) : BigInt((v as number) >>> 0);

@@ -10,13 +10,13 @@
 export const NAMESPACE = "spBv1.0";
 export const CERTIFICATES_PREFIX = "$sparkplug/certificates/";
 
-export const NODE_VERBS = ["NBIRTH", "NDEATH", "NDATA", "NCMD"] as const;
-export const DEVICE_VERBS = ["DBIRTH", "DDEATH", "DDATA", "DCMD"] as const;
-export type NodeVerb = (typeof NODE_VERBS)[number];
-export type DeviceVerb = (typeof DEVICE_VERBS)[number];
+const NODE_VERBS = ["NBIRTH", "NDEATH", "NDATA", "NCMD"] as const;
+const DEVICE_VERBS = ["DBIRTH", "DDEATH", "DDATA", "DCMD"] as const;
+type NodeVerb = (typeof NODE_VERBS)[number];
+type DeviceVerb = (typeof DEVICE_VERBS)[number];
 export type Verb = NodeVerb | DeviceVerb;
 
-export interface NodeTopic {
+interface NodeTopic {
   kind: "node";
   verb: NodeVerb;
   group: string;
@@ -39,12 +39,12 @@ export interface StateTopic {
 }
 
 /** A birth republished (retained) by a Sparkplug-aware broker under $sparkplug/certificates/. */
-export interface CertificateTopic {
+interface CertificateTopic {
   kind: "certificate";
   birth: (NodeTopic & { verb: "NBIRTH" }) | (DeviceTopic & { verb: "DBIRTH" });
 }
 
-export interface NotSparkplug {
+interface NotSparkplug {
   kind: "not-sparkplug";
   reason: string;
 }

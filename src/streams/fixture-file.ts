@@ -21,7 +21,7 @@ export type FixtureEntry =
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Parses one fixture record (already JSON-decoded). `line` is used in error messages. */
-export function parseFixtureRecord(record: unknown, line: number): FixtureEntry {
+function parseFixtureRecord(record: unknown, line: number): FixtureEntry {
   const fail = (error: string): FixtureEntry => ({ kind: "error", line, error: `line ${line}: ${error}` });
   if (typeof record !== "object" || record === null || Array.isArray(record))
     return fail("expected a JSON object");
@@ -88,7 +88,7 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 /** Opens a fixture as a text stream, gunzipping when the content is gzip. */
-export async function openFixtureText(path: string): Promise<Readable> {
+async function openFixtureText(path: string): Promise<Readable> {
   const raw = createReadStream(path);
   if (!(await isGzip(path))) return raw;
   const gunzip = createGunzip();

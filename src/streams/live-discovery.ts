@@ -1,12 +1,13 @@
 import { defer, finalize, type Observable } from "rxjs";
-import type { DiscoveryDetails } from "../discovery/details.js";
+import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
+import type { DiscoveryRequest, PreparedDiscovery } from "../discovery/discovery-request.js";
 import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
 import { type DiscovererOptions, discovererFor } from "../discovery/modes/discoverer-for.js";
 import { type ConnectionSettings, maxPacketBytesFor, type Will } from "../mqtt/connection.js";
 import { type ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
-import type { BrokerCredentials } from "../mqtt/credentials.js";
+import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 
 /*
@@ -88,4 +89,29 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
       }),
     );
   });
+}
+
+/**
+ * A Discover request made ready: its details and properties parsed (or refused, naming the
+ * key), and the live discovery they ask for.
+ */
+export function prepareLiveDiscovery(
+  request: DiscoveryRequest,
+  options: Omit<LiveDiscoveryOptions, "details" | "credentials">,
+): PreparedDiscovery {
+  const parsed = parseDiscoveryDetails(request.details);
+  if (!parsed.ok) return parsed;
+  const credentials = parseBrokerCredentials(request.properties);
+  if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
+  const { details } = parsed;
+  return {
+    ok: true,
+    warnings: [...parsed.warnings, ...credentials.warnings],
+    about: {
+      mode: details.mode,
+      serverUrls: details.serverUrls,
+      configurationName: details.configurationName,
+    },
+    outputs$: liveDiscovery({ ...options, details, credentials: credentials.credentials }),
+  };
 }

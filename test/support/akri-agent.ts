@@ -299,7 +299,7 @@ export function* responseDeviceIds(bytes: Buffer): Generator<string> {
 }
 
 /** How many devices DiscoverResponse bytes carry. */
-export function responseDeviceCount(bytes: Buffer): number {
+function responseDeviceCount(bytes: Buffer): number {
   let count = 0;
   for (const _ of responseDeviceIds(bytes)) count++;
   return count;

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-export interface Pem {
+interface Pem {
   certFile: string;
   keyFile: string;
   cert: string;

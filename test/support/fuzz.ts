@@ -26,7 +26,7 @@ export interface FuzzMessage {
 const VERBS = ["NBIRTH", "NDEATH", "NDATA", "NCMD", "DBIRTH", "DDEATH", "DDATA", "DCMD"];
 
 /** The corpus the mutations start from. */
-export async function fuzzCorpus(): Promise<Buffer[]> {
+async function fuzzCorpus(): Promise<Buffer[]> {
   const corpus: Buffer[] = [];
   const edge = new EdgeNodeEncoder("G", "E", 3n, [
     { name: "Uptime", alias: 1, datatype: DataType.Int64, value: 5n },

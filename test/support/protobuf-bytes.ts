@@ -6,7 +6,7 @@
 
 export type Bytes = Uint8Array;
 
-export function varint(value: number | bigint): Bytes {
+function varint(value: number | bigint): Bytes {
   let v = BigInt.asUintN(64, BigInt(value));
   const out: number[] = [];
   do {
@@ -47,12 +47,6 @@ export function float32(field: number, value: number): Bytes {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setFloat32(0, value, true);
   return concat(tag(field, 5), b);
-}
-
-export function float64(field: number, value: number): Bytes {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setFloat64(0, value, true);
-  return concat(tag(field, 1), b);
 }
 
 /** Field numbers of Payload.Metric (Sparkplug 3.0 §6.4). */

@@ -26,7 +26,7 @@ function firstExisting(paths: string[], override: string | undefined): string | 
 }
 
 /** The foreground start script (not /usr/sbin/rabbitmq-server, which switches to the rabbitmq user). */
-export function rabbitMqServer(): string | undefined {
+function rabbitMqServer(): string | undefined {
   return firstExisting(SERVERS, process.env.RABBITMQ_SERVER_BIN);
 }
 

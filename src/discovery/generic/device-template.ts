@@ -5,7 +5,7 @@
  * Without placeholders, or without a template, the topic itself is the device.
  */
 
-export interface TemplateMatch {
+interface TemplateMatch {
   /** The captured levels joined with "/" (the device id). */
   id: string;
   /** The template with its placeholders filled in: the filter that covers this device's topics. */

@@ -10,7 +10,7 @@ export type EntityStatus = "online" | "offline" | "unknown";
 /** Where a birth came from: live traffic, a Sparkplug-aware broker's certificate, or a retained message. */
 export type BirthSource = "live" | "certificate" | "retained";
 
-export interface Birth {
+interface Birth {
   /** Host receive time, ms. */
   receivedAt: number;
   /** The payload's timestamp, ms, when it had one. */

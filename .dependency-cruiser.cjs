@@ -1,0 +1,73 @@
+/*
+ * The layers of ARCHITECTURE.md, enforced by `npm run lint`. From the bottom: mqtt/ (and the
+ * shared time/, log, metrics) → sparkplug/ (the protocol) → discovery/ (the mode-neutral core)
+ * and its modes → streams/ (the RxJS glue) → akri/, monitor/, demo/ → cli/ (composition).
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-folder-cycles",
+      comment: "Folders depend on each other one way only.",
+      severity: "error",
+      scope: "folder",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "no-module-cycles",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "akri-sees-device-lists-only",
+      comment:
+        "The Akri layer turns device lists and reports into gRPC: no MQTT, no Sparkplug, no discovery mode, no pipeline.",
+      severity: "error",
+      from: { path: "^src/akri/" },
+      to: {
+        path: "^src/(mqtt|sparkplug|streams|monitor|demo|cli)/|^src/discovery/(sparkplug|generic|modes)/",
+      },
+    },
+    {
+      name: "discovery-core-is-mode-neutral",
+      comment:
+        "The engine and what it shares with every mode know no mode; only discovery/modes/ knows them all.",
+      severity: "error",
+      from: { path: "^src/discovery/[^/]+$" },
+      to: { path: "^src/discovery/(sparkplug|generic|modes)/" },
+    },
+    {
+      name: "modes-do-not-know-each-other",
+      severity: "error",
+      from: { path: "^src/discovery/(sparkplug|generic)/" },
+      to: { path: "^src/discovery/(modes/|(sparkplug|generic)/)", pathNot: "^src/discovery/$1/" },
+    },
+    {
+      name: "mqtt-is-the-bottom-layer",
+      severity: "error",
+      from: { path: "^src/mqtt/" },
+      to: { path: "^src/(sparkplug|discovery|streams|akri|monitor|demo|cli)/" },
+    },
+    {
+      name: "sparkplug-is-the-protocol-only",
+      severity: "error",
+      from: { path: "^src/sparkplug/" },
+      to: { path: "^src/(discovery|streams|akri|monitor|demo|cli)/" },
+    },
+    {
+      name: "only-the-cli-composes",
+      comment: "Commands are the only place that wires every layer together.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(cli/|cli\\.ts$)" },
+      to: { path: "^src/cli/" },
+    },
+  ],
+  options: {
+    parser: "swc",
+    tsConfig: { fileName: "tsconfig.json" },
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|dist-bench|node_modules)/" },
+  },
+};

@@ -1,0 +1,37 @@
+import type { Observable } from "rxjs";
+import type { DeviceListEmission } from "./engine.js";
+import type { ReportEntry } from "./report.js";
+
+/*
+ * A discovery as its consumers (the Akri gRPC layer, the CLI) see it: asked for with a
+ * Configuration's raw discoveryDetails and discoveryProperties, refused at once with a reason
+ * naming the key when they are invalid, and otherwise a stream of device lists and reports.
+ */
+
+/** What Akri's Discover call carries. */
+export interface DiscoveryRequest {
+  /** The discoveryDetails YAML (or JSON). */
+  details: string;
+  /** The discoveryProperties, resolved by the agent (absent value: unset). */
+  properties: Record<string, Uint8Array | undefined>;
+}
+
+/** What a discovery yields: lists to send and a report of what happened. */
+interface DiscoveryOutput {
+  emissions: readonly DeviceListEmission[];
+  report: readonly ReportEntry[];
+}
+
+export type PreparedDiscovery =
+  | { ok: false; error: string }
+  | {
+      ok: true;
+      /** Unknown keys and other things worth a warning. */
+      warnings: string[];
+      /** For logs and /devices. */
+      about: { mode: string; serverUrls: readonly string[]; configurationName: string | undefined };
+      /** Runs the discovery while subscribed. */
+      outputs$: Observable<DiscoveryOutput>;
+    };
+
+export type DiscoveryFactory = (request: DiscoveryRequest) => PreparedDiscovery;
