@@ -15,7 +15,6 @@ function device(i: number, brokerUri: string): DiscoveredDevice {
   return {
     id: `spBv1.0/${group}/${edge}/${name}`,
     kind: "sparkplug-device",
-    status: "online",
     properties: {
       MQTT_BROKER_URI: brokerUri,
       SPARKPLUG_GROUP_ID: group,

@@ -7,7 +7,8 @@ import { Counter, Gauge, type Registry } from "prom-client";
 
 export interface MetricFactory {
   counter(name: string, help: string, labelNames?: string[]): Counter;
-  gauge(name: string, help: string, labelNames?: string[]): Gauge;
+  /** `collect`, when given, sets the gauge's values at each scrape. */
+  gauge(name: string, help: string, labelNames?: string[], collect?: (gauge: Gauge) => void): Gauge;
 }
 
 /** Makes counters and gauges named `<prefix><name>` in `registry`. */
@@ -16,7 +17,19 @@ export function metricFactory(registry: Registry, prefix = "akri_mqtt_"): Metric
   return {
     counter: (name, help, labelNames = []) =>
       new Counter({ name: `${prefix}${name}`, help, labelNames, registers }),
-    gauge: (name, help, labelNames = []) =>
-      new Gauge({ name: `${prefix}${name}`, help, labelNames, registers }),
+    gauge: (name, help, labelNames = [], collect) =>
+      new Gauge({
+        name: `${prefix}${name}`,
+        help,
+        labelNames,
+        registers,
+        ...(collect
+          ? {
+              collect(this: Gauge) {
+                collect(this);
+              },
+            }
+          : {}),
+      }),
   };
 }

@@ -129,6 +129,7 @@ export class DiscoverService {
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    options.metrics.countDevices(() => this.devicesByStatus());
   }
 
   /** Open Discover streams. */
@@ -166,7 +167,6 @@ export class DiscoverService {
       events.close();
       this.streams.delete(stream.id);
       this.options.metrics.streams.set(this.streams.size);
-      this.updateDeviceGauge();
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
     call.on("cancelled", () => {
@@ -208,8 +208,7 @@ export class DiscoverService {
     }
     stream.lastSent = emission;
     writer.send(bytes);
-    // After the list is on its way: gauges and the (slow) instance hash check.
-    this.updateDeviceGauge();
+    // After the list is on its way: the (slow) instance hash check.
     const collisions = emission.collisions();
     if (collisions.length === 0) return;
     metrics.collisions.inc(collisions.length);
@@ -227,13 +226,18 @@ export class DiscoverService {
     call.emit("error", { code: status.INVALID_ARGUMENT, details: message });
   }
 
-  private updateDeviceGauge(): void {
+  /** Devices of every open stream's last list, by how they are doing now. */
+  private devicesByStatus(): Record<string, number> {
     const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
     for (const stream of this.streams.values()) {
-      for (const device of stream.lastSent?.devices ?? [])
-        counts[device.status] = (counts[device.status] ?? 0) + 1;
+      const sent = stream.lastSent;
+      if (!sent) continue;
+      for (const device of sent.devices) {
+        const status = sent.statusOf(device.id) ?? "offline";
+        counts[status] = (counts[status] ?? 0) + 1;
+      }
     }
-    for (const [state, n] of Object.entries(counts)) this.options.metrics.devices.set({ status: state }, n);
+    return counts;
   }
 
   /** Ends every stream's discovery (shutdown): connections publish STATE death as they close. */
@@ -254,7 +258,7 @@ export class DiscoverService {
         devices: (stream.lastSent?.devices ?? []).map((d) => ({
           id: d.id,
           kind: d.kind,
-          status: d.status,
+          status: stream.lastSent?.statusOf(d.id) ?? "offline",
           instanceHash: deviceHash(d.id),
           instanceName: instanceName(configuration ?? "<configuration>", d.id),
           properties: d.properties,

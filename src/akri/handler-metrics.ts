@@ -19,9 +19,20 @@ export class HandlerMetrics {
   readonly collisions;
   readonly registrations;
 
+  /** Where the device gauge reads its counts at each scrape. */
+  private devicesByStatus: () => Record<string, number> = () => ({});
+
   constructor(registry: Registry) {
     const { counter, gauge } = metricFactory(registry);
-    this.devices = gauge("devices", "Devices listed by active Discover streams, by status", ["status"]);
+    // Status is read from the discoveries' models when scraped, not when a list was sent.
+    this.devices = gauge(
+      "devices",
+      "Devices listed by active Discover streams, by status",
+      ["status"],
+      (g) => {
+        for (const [status, n] of Object.entries(this.devicesByStatus())) g.set({ status }, n);
+      },
+    );
     this.streams = gauge("discover_streams", "Open Discover streams");
     this.streamsTotal = counter("discover_streams_total", "Discover calls accepted");
     this.invalidArguments = counter(
@@ -40,5 +51,10 @@ export class HandlerMetrics {
       "Discovered ids whose Akri instance hashes collide",
     );
     this.registrations = counter("registrations_total", "Registrations with the Akri agent", ["result"]);
+  }
+
+  /** Reads the device gauge's counts from `read` at each scrape. */
+  countDevices(read: () => Record<string, number>): void {
+    this.devicesByStatus = read;
   }
 }

@@ -1,4 +1,8 @@
 import { type DiscoveredDevice, instanceName, STANDARD_PROPERTIES } from "../discovery/device.js";
+import type { DeviceListEmission } from "../discovery/engine.js";
+
+/** A list with how each of its devices is doing. */
+type Listed = Pick<DeviceListEmission, "devices" | "statusOf">;
 
 /*
  * The human view of a device list: one row per device with its Akri instance name, as a
@@ -20,11 +24,11 @@ function keyProperties(device: DiscoveredDevice): string {
   return [topic, ...extra].join("  ");
 }
 
-function deviceRows(devices: readonly DiscoveredDevice[], configuration: string): string[][] {
+function deviceRows({ devices, statusOf }: Listed, configuration: string): string[][] {
   return devices.map((d) => [
     d.id,
     KIND[d.kind],
-    d.status,
+    statusOf(d.id) ?? "",
     instanceName(configuration, d.id),
     keyProperties(d),
   ]);
@@ -43,21 +47,21 @@ function formatTable(headers: string[], rows: string[][], maxWidth = Number.POSI
 const HEADERS = ["DEVICE ID", "KIND", "STATUS", "AKRI INSTANCE", "DATA TOPIC / PROPERTIES"];
 
 /** The list as plain text lines. */
-export function renderDeviceTable(devices: readonly DiscoveredDevice[], configuration: string): string[] {
-  return formatTable(HEADERS, deviceRows(devices, configuration));
+export function renderDeviceTable(list: Listed, configuration: string): string[] {
+  return formatTable(HEADERS, deviceRows(list, configuration));
 }
 
 /** Redraws the list in place on a terminal, cut to the screen. */
 export function redrawDeviceTable(
   out: NodeJS.WriteStream,
-  devices: readonly DiscoveredDevice[],
+  list: Listed,
   configuration: string,
   header: string,
   footer: string[] = [],
 ): void {
   const rows = out.rows ?? 40;
   const columns = out.columns ?? 120;
-  const table = formatTable(HEADERS, deviceRows(devices, configuration), columns);
+  const table = formatTable(HEADERS, deviceRows(list, configuration), columns);
   const room = Math.max(3, rows - 3 - footer.length);
   const shown = table.slice(0, room);
   if (table.length > room) shown.push(`… and ${table.length - room} more`);

@@ -59,11 +59,11 @@ export class ListPrinter {
     }
     const header = `${this.options.title} · ${emission.devices.length} device(s) · list ${this.lists} at ${new Date(emission.at).toISOString()}`;
     if (this.options.live && this.out.isTTY) {
-      redrawDeviceTable(this.out, emission.devices, this.options.configuration, header, footer);
+      redrawDeviceTable(this.out, emission, this.options.configuration, header, footer);
       return;
     }
     this.out.write(
-      `${[header, ...renderDeviceTable(emission.devices, this.options.configuration), ""].join("\n")}\n`,
+      `${[header, ...renderDeviceTable(emission, this.options.configuration), ""].join("\n")}\n`,
     );
   }
 }

@@ -20,9 +20,14 @@ export interface AkriDevice {
 /** What discovery knows about a listed device beyond what Akri needs (for tables and /devices). */
 export interface DiscoveredDevice extends AkriDevice {
   kind: "sparkplug-device" | "sparkplug-node" | "topic";
-  /** Listed while online; an offline device stays listed during offlineGraceSeconds. */
-  status: "online" | "offline" | "stale";
 }
+
+/**
+ * How a listed device is doing, read from its mode's model when asked (never stored with
+ * the device): online; stale (not heard from since our broker connection came back, or
+ * waiting for its birth); offline (dead or idle, kept listed during offlineGraceSeconds).
+ */
+export type DeviceStatus = "online" | "offline" | "stale";
 
 /**
  * Akri's instance name for a shared device: `<configuration>-<6 hex>`, the hex being a

@@ -1,6 +1,6 @@
 import type { Publish, Will } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
-import type { DiscoveredDevice } from "./device.js";
+import type { DeviceStatus, DiscoveredDevice } from "./device.js";
 import type { ReportEntry } from "./report.js";
 
 /*
@@ -44,4 +44,6 @@ export interface Discoverer {
   readonly version: number;
   /** The devices found, sorted by id. */
   list(): DiscoveredDevice[];
+  /** How a listed device is doing now (undefined: not listed). */
+  statusOf(id: string): DeviceStatus | undefined;
 }

@@ -1,6 +1,6 @@
 import { topicMatcher } from "../mqtt/topic-filter.js";
 import { earlier } from "../time/deadline.js";
-import { type DiscoveredDevice, InstanceHashes, sameAkriDevice } from "./device.js";
+import { type DeviceStatus, type DiscoveredDevice, InstanceHashes, sameAkriDevice } from "./device.js";
 import type { Discoverer, DiscoveryCommand, DiscoveryInput } from "./discoverer.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";
 import { type ReportEntry, reportEntry } from "./report.js";
@@ -26,6 +26,8 @@ export interface DeviceListEmission {
    * computed on demand, after the list is on its way (hashing thousands of new ids takes a while).
    */
   collisions: () => [string, string][];
+  /** How a device of the list is doing now (not when the list was made). */
+  statusOf: (id: string) => DeviceStatus | undefined;
 }
 
 export interface EngineOutput {
@@ -62,6 +64,7 @@ export class DiscoveryEngine {
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
   private readonly hashes = new InstanceHashes();
+  private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
 
   constructor(
     readonly discoverer: Discoverer,
@@ -123,6 +126,7 @@ export class DiscoveryEngine {
         for (const device of devices) this.hashes.add(device.id);
         return this.hashes.collisions(devices);
       },
+      statusOf: this.statusOf,
     });
   }
 

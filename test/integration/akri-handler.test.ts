@@ -84,6 +84,7 @@ configurationName: akri-sparkplug
       SPARKPLUG_DATA_TOPIC: "spBv1.0/Akri/DDATA/Line/Motor",
       HARDWARE_MODEL: "M-9",
     });
+    expect(await handler.metric('akri_mqtt_devices{status="online"}')).toBe(2);
     line.deviceDeath("Pump");
     await call.waitForIds(["spBv1.0/Akri/Line/Motor"], "Pump died");
     const inventory = JSON.parse((await handler.get("/devices")).body) as {

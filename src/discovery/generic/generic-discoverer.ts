@@ -1,5 +1,5 @@
 import type { GenericDiscoveryDetails } from "../details.js";
-import type { DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
 import { GenericPresence } from "./presence.js";
 import { reportPresenceEvent } from "./report.js";
@@ -48,5 +48,9 @@ export class GenericDiscoverer implements Discoverer {
 
   list(): DiscoveredDevice[] {
     return this.presence.list();
+  }
+
+  statusOf(id: string): DeviceStatus | undefined {
+    return this.presence.statusOf(id);
   }
 }

@@ -1,7 +1,7 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { topicMatches } from "../../mqtt/topic-filter.js";
 import { earlier } from "../../time/deadline.js";
-import type { DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice } from "../device.js";
 import { sortDevices } from "../device.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
 
@@ -26,6 +26,8 @@ export interface PresenceOptions {
 interface Seen {
   device: DiscoveredDevice;
   lastSeen: number;
+  /** Silent past the idle timeout, kept listed for the grace period. */
+  idle: boolean;
 }
 
 export type PresenceEvent =
@@ -85,7 +87,7 @@ export class GenericPresence {
 
   /** When the entry next changes: it goes offline (with a grace period), or leaves. */
   private deadlineOf(entry: Seen): number {
-    const online = entry.device.status === "online" && this.options.offlineGraceSeconds > 0;
+    const online = !entry.idle && this.options.offlineGraceSeconds > 0;
     return entry.lastSeen + (online ? this.options.idleTimeoutSeconds * 1000 : this.lifetimeMs);
   }
 
@@ -109,17 +111,16 @@ export class GenericPresence {
     const existing = this.seen.get(match.id);
     if (existing) {
       existing.lastSeen = Math.max(existing.lastSeen, at);
-      if (existing.device.status !== "online") existing.device = { ...existing.device, status: "online" };
+      existing.idle = false;
       this.noteDeadline(existing);
       return undefined;
     }
     const device: DiscoveredDevice = {
       id: match.id,
       kind: "topic",
-      status: "online",
       properties: { MQTT_BROKER_URI: this.brokerUri, MQTT_TOPIC: match.filter, MQTT_DEVICE_ID: match.id },
     };
-    const entry = { device, lastSeen: at };
+    const entry = { device, lastSeen: at, idle: false };
     this.seen.set(match.id, entry);
     this.noteDeadline(entry);
     this.version++;
@@ -156,8 +157,7 @@ export class GenericPresence {
         events.push({ kind: "device-idle", id });
         continue;
       }
-      if (silent >= idleMs && entry.device.status !== "offline")
-        entry.device = { ...entry.device, status: "offline" };
+      if (silent >= idleMs) entry.idle = true;
       next = earlier(next, this.deadlineOf(entry));
     }
     this.checkFrom = next;
@@ -170,6 +170,12 @@ export class GenericPresence {
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /** Online while it publishes; offline once idle (listed for the grace period). */
+  statusOf(id: string): DeviceStatus | undefined {
+    const entry = this.seen.get(id);
+    return entry === undefined ? undefined : entry.idle ? "offline" : "online";
   }
 
   list(): DiscoveredDevice[] {

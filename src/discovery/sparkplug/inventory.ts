@@ -5,7 +5,7 @@ import type { MetricValue } from "../../sparkplug/payload.js";
 import { edgeTopic, entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
-import { type DiscoveredDevice, sameAkriDevice, sortDevices } from "../device.js";
+import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice, sortDevices } from "../device.js";
 import { shouldInclude } from "../filter-list.js";
 
 /*
@@ -19,12 +19,16 @@ export interface InventoryOptions {
   serverUrls: readonly string[];
   sparkplug: SparkplugDetails;
   offlineGraceSeconds: number;
+  /** The host model's edge nodes, by node key: where each listed entity's status is read. */
+  nodes: ReadonlyMap<string, EdgeNode>;
 }
 
 interface Entry {
   device: DiscoveredDevice;
   /** `<group>/<edge>` of the node it belongs to. */
   node: string;
+  /** The Sparkplug device id, for a device (not an edge node). */
+  deviceId: string | undefined;
   /** While offline and kept for the grace period: when to drop it (host time). */
   expiresAt: number | undefined;
 }
@@ -61,8 +65,12 @@ export class SparkplugInventory {
     this.brokerUri = options.serverUrls.join(",");
   }
 
-  /** Refreshes the entries that lifecycle events of this step may have changed. */
-  apply(events: readonly HostEvent[], nodes: ReadonlyMap<string, EdgeNode>, now: number): void {
+  /**
+   * Refreshes the entries that lifecycle events of this step may have changed. (Staleness is
+   * not an entry's: it is read from the model when asked, so a reconnect changes nothing here.)
+   */
+  apply(events: readonly HostEvent[], now: number): void {
+    const { nodes } = this.options;
     let touched: Set<string> | undefined;
     for (const event of events) {
       switch (event.kind) {
@@ -73,19 +81,9 @@ export class SparkplugInventory {
           touched ??= new Set();
           touched.add(nodeKey(event.group, event.edge));
           break;
-        case "broker-lost":
-        case "broker-online":
-          this.refreshAll(nodes, now);
-          return;
       }
     }
     if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
-  }
-
-  /** Rebuilds every entry from the model (a consumer joining a running host). */
-  refreshAll(nodes: ReadonlyMap<string, EdgeNode>, now: number): void {
-    for (const key of [...this.idsByNode.keys()]) if (!nodes.has(key)) this.refreshNode(undefined, key, now);
-    for (const [key, node] of nodes) this.refreshNode(node, key, now);
   }
 
   private refreshNode(node: EdgeNode | undefined, key: string, now: number): void {
@@ -98,7 +96,12 @@ export class SparkplugInventory {
         if (this.keepOffline(id, now)) current.add(id);
         continue;
       }
-      this.put(id, device, key);
+      this.put(
+        id,
+        device,
+        key,
+        device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined,
+      );
       current.add(id);
     }
     for (const id of previous) {
@@ -170,7 +173,7 @@ export class SparkplugInventory {
       SPARKPLUG_DATA_TOPIC: edgeTopic("NDATA", node.group, node.edge),
     };
     this.mapped(properties, node.birth?.metrics);
-    return { id, properties, kind: "sparkplug-node", status: node.stale ? "stale" : "online" };
+    return { id, properties, kind: "sparkplug-node" };
   }
 
   private deviceDevice(node: EdgeNode, device: Device, id: string): DiscoveredDevice {
@@ -182,22 +185,30 @@ export class SparkplugInventory {
       SPARKPLUG_DATA_TOPIC: edgeTopic("DDATA", node.group, node.edge, device.id),
     };
     this.mapped(properties, device.birth?.metrics, node.birth?.metrics);
-    const stale = device.stale || node.stale || device.awaitingBirth;
-    return { id, properties, kind: "sparkplug-device", status: stale ? "stale" : "online" };
+    return { id, properties, kind: "sparkplug-device" };
   }
 
-  private put(id: string, device: DiscoveredDevice, node: string): void {
+  private put(id: string, device: DiscoveredDevice, node: string, deviceId: string | undefined): void {
     const entry = this.entries.get(id);
     this.expiring.delete(id);
     if (entry && sameAkriDevice(entry.device, device)) {
-      // Same for Akri: keep the listed object (and whatever was derived from it); a new
-      // status gets a new object that shares the properties.
-      if (entry.device.status !== device.status) entry.device = { ...entry.device, status: device.status };
+      // Same for Akri: keep the listed object (and whatever was derived from it).
       entry.expiresAt = undefined;
       return;
     }
-    this.entries.set(id, { device, node, expiresAt: undefined });
+    this.entries.set(id, { device, node, deviceId, expiresAt: undefined });
     this.version++;
+  }
+
+  /** How a listed entity is doing, from the host model. */
+  statusOf(id: string): DeviceStatus | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    const node = this.options.nodes.get(entry.node);
+    if (entry.expiresAt !== undefined || node === undefined) return "offline";
+    if (entry.deviceId === undefined) return node.stale ? "stale" : "online";
+    const device = node.devices.get(entry.deviceId);
+    return node.stale || device === undefined || device.stale || device.awaitingBirth ? "stale" : "online";
   }
 
   /** An entity that went offline: listed for the grace period if it was listed. */
@@ -211,7 +222,6 @@ export class SparkplugInventory {
     }
     if (entry.expiresAt === undefined) {
       entry.expiresAt = now + graceMs;
-      entry.device = { ...entry.device, status: "offline" };
       this.expiring.add(id);
       this.expiringFrom = earlier(this.expiringFrom, entry.expiresAt);
     }

@@ -4,7 +4,7 @@ import { stateWill } from "../../sparkplug/host/host-state.js";
 import { type HostOptions, hostOptions } from "../../sparkplug/host/options.js";
 import { earlier } from "../../time/deadline.js";
 import type { SparkplugDiscoveryDetails } from "../details.js";
-import type { DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
 import { SparkplugInventory } from "./inventory.js";
 import { reportHostEvent } from "./report.js";
@@ -55,6 +55,7 @@ export class SparkplugDiscoverer implements Discoverer {
       serverUrls: details.serverUrls,
       sparkplug: sp,
       offlineGraceSeconds: details.offlineGraceSeconds,
+      nodes: this.session.nodes,
     });
     this.subscriptions = subscriptionsFor(sp, publishState ? options.hostId : undefined);
     this.will = publishState ? stateDeathWill(options.hostId) : undefined;
@@ -72,7 +73,7 @@ export class SparkplugDiscoverer implements Discoverer {
     const step = this.session.step(input, now);
     for (const command of step.commands) out.commands.push(command);
     for (const event of step.events) out.report.push(reportHostEvent(event));
-    this.inventory.apply(step.events, this.session.nodes, now);
+    this.inventory.apply(step.events, now);
   }
 
   nextDeadline(): number | undefined {
@@ -85,6 +86,10 @@ export class SparkplugDiscoverer implements Discoverer {
 
   list(): DiscoveredDevice[] {
     return this.inventory.list();
+  }
+
+  statusOf(id: string): DeviceStatus | undefined {
+    return this.inventory.statusOf(id);
   }
 }
 

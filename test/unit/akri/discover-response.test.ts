@@ -8,7 +8,6 @@ function device(i: number): DiscoveredDevice {
   return {
     id,
     kind: "sparkplug-device",
-    status: "online",
     properties: {
       MQTT_BROKER_URI: "mqtts://broker-1.plant.example:8883,mqtts://broker-2.plant.example:8883",
       SPARKPLUG_GROUP_ID: `Plant-${i % 7}`,

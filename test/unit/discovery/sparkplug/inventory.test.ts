@@ -31,7 +31,6 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Motor",
         kind: "sparkplug-device",
-        status: "online",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
@@ -43,7 +42,6 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Sensor",
         kind: "sparkplug-device",
-        status: "online",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
@@ -189,6 +187,21 @@ describe("Sparkplug devices as Akri devices", () => {
     h.input({ kind: "offline", broker: "b" });
     h.advance(600_000);
     expect(h.lists.length).toBe(sent);
-    expect(h.engine.discoverer.list().map((d) => d.status)).toStrictEqual(["stale", "stale"]);
+    const { discoverer } = h.engine;
+    expect(discoverer.list().map((d) => discoverer.statusOf(d.id))).toStrictEqual(["stale", "stale"]);
+  });
+
+  it("reads each entity's status from the host model: stale after a reconnect, online again once it speaks", () => {
+    const h = new EngineHarness(`${base}sparkplug: {discover: nodes}`);
+    const e = edge("g", "e");
+    for (const p of e.births(h.now)) h.publish(p);
+    h.settle();
+    const { discoverer } = h.engine;
+    h.input({ kind: "offline", broker: "b" });
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now }, 1000);
+    expect(discoverer.statusOf("spBv1.0/g/e")).toBe("stale");
+    // NDATA proves the node alive without a birth: no lifecycle event, and still online at once.
+    h.publish(e.ndata({}, h.now));
+    expect(discoverer.statusOf("spBv1.0/g/e")).toBe("online");
   });
 });
