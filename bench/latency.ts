@@ -32,15 +32,21 @@ export async function main(): Promise<void> {
   const agent = new TestAgent(directory);
   await agent.start();
   const cli = fileURLToPath(new URL("../src/cli.js", import.meta.url));
-  const handler = spawn(process.execPath, [cli, "serve", "--http-port", "0", "--http-host", "127.0.0.1"], {
-    env: {
-      ...process.env,
-      DISCOVERY_HANDLERS_DIRECTORY: directory,
-      AGENT_NODE_NAME: "bench",
-      LOG_LEVEL: "warn",
+  // BENCH_HANDLER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the handler.
+  const nodeArgs = (process.env.BENCH_HANDLER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const handler = spawn(
+    process.execPath,
+    [...nodeArgs, cli, "serve", "--http-port", "0", "--http-host", "127.0.0.1"],
+    {
+      env: {
+        ...process.env,
+        DISCOVERY_HANDLERS_DIRECTORY: directory,
+        AGENT_NODE_NAME: "bench",
+        LOG_LEVEL: "warn",
+      },
+      stdio: "ignore",
     },
-    stdio: "ignore",
-  });
+  );
   const publisher = runHelper("publisher", {
     url: broker.url,
     clientId: "bench-latency-publisher",

@@ -1,6 +1,6 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Subscription } from "rxjs";
-import { type DiscoveredDevice, deviceHash, instanceName } from "../discovery/device.js";
+import { type DiscoveredDevice, deviceHash, InstanceHashes, instanceName } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DiscoveryFactory, PreparedDiscovery } from "../discovery/discovery-request.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
@@ -30,6 +30,8 @@ interface ActiveStream {
   lastSent: DeviceListEmission | undefined;
   /** Ends its discovery (releasing its broker connection). */
   close: (reason: string) => void;
+  /** The Akri instance hashes of its devices, to warn about collisions. */
+  hashes: InstanceHashes;
 }
 
 export interface DiscoverServiceOptions {
@@ -154,6 +156,12 @@ export class DiscoverService {
     const subscription: Subscription = discovery.outputs$.subscribe({
       next: (output) => {
         events.observe(output);
+        // Devices the next list will hold: encoded and hashed now, while traffic flows,
+        // rather than all at once when the list is due.
+        for (const device of output.listed) {
+          deviceBytes(device);
+          stream.hashes.add(device.id);
+        }
         for (const emission of output.emissions) this.send(stream, writer, emission);
       },
       error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
@@ -186,6 +194,7 @@ export class DiscoverService {
       about,
       lastSent: undefined,
       close: () => undefined,
+      hashes: new InstanceHashes(),
     };
     this.streams.set(stream.id, stream);
     this.options.metrics.streamsTotal.inc();
@@ -208,10 +217,16 @@ export class DiscoverService {
     }
     stream.lastSent = emission;
     writer.send(bytes);
-    // After the list is on its way: the (slow) instance hash check.
-    const collisions = emission.collisions();
+    // Once the list is on the wire, and between other work: the instance hash check.
+    void stream.hashes
+      .collisionsInSlices(emission.devices)
+      .then((pairs) => this.reportCollisions(stream, pairs));
+  }
+
+  /** Warns about ids whose Akri instance hashes collide (Akri would keep one of each pair). */
+  private reportCollisions(stream: ActiveStream, collisions: [string, string][]): void {
     if (collisions.length === 0) return;
-    metrics.collisions.inc(collisions.length);
+    this.options.metrics.collisions.inc(collisions.length);
     for (const [a, b] of collisions) {
       log.warn(
         { stream: stream.id, ids: [a, b], hash: deviceHash(a) },

@@ -49,13 +49,72 @@ export function encodeResponse(response: DiscoverResponse): Buffer {
   return serializeResponse(response);
 }
 
+/** A length-delimited field's tag (wire type 2), as its one byte. */
+const field = (n: number) => (n << 3) | 2;
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n > 0x7f) {
+    n >>>= 7;
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(buffer: Buffer, at: number, n: number): number {
+  while (n > 0x7f) {
+    buffer[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buffer[at++] = n;
+  return at;
+}
+
+/** Writes a length-delimited string field; returns the offset after it. */
+function writeString(buffer: Buffer, at: number, tag: number, value: string, bytes: number): number {
+  buffer[at++] = tag;
+  at = writeVarint(buffer, at, bytes);
+  return at + buffer.write(value, at, bytes, "utf8");
+}
+
+const stringFieldLength = (bytes: number) => 1 + varintLength(bytes) + bytes;
+
 /**
  * One device as a `devices` field of a DiscoverResponse (tag, length, bytes). A response
  * is exactly the concatenation of its devices' fields, so each device is encoded once and
- * its bytes reused in every list it is part of.
+ * its bytes reused in every list it is part of. Written by field number, straight into one
+ * buffer (DiscoverResponse.devices = 1; Device.id = 1, properties = 2 as map entries of
+ * key = 1, value = 2; no mounts or device specs): the thousand new devices of a busy list
+ * take ~1 ms here against ~5 ms through protobufjs, and this is on the way to the agent.
+ * Tests check it byte for byte against the reflective encoding of proto/discovery.proto.
  */
 export function encodeDeviceField(device: WireDevice): Buffer {
-  return serializeResponse({ devices: [device] });
+  const { id, properties } = device;
+  const keys = Object.keys(properties);
+  const idBytes = Buffer.byteLength(id, "utf8");
+  // Lengths first (each string's byte length is needed twice), then one buffer written in order.
+  const sizes = new Array<number>(keys.length * 3);
+  let deviceLength = stringFieldLength(idBytes);
+  for (let i = 0; i < keys.length; i++) {
+    const keyBytes = Buffer.byteLength(keys[i]!, "utf8");
+    const valueBytes = Buffer.byteLength(properties[keys[i]!]!, "utf8");
+    const entryLength = stringFieldLength(keyBytes) + stringFieldLength(valueBytes);
+    sizes[i * 3] = keyBytes;
+    sizes[i * 3 + 1] = valueBytes;
+    sizes[i * 3 + 2] = entryLength;
+    deviceLength += 1 + varintLength(entryLength) + entryLength;
+  }
+  const buffer = Buffer.allocUnsafe(1 + varintLength(deviceLength) + deviceLength);
+  buffer[0] = field(1); // DiscoverResponse.devices
+  let at = writeVarint(buffer, 1, deviceLength);
+  at = writeString(buffer, at, field(1), id, idBytes); // Device.id
+  for (let i = 0; i < keys.length; i++) {
+    buffer[at++] = field(2); // Device.properties: a map entry
+    at = writeVarint(buffer, at, sizes[i * 3 + 2]!);
+    at = writeString(buffer, at, field(1), keys[i]!, sizes[i * 3]!);
+    at = writeString(buffer, at, field(2), properties[keys[i]!]!, sizes[i * 3 + 1]!);
+  }
+  return buffer;
 }
 
 export function decodeResponse(bytes: Buffer): DiscoverResponse {

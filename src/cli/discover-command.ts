@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import type { Observable } from "rxjs";
 import { idLevel } from "../akri/node-identity.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import { InstanceHashes } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DeviceListEmission, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
@@ -39,6 +40,7 @@ async function loadDetails(path: string): Promise<DiscoveryDetails> {
 /** Prints device lists: JSON lines, a plain table per list, or a live table on a terminal. */
 export class ListPrinter {
   private lists = 0;
+  private readonly hashes = new InstanceHashes();
   constructor(
     private readonly options: { json: boolean; configuration: string; live: boolean; title: string },
     private readonly out: NodeJS.WriteStream = process.stdout,
@@ -46,7 +48,8 @@ export class ListPrinter {
 
   print(emission: DeviceListEmission, footer: string[] = []): void {
     this.lists++;
-    for (const [a, b] of emission.collisions()) {
+    for (const device of emission.devices) this.hashes.add(device.id);
+    for (const [a, b] of this.hashes.collisions(emission.devices)) {
       log.warn(
         { ids: [a, b] },
         "two discovered ids share an Akri instance hash: Akri would list only one of them",

@@ -25,10 +25,16 @@ export interface DiscoveryCommand extends Publish {
   broker?: string | undefined;
 }
 
-/** Where a step puts what it caused besides changes to the device list. */
+/** Where a step puts what it caused. */
 export interface StepSink {
   readonly commands: DiscoveryCommand[];
   readonly report: ReportEntry[];
+  /**
+   * Devices newly listed (or listed with other properties) in this step: a consumer may
+   * prepare what a list of them will need (the Akri layer encodes them) while traffic is
+   * light, rather than all at once when the list goes out.
+   */
+  readonly listed: DiscoveredDevice[];
 }
 
 export interface Discoverer {

@@ -1,4 +1,5 @@
 import type { Observable } from "rxjs";
+import type { DiscoveredDevice } from "./device.js";
 import type { DeviceListEmission } from "./engine.js";
 import type { ReportEntry } from "./report.js";
 
@@ -16,9 +17,10 @@ export interface DiscoveryRequest {
   properties: Record<string, Uint8Array | undefined>;
 }
 
-/** What a discovery yields: lists to send and a report of what happened. */
+/** What a discovery yields: lists to send, devices the next lists will hold, and a report of what happened. */
 interface DiscoveryOutput {
   emissions: readonly DeviceListEmission[];
+  listed: readonly DiscoveredDevice[];
   report: readonly ReportEntry[];
 }
 

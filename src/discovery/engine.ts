@@ -1,6 +1,6 @@
 import { topicMatcher } from "../mqtt/topic-filter.js";
 import { earlier } from "../time/deadline.js";
-import { type DeviceStatus, type DiscoveredDevice, InstanceHashes, sameAkriDevice } from "./device.js";
+import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice } from "./device.js";
 import type { Discoverer, DiscoveryCommand, DiscoveryInput } from "./discoverer.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";
 import { type ReportEntry, reportEntry } from "./report.js";
@@ -21,11 +21,6 @@ export type EngineInput = DiscoveryInput;
 export interface DeviceListEmission {
   at: number;
   devices: DiscoveredDevice[];
-  /**
-   * Pairs of ids whose 24-bit Akri instance hashes collide (one would hide the other);
-   * computed on demand, after the list is on its way (hashing thousands of new ids takes a while).
-   */
-  collisions: () => [string, string][];
   /** How a device of the list is doing now (not when the list was made). */
   statusOf: (id: string) => DeviceStatus | undefined;
 }
@@ -34,6 +29,8 @@ export interface EngineOutput {
   emissions: DeviceListEmission[];
   commands: DiscoveryCommand[];
   report: ReportEntry[];
+  /** Devices newly listed in this step (see StepSink). */
+  listed: DiscoveredDevice[];
 }
 
 export interface EngineOptions {
@@ -63,7 +60,6 @@ export class DiscoveryEngine {
   private readonly maxPayloadBytes: number;
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
-  private readonly hashes = new InstanceHashes();
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
 
   constructor(
@@ -92,7 +88,7 @@ export class DiscoveryEngine {
   }
 
   step(input: EngineInput, now: number): EngineOutput {
-    const out: EngineOutput = { emissions: [], commands: [], report: [] };
+    const out: EngineOutput = { emissions: [], commands: [], report: [], listed: [] };
     if (input.kind === "message") {
       const { topic, payload } = input.message;
       if (!this.wanted(topic)) input = { kind: "tick" };
@@ -119,15 +115,7 @@ export class DiscoveryEngine {
     const devices = this.discoverer.list();
     if (this.lastSent !== undefined && sameList(devices, this.lastSent)) return;
     this.lastSent = devices;
-    out.emissions.push({
-      at: now,
-      devices,
-      collisions: () => {
-        for (const device of devices) this.hashes.add(device.id);
-        return this.hashes.collisions(devices);
-      },
-      statusOf: this.statusOf,
-    });
+    out.emissions.push({ at: now, devices, statusOf: this.statusOf });
   }
 
   /** The earliest time `step({kind: "tick"})` has something to do. */

@@ -36,6 +36,7 @@ export class GenericDiscoverer implements Discoverer {
         break;
     }
     for (const event of this.presence.expire(now)) out.report.push(reportPresenceEvent(event));
+    for (const device of this.presence.drainListed()) out.listed.push(device);
   }
 
   nextDeadline(): number | undefined {

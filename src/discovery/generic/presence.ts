@@ -75,6 +75,8 @@ export class GenericPresence {
   private checkFrom: number | undefined;
   /** Bumped whenever what Akri would see changes. */
   version = 0;
+  /** Devices listed since the last `drainListed`. */
+  private listed: DiscoveredDevice[] = [];
 
   constructor(private readonly options: PresenceOptions) {
     this.template = options.deviceId === undefined ? undefined : compileDeviceTemplate(options.deviceId);
@@ -123,6 +125,7 @@ export class GenericPresence {
     const entry = { device, lastSeen: at, idle: false };
     this.seen.set(match.id, entry);
     this.noteDeadline(entry);
+    this.listed.push(device);
     this.version++;
     return { kind: "device-appeared", id: match.id, topic: message.topic };
   }
@@ -162,6 +165,13 @@ export class GenericPresence {
     }
     this.checkFrom = next;
     return events;
+  }
+
+  /** The devices listed since the last call: what the next list will need. */
+  drainListed(): DiscoveredDevice[] {
+    const listed = this.listed;
+    if (listed.length > 0) this.listed = [];
+    return listed;
   }
 
   nextDeadline(): number | undefined {

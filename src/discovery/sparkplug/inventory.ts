@@ -60,6 +60,8 @@ export class SparkplugInventory {
   private readonly brokerUri: string;
   /** Bumped whenever what Akri would see (ids, properties) changes. */
   version = 0;
+  /** Devices listed, or listed anew with other properties, since the last `drainListed`. */
+  private listed: DiscoveredDevice[] = [];
 
   constructor(private readonly options: InventoryOptions) {
     this.brokerUri = options.serverUrls.join(",");
@@ -197,6 +199,7 @@ export class SparkplugInventory {
       return;
     }
     this.entries.set(id, { device, node, deviceId, expiresAt: undefined });
+    this.listed.push(device);
     this.version++;
   }
 
@@ -251,6 +254,13 @@ export class SparkplugInventory {
       }
     }
     this.expiringFrom = next;
+  }
+
+  /** The devices listed (or changed) since the last call: what the next list will need. */
+  drainListed(): DiscoveredDevice[] {
+    const listed = this.listed;
+    if (listed.length > 0) this.listed = [];
+    return listed;
   }
 
   nextDeadline(): number | undefined {

@@ -67,6 +67,7 @@ export class SparkplugDiscoverer implements Discoverer {
     const deadline = this.session.nextDeadline();
     if (deadline !== undefined && deadline <= now) this.hostStep({ kind: "tick" }, now, out);
     this.inventory.expire(now);
+    for (const device of this.inventory.drainListed()) out.listed.push(device);
   }
 
   private hostStep(input: HostInput, now: number, out: StepSink): void {

@@ -28,6 +28,18 @@ describe("DiscoverResponse encoding", () => {
     expect(decodeResponse(bytes).devices.map((d) => d.id)).toStrictEqual(devices.map((d) => d.id));
   });
 
+  it("encodes non-ASCII ids and values, and long ones, byte for byte as the proto does", () => {
+    const devices: DiscoveredDevice[] = [
+      { id: "spBv1.0/Usine/Ligne-é/Pompe-ü", kind: "sparkplug-device", properties: { NAME: "Größe ✓ 温度" } },
+      { id: "x".repeat(20_000), kind: "topic", properties: { MQTT_TOPIC: "y".repeat(300), EMPTY: "" } },
+      { id: "no-properties", kind: "topic", properties: {} },
+    ];
+    const wire = devices.map((d) => ({ id: d.id, properties: d.properties, mounts: [], deviceSpecs: [] }));
+    expect(encodeList(devices, MAX_RESPONSE_BYTES).bytes.equals(encodeResponse({ devices: wire }))).toBe(
+      true,
+    );
+  });
+
   it("cuts a list over 4 MiB at the end of its order, to just under the limit", () => {
     const devices = Array.from({ length: 30_000 }, (_, i) => device(i));
     const { bytes, kept, cut } = encodeList(devices, MAX_RESPONSE_BYTES);
