@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { type Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { metricFactory } from "../metrics.js";
 import type { DeviceSnapshot, DeviceView } from "./device-view.js";
 import { GenericDeviceView } from "./generic-device-view.js";
 
@@ -29,9 +30,7 @@ export class MonitorMetrics {
 
   constructor(private readonly view: DeviceView) {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
-    const registers = [this.registry];
-    const counter = (name: string, help: string, labelNames: string[] = []) =>
-      new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers });
+    const { counter, gauge } = metricFactory(this.registry, PREFIX);
     this.messages = counter("messages_total", "MQTT messages received for the device");
     this.decodeErrors = counter("decode_errors_total", "Payloads that could not be decoded");
     this.rejected = counter(
@@ -41,42 +40,33 @@ export class MonitorMetrics {
     this.commands = counter("commands_total", "POST /command requests, by result", ["result"]);
     const snapshot = () => this.scraped ?? view.snapshot();
     const flag = (name: string, help: string, read: (s: DeviceSnapshot) => boolean) =>
-      new Gauge({
-        name: `${PREFIX}${name}`,
-        help,
-        registers,
-        collect() {
-          this.set(read(snapshot()) ? 1 : 0);
-        },
-      });
+      gauge(name, help, [], (g) => g.set(read(snapshot()) ? 1 : 0));
     flag("device_online", "1 while the device is online, 0 otherwise", (s) => s.status === "online");
     flag("broker_connected", "1 while the monitor is connected to the broker", (s) => s.broker.connected);
     if (view instanceof GenericDeviceView) {
-      new Gauge({
-        name: `${PREFIX}topic_value`,
-        help: "The numeric value (or JSON field) last published on a topic of the device",
-        labelNames: ["device", "topic", "field"],
-        registers,
-        collect() {
-          this.reset();
+      gauge(
+        "topic_value",
+        "The numeric value (or JSON field) last published on a topic of the device",
+        ["device", "topic", "field"],
+        (g) => {
+          g.reset();
           const id = snapshot().id;
           for (const { topic, field, value } of view.numericValues())
-            this.set({ device: id, topic, field }, value);
+            g.set({ device: id, topic, field }, value);
         },
-      });
+      );
     } else {
-      new Gauge({
-        name: `${PREFIX}metric_value`,
-        help: "The current value of each numeric or boolean Sparkplug metric of the device (booleans as 0/1)",
-        labelNames: ["group", "node", "device", "metric"],
-        registers,
-        collect() {
-          this.reset();
+      gauge(
+        "metric_value",
+        "The current value of each numeric or boolean Sparkplug metric of the device (booleans as 0/1)",
+        ["group", "node", "device", "metric"],
+        (g) => {
+          g.reset();
           const current = snapshot();
           for (const metric of current.metrics) {
             const value = numeric(metric.value);
             if (value === undefined) continue;
-            this.set(
+            g.set(
               {
                 group: current.group ?? "",
                 node: current.edgeNode ?? "",
@@ -87,7 +77,7 @@ export class MonitorMetrics {
             );
           }
         },
-      });
+      );
     }
   }
 
