@@ -8,7 +8,7 @@
  * exactly the plant's true state.
  * Run: npm run soak   (SOAK_MINUTES, default 30; SOAK_NODES, default 40)
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,8 +50,13 @@ export interface SoakResult {
   /** The same over the second half of the run only (RSS climbs to a plateau first). */
   heapSlopeSecondHalfKiBPerMin: number;
   rssSlopeSecondHalfKiBPerMin: number;
-  /** Growth between the lowest heap of the first and of the last quarter after the warm-up (what GC cannot take back). */
+  /** Growth between the lowest heap of the first and of the last quarter after the warm-up (sampled: GC timing moves it by megabytes). */
   heapFloorGrowthBytes: number;
+  /**
+   * Growth of what survives a full garbage collection, from the end of the warm-up to the end
+   * of the run: the handler's heap snapshots (taken at a signal), which collect first.
+   */
+  retainedGrowthBytes: number;
   handlesAfterWarmup: number;
   handlesAtEnd: number;
   handlesMaxAfterWarmup: number;
@@ -64,6 +69,21 @@ export interface SoakResult {
   expectedDevices: number;
   finalMatches: boolean;
   handlerAlive: boolean;
+}
+
+/** The total size of a V8 heap snapshot's objects (what survived the collection it began with); undefined while incomplete. */
+function heapSnapshotBytes(json: string): number | undefined {
+  let snapshot: { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
+  try {
+    snapshot = JSON.parse(json);
+  } catch {
+    return undefined; // still being written
+  }
+  const fields = snapshot.snapshot.meta.node_fields;
+  const sizeAt = fields.indexOf("self_size");
+  let total = 0;
+  for (let i = sizeAt; i < snapshot.nodes.length; i += fields.length) total += snapshot.nodes[i]!;
+  return total;
 }
 
 function slopePerMinute(points: [number, number][]): number {
@@ -99,7 +119,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const partition = await TcpProxy.start(broker.port);
     proxy = partition;
     await agent.start();
-    const serve = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "soak", LOG_LEVEL: "info" });
+    const snapshots = await mkdtemp(join(tmpdir(), "akri-mqtt-soak-heap-"));
+    const serve = await HandlerProcess.start(directory, {
+      AGENT_NODE_NAME: "soak",
+      LOG_LEVEL: "info",
+      NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}`,
+    });
     handler = serve;
     const registered = await agent.waitForRegistrations(1, 30_000);
     const call = agent.discover(
@@ -211,7 +236,30 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         handles: await metric("akri_mqtt_nodejs_active_handles_total"),
       });
     };
+    /** What survives a full collection in the handler now (it writes a heap snapshot, which collects first). */
+    const retained = async (): Promise<number> => {
+      const before = new Set(await readdir(snapshots));
+      serve.signal("SIGUSR2");
+      // The handler writes the snapshot on its main thread; read it once it is whole.
+      for (let waited = 0; waited < 60_000; waited += 200) {
+        await new Promise((r) => setTimeout(r, 200));
+        const file = (await readdir(snapshots)).find((f) => !before.has(f));
+        if (file === undefined) continue;
+        await serve.get("/healthz"); // the handler is past the snapshot
+        const bytes = heapSnapshotBytes(await readFile(join(snapshots, file), "utf8"));
+        if (bytes === undefined) continue;
+        await rm(join(snapshots, file));
+        return bytes;
+      }
+      throw new Error("the handler wrote no heap snapshot within 60 s");
+    };
+    let retainedAfterWarmup: number | undefined;
     while (Date.now() - started < options.durationMs) {
+      if (
+        retainedAfterWarmup === undefined &&
+        Date.now() - started >= options.durationMs * options.warmupFraction
+      )
+        retainedAfterWarmup = await retained();
       await sample();
       const last = samples.at(-1)!;
       if (samples.length % 12 === 1)
@@ -220,6 +268,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         );
       await new Promise((r) => setTimeout(r, options.sampleEveryMs));
     }
+    const retainedAtEnd = await retained();
     clearInterval(churnTimer);
     clearInterval(partitionTimer);
     // Quiesce: every node back, every device alive, the partition healed.
@@ -252,6 +301,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       heapSlopeSecondHalfKiBPerMin: slopePerMinute(secondHalf.map((s) => [s.at, s.heap / 1024])),
       rssSlopeSecondHalfKiBPerMin: slopePerMinute(secondHalf.map((s) => [s.at, s.rss / 1024])),
       heapFloorGrowthBytes: floor(after.slice(-quarter)) - floor(after.slice(0, quarter)),
+      retainedGrowthBytes: retainedAtEnd - (retainedAfterWarmup ?? retainedAtEnd),
       handlesAfterWarmup: after[0]?.handles ?? Number.NaN,
       handlesAtEnd: samples.at(-1)?.handles ?? Number.NaN,
       handlesMaxAfterWarmup: Math.max(...after.map((s) => s.handles)),
@@ -311,6 +361,10 @@ export function printSoak(result: SoakResult): void {
         `${result.heapSlopeSecondHalfKiBPerMin.toFixed(1)} / ${result.rssSlopeSecondHalfKiBPerMin.toFixed(1)} KiB/min`,
       ],
       ["heap floor growth (first → last quarter)", `${(result.heapFloorGrowthBytes / 1024).toFixed(0)} KiB`],
+      [
+        "retained heap growth after warm-up (full GC)",
+        `${(result.retainedGrowthBytes / 1024).toFixed(0)} KiB`,
+      ],
       [
         "open handles after warm-up → end (max)",
         `${result.handlesAfterWarmup} → ${result.handlesAtEnd} (${result.handlesMaxAfterWarmup})`,

@@ -39,9 +39,12 @@ describe.skipIf(!mosquittoAvailable())("soak (short)", () => {
         "handler's broker connection cut for 3 s",
       ])
         expect(result.churn[kind] ?? 0, kind).toBeGreaterThan(0);
-      // What garbage collection cannot take back stays flat: a leak of even 100 bytes per
-      // message (about 300 messages a second) would add 2 MiB a minute.
-      expect(result.heapFloorGrowthBytes).toBeLessThan(4 * 1024 * 1024);
+      // What garbage collection cannot take back stays flat, measured by the handler's heap
+      // snapshots (each after a full collection): about 1 MiB of warm-up in a 60 s run, under
+      // 0.1 MiB in the 120 s CI run, so a leak of a few hundred bytes per message (at ~110
+      // messages a second) shows. The sampled heap floor, which moves by megabytes with the
+      // timing of collections, is only reported.
+      expect(result.retainedGrowthBytes).toBeLessThan(2 * 1024 * 1024);
       expect(result.handlesMaxAfterWarmup).toBeLessThanOrEqual(result.handlesAfterWarmup + 6);
     },
     (SECONDS + 180) * 1000,

@@ -65,6 +65,11 @@ export class HandlerProcess {
     return line === undefined ? undefined : Number(line.split(" ").at(-1));
   }
 
+  /** Sends a signal (e.g. SIGUSR2 for a heap snapshot under --heapsnapshot-signal). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** SIGKILL, as a pod killed for running out of memory: no clean-up, the broker sends the Will. */
   async kill(): Promise<void> {
     if (this.exitCode === undefined) {
