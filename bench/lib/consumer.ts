@@ -49,7 +49,7 @@ if (options.mode === "bare") {
   if (!parsed.ok) throw new Error(parsed.error);
   const engine = engineFor(parsed.details, { hostId: "bench" });
   const connection = new BrokerConnection({
-    serverUrls: parsed.details.serverUrls,
+    serverUrls: parsed.details.brokers[0]!.serverUrls,
     clientId: "bench-pipeline",
     mqttVersion: 5,
     credentials: {},

@@ -25,7 +25,7 @@ const parsed = parseDiscoveryDetails(
 if (!parsed.ok) throw new Error(parsed.error);
 const engine = engineFor(parsed.details, { hostId: "bench-scale" });
 const connection = new BrokerConnection({
-  serverUrls: parsed.details.serverUrls,
+  serverUrls: parsed.details.brokers[0]!.serverUrls,
   clientId: "bench-scale",
   mqttVersion: 5,
   credentials: {},

@@ -131,7 +131,10 @@ export class DiscoverService {
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
-    options.metrics.countDevices(() => this.devicesByStatus());
+    options.metrics.countDevices(
+      () => this.devicesByStatus(),
+      () => this.devicesByBroker(),
+    );
   }
 
   /** Open Discover streams. */
@@ -199,7 +202,10 @@ export class DiscoverService {
     this.streams.set(stream.id, stream);
     this.options.metrics.streamsTotal.inc();
     this.options.metrics.streams.set(this.streams.size);
-    log.info({ stream: stream.id, mode: about.mode, serverUrls: about.serverUrls }, "Discover stream opened");
+    log.info(
+      { stream: stream.id, mode: about.mode, brokers: about.brokers().map((b) => b.uri) },
+      "Discover stream opened",
+    );
     return stream;
   }
 
@@ -241,6 +247,15 @@ export class DiscoverService {
     call.emit("error", { code: status.INVALID_ARGUMENT, details: message });
   }
 
+  /** Devices of every open stream's last list, by the broker they live on. */
+  private devicesByBroker(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const stream of this.streams.values())
+      for (const device of stream.lastSent?.devices ?? [])
+        if (device.broker !== undefined) counts[device.broker] = (counts[device.broker] ?? 0) + 1;
+    return counts;
+  }
+
   /** Devices of every open stream's last list, by how they are doing now. */
   private devicesByStatus(): Record<string, number> {
     const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
@@ -263,17 +278,18 @@ export class DiscoverService {
   /** The JSON inventory of /devices: each stream's last list. */
   inventory(): unknown {
     return [...this.streams.values()].map((stream) => {
-      const { configurationName: configuration, mode, serverUrls } = stream.about;
+      const { configurationName: configuration, mode } = stream.about;
       return {
         stream: stream.id,
         since: new Date(stream.startedAt).toISOString(),
         mode,
-        serverUrls,
+        brokers: stream.about.brokers(),
         lastListAt: stream.lastSent ? new Date(stream.lastSent.at).toISOString() : null,
         devices: (stream.lastSent?.devices ?? []).map((d) => ({
           id: d.id,
           kind: d.kind,
           status: stream.lastSent?.statusOf(d.id) ?? "offline",
+          broker: d.broker ?? null,
           instanceHash: deviceHash(d.id),
           instanceName: instanceName(configuration ?? "<configuration>", d.id),
           properties: d.properties,

@@ -9,6 +9,7 @@ import { metricFactory } from "../metrics.js";
 
 export class HandlerMetrics {
   readonly devices;
+  readonly devicesOnBrokers;
   readonly streams;
   readonly streamsTotal;
   readonly invalidArguments;
@@ -19,8 +20,9 @@ export class HandlerMetrics {
   readonly collisions;
   readonly registrations;
 
-  /** Where the device gauge reads its counts at each scrape. */
+  /** Where the device gauges read their counts at each scrape. */
   private devicesByStatus: () => Record<string, number> = () => ({});
+  private devicesByBroker: () => Record<string, number> = () => ({});
 
   constructor(registry: Registry) {
     const { counter, gauge } = metricFactory(registry);
@@ -31,6 +33,15 @@ export class HandlerMetrics {
       ["status"],
       (g) => {
         for (const [status, n] of Object.entries(this.devicesByStatus())) g.set({ status }, n);
+      },
+    );
+    this.devicesOnBrokers = gauge(
+      "devices_by_broker",
+      "Devices listed by active Discover streams, by the broker they live on",
+      ["broker"],
+      (g) => {
+        g.reset();
+        for (const [broker, n] of Object.entries(this.devicesByBroker())) g.set({ broker }, n);
       },
     );
     this.streams = gauge("discover_streams", "Open Discover streams");
@@ -53,8 +64,9 @@ export class HandlerMetrics {
     this.registrations = counter("registrations_total", "Registrations with the Akri agent", ["result"]);
   }
 
-  /** Reads the device gauge's counts from `read` at each scrape. */
-  countDevices(read: () => Record<string, number>): void {
-    this.devicesByStatus = read;
+  /** Reads the device gauges' counts (by status, by broker) at each scrape. */
+  countDevices(byStatus: () => Record<string, number>, byBroker: () => Record<string, number>): void {
+    this.devicesByStatus = byStatus;
+    this.devicesByBroker = byBroker;
   }
 }

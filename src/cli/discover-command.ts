@@ -80,7 +80,7 @@ export async function discoverCommand(options: DiscoverOptions): Promise<void> {
     live: options.replay === undefined,
     title:
       options.replay === undefined
-        ? `akri-mqtt discover ${details.serverUrls.join(",")}`
+        ? `akri-mqtt discover ${details.brokers.map((b) => b.uri).join(" ")}`
         : `replay ${options.replay}`,
   });
   if (options.replay !== undefined) {
@@ -102,7 +102,8 @@ export async function discoverCommand(options: DiscoverOptions): Promise<void> {
     );
     return;
   }
-  const credentials = credentialsFromEnvironment();
+  const names = details.brokers.flatMap((b) => (b.name === undefined ? [] : [b.name]));
+  const credentials = credentialsFromEnvironment(process.env, names);
   if (!credentials.ok) throw new UsageError(credentials.error);
   // A person runs this beside handlers (even inside a handler's pod): never a handler's id.
   // The client id is this process's own; the STATE host id is kept per machine, so that
@@ -112,6 +113,7 @@ export async function discoverCommand(options: DiscoverOptions): Promise<void> {
     liveDiscovery({
       details,
       credentials: credentials.credentials,
+      byBroker: credentials.byBroker,
       suffix: `discover-${machine}-${process.pid}`,
       hostSuffix: `discover-${machine}`,
     }),

@@ -105,8 +105,20 @@ const sparkplugSchema = z.object({
   useCertificates: z.boolean().default(true),
 });
 
+const serverUrls = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(serverUrl).min(1));
+
+const brokerSchema = z.object({
+  serverUrls,
+  /** Names the broker's own secrets (MQTT_PASSWORD_<NAME>); default: its position, 1, 2, … */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+$/, { message: "expected letters, digits and _ (it names discoveryProperties)" })
+    .optional(),
+});
+
 const detailsSchema = z.object({
-  serverUrls: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(serverUrl).min(1)),
+  serverUrls: serverUrls.optional(),
+  brokers: z.array(brokerSchema).min(1).optional(),
   mode: z.enum(["sparkplug", "generic"]).optional(),
   clientId: z.string().min(1).max(200).default("akri-mqtt"),
   mqttVersion: z.union([z.literal(3), z.literal(5)]).default(5),
@@ -131,11 +143,26 @@ export type BirthMetricSelector = z.infer<typeof selector>;
 
 type Parsed = z.infer<typeof detailsSchema>;
 
+/**
+ * One broker: its URLs are failover listeners of that one broker, tried in order. Several
+ * brokers are independent servers (Sparkplug's server sets), all connected at once.
+ */
+export interface BrokerDetails {
+  /** What its own secrets are suffixed with (MQTT_PASSWORD_<NAME>); undefined for the only broker of serverUrls. */
+  name: string | undefined;
+  serverUrls: string[];
+  /** Its serverUrls, comma-joined: the broker's identity, and a device's MQTT_BROKER_URI. */
+  uri: string;
+}
+
 /** What every mode has: where the brokers are, who we are on them, and how lists behave. */
 type CommonDetails = Pick<
   Parsed,
-  "serverUrls" | "clientId" | "mqttVersion" | "offlineGraceSeconds" | "maxPayloadBytes" | "configurationName"
->;
+  "clientId" | "mqttVersion" | "offlineGraceSeconds" | "maxPayloadBytes" | "configurationName"
+> & {
+  /** The brokers, from `serverUrls` (one) or `brokers` (several). */
+  brokers: BrokerDetails[];
+};
 
 /** Sparkplug B discovery: born edge nodes and devices. */
 export interface SparkplugDiscoveryDetails extends CommonDetails {
@@ -165,17 +192,23 @@ const KNOWN: Record<string, Set<string>> = {
   "sparkplug.groupIds": new Set(["action", "items"]),
   "sparkplug.edgeNodeIds": new Set(["action", "items"]),
   "sparkplug.deviceIds": new Set(["action", "items"]),
+  "brokers[]": new Set(Object.keys(brokerSchema.shape)),
 };
 
-function unknownKeys(value: unknown, path = ""): string[] {
+/** Warnings for keys not in KNOWN[`path`]; `shown` is the path as the user wrote it (with indexes). */
+function unknownKeys(value: unknown, path = "", shown = path): string[] {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
   const known = KNOWN[path];
   if (!known) return [];
   const warnings: string[] = [];
   for (const [key, child] of Object.entries(value)) {
     const childPath = path === "" ? key : `${path}.${key}`;
-    if (!known.has(key)) warnings.push(`unknown key ${childPath} is ignored`);
-    else warnings.push(...unknownKeys(child, childPath));
+    const childShown = shown === "" ? key : `${shown}.${key}`;
+    if (!known.has(key)) warnings.push(`unknown key ${childShown} is ignored`);
+    else if (Array.isArray(child) && KNOWN[`${childPath}[]`])
+      for (const [i, item] of child.entries())
+        warnings.push(...unknownKeys(item, `${childPath}[]`, `${childShown}[${i}]`));
+    else warnings.push(...unknownKeys(child, childPath, childShown));
   }
   return warnings;
 }
@@ -258,8 +291,16 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
     if (problem) return { ok: false, error: `deviceId: ${problem}` };
   }
   if (mode === "sparkplug" && data.topics !== undefined) warnings.push("topics is ignored in sparkplug mode");
-  const { serverUrls, clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName } = data;
-  const common: CommonDetails = { serverUrls, clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes };
+  const brokers = brokersOf(data);
+  if (!brokers.ok) return brokers;
+  const { clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName } = data;
+  const common: CommonDetails = {
+    brokers: brokers.brokers,
+    clientId,
+    mqttVersion,
+    offlineGraceSeconds,
+    maxPayloadBytes,
+  };
   if (configurationName !== undefined) common.configurationName = configurationName;
   const details: DiscoveryDetails =
     mode === "sparkplug"
@@ -272,6 +313,47 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
           idleTimeoutSeconds: data.idleTimeoutSeconds,
         };
   return { ok: true, details, warnings };
+}
+
+/** The brokers of exactly one of `serverUrls` (one broker) and `brokers` (several). */
+function brokersOf(data: Parsed): { ok: true; brokers: BrokerDetails[] } | { ok: false; error: string } {
+  if (data.serverUrls !== undefined && data.brokers !== undefined)
+    return {
+      ok: false,
+      error: "brokers: give serverUrls (the URLs of one broker) or brokers (several brokers), not both",
+    };
+  if (data.serverUrls !== undefined)
+    return {
+      ok: true,
+      brokers: [{ name: undefined, serverUrls: data.serverUrls, uri: data.serverUrls.join(",") }],
+    };
+  if (data.brokers === undefined)
+    return {
+      ok: false,
+      error:
+        "serverUrls: required (expected a list) of the URLs of one broker; or brokers: several brokers, each {serverUrls: [...]}",
+    };
+  const brokers = data.brokers.map((b, i) => ({
+    name: (b.name ?? String(i + 1)).toUpperCase(),
+    serverUrls: b.serverUrls,
+    uri: b.serverUrls.join(","),
+  }));
+  const seen = new Map<string, number>();
+  for (const [i, broker] of brokers.entries()) {
+    const named = seen.get(broker.name);
+    if (named !== undefined)
+      return { ok: false, error: `brokers[${i}].name: ${broker.name} is also the name of brokers[${named}]` };
+    seen.set(broker.name, i);
+    const same = brokers.findIndex((other) =>
+      other.serverUrls.some((url) => broker.serverUrls.includes(url)),
+    );
+    if (same !== i)
+      return {
+        ok: false,
+        error: `brokers[${i}].serverUrls: a URL of brokers[${same}] again (one broker's listeners go in one entry)`,
+      };
+  }
+  return { ok: true, brokers };
 }
 
 /** Why a deviceId template such as "robots/{robot}/joints" is invalid, or undefined. */

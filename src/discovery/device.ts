@@ -3,6 +3,7 @@ import blake from "blakejs";
 /** The properties discovery sets itself (design.md §5); property mappings cannot use these names. */
 export const STANDARD_PROPERTIES: ReadonlySet<string> = new Set([
   "MQTT_BROKER_URI",
+  "MQTT_BROKER_URIS",
   "SPARKPLUG_GROUP_ID",
   "SPARKPLUG_EDGE_NODE_ID",
   "SPARKPLUG_DEVICE_ID",
@@ -20,6 +21,8 @@ export interface AkriDevice {
 /** What discovery knows about a listed device beyond what Akri needs (for tables and /devices). */
 export interface DiscoveredDevice extends AkriDevice {
   kind: "sparkplug-device" | "sparkplug-node" | "topic";
+  /** The broker it lives on (its serverUrls, comma-joined), when the mode knows. */
+  broker?: string;
 }
 
 /**

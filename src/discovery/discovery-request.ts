@@ -31,7 +31,12 @@ export type PreparedDiscovery =
       /** Unknown keys and other things worth a warning. */
       warnings: string[];
       /** For logs and /devices. */
-      about: { mode: string; serverUrls: readonly string[]; configurationName: string | undefined };
+      about: {
+        mode: string;
+        configurationName: string | undefined;
+        /** Each broker (its serverUrls, comma-joined) and whether it is connected now. */
+        brokers: () => readonly { uri: string; connected: boolean }[];
+      };
       /** Runs the discovery while subscribed. */
       outputs$: Observable<DiscoveryOutput>;
     };

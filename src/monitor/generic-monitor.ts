@@ -30,8 +30,8 @@ export class GenericMonitor {
         this.view.apply(message);
       }),
       this.connection.status$.subscribe((status) => {
-        if (status.kind === "online") this.view.setConnected(true, status.broker);
-        else if (status.kind === "offline") this.view.setConnected(false, status.broker);
+        if (status.kind === "online") this.view.setConnected(true, status.listener);
+        else if (status.kind === "offline") this.view.setConnected(false, status.listener);
       }),
     );
   }

@@ -76,7 +76,7 @@ export class SparkplugMonitor {
    */
   private statusInputs(status: ConnectionStatus, restored: boolean): HostInput[] {
     if (status.kind === "online") {
-      this.view.setConnected(true, status.broker);
+      this.view.setConnected(true, status.listener);
       const inputs: HostInput[] = [
         { kind: "broker-online", broker: status.broker, willTimestamp: status.willTimestamp },
       ];
@@ -87,8 +87,8 @@ export class SparkplugMonitor {
       return inputs;
     }
     if (status.kind === "offline") {
-      this.view.setConnected(false, status.broker);
-      if (status.broker !== undefined) return [{ kind: "broker-lost", broker: status.broker }];
+      this.view.setConnected(false, status.listener);
+      if (status.error !== "closed") return [{ kind: "broker-lost", broker: status.broker }];
     }
     return [];
   }

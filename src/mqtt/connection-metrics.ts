@@ -31,6 +31,10 @@ export class ConnectionMetrics {
     this.messages = counter("messages_total", "MQTT messages received, by Sparkplug message type", ["type"]);
     this.connections = gauge("broker_connections", "Open broker connections");
     this.connectionsOnline = gauge("broker_connections_online", "Broker connections currently online");
+    gauge("broker_connected", "1 while the connection to a broker is online, by broker", ["broker"], (g) => {
+      g.reset();
+      for (const connection of this.watched) g.set({ broker: connection.uri }, connection.isOnline ? 1 : 0);
+    });
     this.connects = counter("broker_connects_total", "Successful broker connects");
     this.connectFailures = counter("broker_connect_failures_total", "Failed broker connection attempts");
     this.publishFailures = counter("publish_failures_total", "Publishes (rebirth, STATE) that failed");

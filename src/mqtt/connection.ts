@@ -70,8 +70,12 @@ export function maxPacketBytesFor(maxPayloadBytes: number): number {
 
 export type ConnectionStatus =
   | { kind: "connecting" }
-  | { kind: "online"; broker: string; willTimestamp: number; protocolVersion: 4 | 5 }
-  | { kind: "offline"; broker: string | undefined; error: string | undefined };
+  /**
+   * `broker` is the broker's identity (its serverUrls, comma-joined), the same in every status
+   * and message of this connection; `listener` is the URL it is (or was last) connected to.
+   */
+  | { kind: "online"; broker: string; listener: string; willTimestamp: number; protocolVersion: 4 | 5 }
+  | { kind: "offline"; broker: string; listener: string | undefined; error: string | undefined };
 
 /** What to publish: host commands (rebirth NCMD, STATE). */
 export interface Publish {
@@ -143,6 +147,7 @@ export class BrokerConnection {
     private readonly random: () => number = Math.random,
     autoStart = true,
   ) {
+    this.uri = settings.serverUrls.join(",");
     this.takeovers = new TakeoverWatch(settings.clientId);
     this.echoes = new EchoWatch(() => redactUrl(this.settings.serverUrls[this.urlIndex]!));
     this.stats = { publishFailures: 0, notDelivered: this.echoes.notDelivered };
@@ -163,10 +168,8 @@ export class BrokerConnection {
     return this.online;
   }
 
-  /** The broker's serverUrls, comma-joined (what properties call it). */
-  get uri(): string {
-    return this.settings.serverUrls.join(",");
-  }
+  /** The broker's identity: its serverUrls, comma-joined (what properties call it). */
+  readonly uri: string;
 
   /** Adds topic filters (reference-counted); subscribes at once when online. */
   subscribe(filters: readonly string[]): void {
@@ -261,7 +264,7 @@ export class BrokerConnection {
         qos: packet.qos,
         retain: packet.retain,
         at: Date.now(),
-        broker: attempt.broker,
+        broker: this.uri,
       });
     });
     client.on("disconnect", (packet) => {
@@ -318,9 +321,12 @@ export class BrokerConnection {
     const goOnline = () => {
       if (this.attempt !== attempt || this.closed) return;
       this.online = true;
-      const { broker, protocolVersion, willTimestamp } = attempt;
-      log.info({ broker, protocolVersion, clientId: this.settings.clientId }, "connected to broker");
-      this.status$.next({ kind: "online", broker, willTimestamp, protocolVersion });
+      const { broker: listener, protocolVersion, willTimestamp } = attempt;
+      log.info(
+        { broker: listener, protocolVersion, clientId: this.settings.clientId },
+        "connected to broker",
+      );
+      this.status$.next({ kind: "online", broker: this.uri, listener, willTimestamp, protocolVersion });
     };
     const filters = this.filters.keys();
     if (filters.length === 0) goOnline();
@@ -370,7 +376,7 @@ export class BrokerConnection {
       const err = lastError ?? "connection closed";
       log.warn({ broker, err, hint, failures: this.failures, retryInMs, next }, "cannot connect to broker");
     }
-    this.status$.next({ kind: "offline", broker, error: lastError });
+    this.status$.next({ kind: "offline", broker: this.uri, listener: broker, error: lastError });
   }
 
   /**
@@ -470,7 +476,7 @@ export class BrokerConnection {
     this.attempt = undefined;
     this.online = false;
     if (attempt) await attempt.client.endAsync(false).catch(() => undefined);
-    this.status$.next({ kind: "offline", broker: undefined, error: "closed" });
+    this.status$.next({ kind: "offline", broker: this.uri, listener: undefined, error: "closed" });
     this.status$.complete();
     this.messages$.complete();
   }

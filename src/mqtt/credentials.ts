@@ -2,8 +2,10 @@ import type { IClientOptions } from "mqtt";
 
 /*
  * Broker secrets from Akri `discoveryProperties` (values from Kubernetes Secrets):
- * MQTT_USERNAME, MQTT_PASSWORD, MQTT_CA_CERT, MQTT_CLIENT_CERT, MQTT_CLIENT_KEY (PEM).
- * Errors and warnings name the property, never its value.
+ * MQTT_USERNAME, MQTT_PASSWORD, MQTT_CA_CERT, MQTT_CLIENT_CERT, MQTT_CLIENT_KEY (PEM). With
+ * several brokers, a name suffixed with a broker's name (MQTT_PASSWORD_SITE_B, or by position,
+ * MQTT_PASSWORD_2) is that broker's own and wins over the unsuffixed one, which every broker
+ * gets. Errors and warnings name the property, never its value.
  */
 
 export interface BrokerCredentials {
@@ -17,7 +19,14 @@ export interface BrokerCredentials {
 }
 
 export type CredentialsResult =
-  | { ok: true; credentials: BrokerCredentials; warnings: string[] }
+  | {
+      ok: true;
+      /** What every broker gets (the unsuffixed names). */
+      credentials: BrokerCredentials;
+      /** Each named broker's own, merged over the shared ones. */
+      byBroker: ReadonlyMap<string, BrokerCredentials>;
+      warnings: string[];
+    }
   | { ok: false; error: string };
 
 const NAMES = {
@@ -28,54 +37,91 @@ const NAMES = {
   MQTT_CLIENT_KEY: "key",
 } as const;
 
+type PropertyName = keyof typeof NAMES;
+
 const PEM = /-----BEGIN [A-Z0-9 ]+-----/;
 
+/** The credential a property name sets, and for which broker (undefined: every broker). */
+function nameOf(
+  property: string,
+  brokers: readonly string[],
+): { key: (typeof NAMES)[PropertyName]; broker: string | undefined } | undefined {
+  const upper = property.toUpperCase();
+  const exact = NAMES[upper as PropertyName];
+  if (exact !== undefined) return { key: exact, broker: undefined };
+  for (const [base, key] of Object.entries(NAMES)) {
+    if (!upper.startsWith(`${base}_`)) continue;
+    const broker = upper.slice(base.length + 1);
+    if (brokers.includes(broker)) return { key, broker };
+  }
+  return undefined;
+}
+
+/** Why a broker's credentials cannot be used, naming the properties (`suffix`: "_<broker>" or ""). */
+function problemOf(credentials: BrokerCredentials, suffix: string): string | undefined {
+  if ((credentials.cert === undefined) === (credentials.key === undefined)) return undefined;
+  return credentials.cert === undefined
+    ? `MQTT_CLIENT_KEY${suffix}: given without MQTT_CLIENT_CERT${suffix} (mutual TLS needs both)`
+    : `MQTT_CLIENT_CERT${suffix}: given without MQTT_CLIENT_KEY${suffix} (mutual TLS needs both)`;
+}
+
 /**
- * Reads credentials from discoveryProperties (or the environment, for the CLI). Names
- * match case-insensitively; an absent value (`ByteData` without `vec`) counts as unset.
+ * Reads credentials from discoveryProperties (or the environment, for the CLI), for the
+ * brokers named `brokers` (upper-case). Names match case-insensitively; an absent value
+ * (`ByteData` without `vec`) counts as unset.
  */
 export function parseBrokerCredentials(
   properties: Record<string, Uint8Array | string | undefined>,
+  brokers: readonly string[] = [],
 ): CredentialsResult {
   const credentials: BrokerCredentials = {};
+  const own = new Map<string, BrokerCredentials>(brokers.map((b) => [b, {}]));
   const warnings: string[] = [];
   for (const [name, raw] of Object.entries(properties)) {
-    const key = NAMES[name.toUpperCase() as keyof typeof NAMES];
-    if (key === undefined) {
+    const named = nameOf(name, brokers);
+    if (named === undefined) {
       warnings.push(`unknown discoveryProperties entry ${name} is ignored`);
       continue;
     }
     if (raw === undefined) continue;
     const value = typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8");
+    const { key, broker } = named;
     if ((key === "ca" || key === "cert" || key === "key") && !PEM.test(value)) {
       return { ok: false, error: `${name.toUpperCase()}: expected a PEM block (-----BEGIN ...-----)` };
     }
-    credentials[key] = value;
+    (broker === undefined ? credentials : own.get(broker)!)[key] = value;
   }
-  if ((credentials.cert === undefined) !== (credentials.key === undefined)) {
-    return {
-      ok: false,
-      error:
-        credentials.cert === undefined
-          ? "MQTT_CLIENT_KEY: given without MQTT_CLIENT_CERT (mutual TLS needs both)"
-          : "MQTT_CLIENT_CERT: given without MQTT_CLIENT_KEY (mutual TLS needs both)",
-    };
+  const problem = problemOf(credentials, "");
+  if (problem !== undefined && brokers.length === 0) return { ok: false, error: problem };
+  const byBroker = new Map<string, BrokerCredentials>();
+  for (const [broker, specific] of own) {
+    const merged = { ...credentials, ...specific };
+    const mergedProblem = problemOf(merged, Object.keys(specific).length > 0 ? `_${broker}` : "");
+    if (mergedProblem !== undefined) return { ok: false, error: mergedProblem };
+    byBroker.set(broker, merged);
   }
-  if (credentials.password !== undefined && credentials.username === undefined) {
+  const sets = brokers.length === 0 ? [credentials] : [...byBroker.values()];
+  if (sets.some((c) => c.password !== undefined && c.username === undefined)) {
     warnings.push("MQTT_PASSWORD is set without MQTT_USERNAME; MQTT 3.1.1 brokers will refuse it");
   }
-  return { ok: true, credentials, warnings };
+  return { ok: true, credentials, byBroker, warnings };
 }
 
 /** Credentials for the command line, from the environment variables of the same names. */
-export function credentialsFromEnvironment(env: NodeJS.ProcessEnv = process.env): CredentialsResult {
+export function credentialsFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  brokers: readonly string[] = [],
+): CredentialsResult {
   const properties: Record<string, string> = {};
-  for (const name of Object.keys(NAMES)) {
-    const value = env[name];
-    if (value !== undefined && value !== "") properties[name] = value;
+  for (const base of Object.keys(NAMES)) {
+    for (const name of [base, ...brokers.map((b) => `${base}_${b}`)]) {
+      const value = env[name];
+      if (value !== undefined && value !== "") properties[name] = value;
+    }
   }
-  return parseBrokerCredentials(properties);
+  return parseBrokerCredentials(properties, brokers);
 }
+
 /**
  * The mqtt.js options that carry a broker's credentials: user name and password, the CA
  * that signs the broker's certificate, and our client certificate for mutual TLS. Every

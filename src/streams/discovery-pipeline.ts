@@ -24,7 +24,7 @@ const TICK: EngineInput = { kind: "tick" };
 function statusInput(status: ConnectionStatus): EngineInput | undefined {
   if (status.kind === "online")
     return { kind: "online", broker: status.broker, willTimestamp: status.willTimestamp };
-  if (status.kind === "offline") return { kind: "offline", broker: status.broker ?? "" };
+  if (status.kind === "offline") return { kind: "offline", broker: status.broker };
   return undefined;
 }
 

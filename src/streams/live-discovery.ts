@@ -1,25 +1,34 @@
-import { defer, finalize, type Observable } from "rxjs";
-import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import { defer, finalize, merge, type Observable } from "rxjs";
+import { type BrokerDetails, type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryRequest, PreparedDiscovery } from "../discovery/discovery-request.js";
 import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
 import { type DiscovererOptions, discovererFor } from "../discovery/modes/discoverer-for.js";
-import { type ConnectionSettings, maxPacketBytesFor, type Will } from "../mqtt/connection.js";
+import {
+  type BrokerConnection,
+  type ConnectionSettings,
+  maxPacketBytesFor,
+  type Will,
+} from "../mqtt/connection.js";
 import { type ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 
 /*
- * Live discovery against the brokers of a discoveryDetails: a pooled connection, the
- * engine's subscriptions, host commands published back (STATE birth once per connection
- * session), and a clean exit: the last discovery on a connection publishes the host's
- * STATE death before disconnecting.
+ * Live discovery against the brokers of a discoveryDetails: a pooled connection to each
+ * (several brokers are all connected at once), the engine's subscriptions on every one,
+ * commands published back where they belong (a rebirth request to its node's broker, STATE
+ * to each), and a clean exit: the last discovery on a connection publishes the host's STATE
+ * death there before disconnecting.
  */
 
 export interface LiveDiscoveryOptions {
   details: DiscoveryDetails;
+  /** What every broker gets. */
   credentials: BrokerCredentials;
+  /** Named brokers' own credentials (merged over the shared ones). */
+  byBroker?: ReadonlyMap<string, BrokerCredentials>;
   /**
    * Who this process is on the broker: its client id is `<clientId>-<suffix>` and its STATE
    * host id `<hostId>-<hostSuffix ?? suffix>`. Each command says it (a handler: its node's
@@ -35,6 +44,8 @@ export interface LiveDiscoveryOptions {
   >;
   /** Host model timings that discoveryDetails does not expose (tests shorten them). */
   host?: DiscovererOptions["host"];
+  /** Sees the connections once made (for /devices: which brokers are connected). */
+  onConnections?: (connections: readonly BrokerConnection[]) => void;
 }
 
 /** This process's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
@@ -43,20 +54,25 @@ function hostIdOf(options: LiveDiscoveryOptions): string {
   return `${prefix}-${options.hostSuffix ?? options.suffix}`;
 }
 
-function connectionSettings(options: LiveDiscoveryOptions, will: Will | undefined): ConnectionSettings {
+function connectionSettings(
+  options: LiveDiscoveryOptions,
+  broker: BrokerDetails,
+  will: Will | undefined,
+): ConnectionSettings {
   const { details } = options;
+  const credentials = (broker.name && options.byBroker?.get(broker.name)) || options.credentials;
   return {
-    serverUrls: details.serverUrls,
+    serverUrls: broker.serverUrls,
     clientId: `${details.clientId}-${options.suffix}`,
     mqttVersion: details.mqttVersion,
-    credentials: options.credentials,
+    credentials,
     will,
     maxPacketBytes: maxPacketBytesFor(details.maxPayloadBytes),
     ...options.connection,
   };
 }
 
-/** Discovers live; every engine output as it happens. Unsubscribing releases the connection. */
+/** Discovers live; every engine output as it happens. Unsubscribing releases the connections. */
 export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineOutput> {
   return defer(() => {
     const { details } = options;
@@ -68,24 +84,38 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
       maxPayloadBytes: details.maxPayloadBytes,
       ...(options.timing ? { timing: options.timing } : {}),
     });
-    const settings = connectionSettings(options, discoverer.will);
-    const pooled = (options.pool ?? connectionPool).acquire(settings);
-    const { connection } = pooled;
-    connection.subscribe(engine.subscriptions);
+    const pool = options.pool ?? connectionPool;
+    const pooled = details.brokers.map((broker) =>
+      pool.acquire(connectionSettings(options, broker, discoverer.will)),
+    );
+    const connections = pooled.map((p) => p.connection);
+    for (const connection of connections) connection.subscribe(engine.subscriptions);
+    options.onConnections?.(connections);
+    /** The connection of a command's broker; a command for no broker in particular goes to all. */
+    const targets = (command: DiscoveryCommand) => {
+      const on = command.broker === undefined ? undefined : connections.find((c) => c.uri === command.broker);
+      return on ? [on] : connections;
+    };
     const publish = (command: DiscoveryCommand) => {
-      void connection.publish(command);
+      for (const connection of targets(command)) void connection.publish(command);
     };
     return runDiscovery(engine, {
-      messages$: connection.messages$,
-      status$: connection.status$,
+      messages$:
+        connections.length === 1 ? connections[0]!.messages$ : merge(...connections.map((c) => c.messages$)),
+      status$: merge(...connections.map((c) => c.status$)),
       publish,
     }).pipe(
       finalize(() => {
-        connection.unsubscribe(engine.subscriptions);
-        void pooled.release(async () => {
-          const { commands } = engine.step({ kind: "shutdown" }, Date.now());
-          for (const command of commands) await connection.publish(command);
-        });
+        for (const connection of connections) connection.unsubscribe(engine.subscriptions);
+        // Our STATE death on each broker, once: where a connection is left to other discoveries, they stay online.
+        const { commands } = engine.step({ kind: "shutdown" }, Date.now());
+        for (const [i, held] of pooled.entries()) {
+          const connection = connections[i]!;
+          void held.release(async () => {
+            for (const command of commands)
+              if (targets(command).includes(connection)) await connection.publish(command);
+          });
+        }
       }),
     );
   });
@@ -97,21 +127,35 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
  */
 export function prepareLiveDiscovery(
   request: DiscoveryRequest,
-  options: Omit<LiveDiscoveryOptions, "details" | "credentials">,
+  options: Omit<LiveDiscoveryOptions, "details" | "credentials" | "byBroker" | "onConnections">,
 ): PreparedDiscovery {
   const parsed = parseDiscoveryDetails(request.details);
   if (!parsed.ok) return parsed;
-  const credentials = parseBrokerCredentials(request.properties);
-  if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
   const { details } = parsed;
+  const names = details.brokers.flatMap((b) => (b.name === undefined ? [] : [b.name]));
+  const credentials = parseBrokerCredentials(request.properties, names);
+  if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
+  let connections: readonly BrokerConnection[] = [];
   return {
     ok: true,
     warnings: [...parsed.warnings, ...credentials.warnings],
     about: {
       mode: details.mode,
-      serverUrls: details.serverUrls,
       configurationName: details.configurationName,
+      brokers: () =>
+        details.brokers.map((b) => ({
+          uri: b.uri,
+          connected: connections.some((c) => c.uri === b.uri && c.isOnline),
+        })),
     },
-    outputs$: liveDiscovery({ ...options, details, credentials: credentials.credentials }),
+    outputs$: liveDiscovery({
+      ...options,
+      details,
+      credentials: credentials.credentials,
+      byBroker: credentials.byBroker,
+      onConnections: (made) => {
+        connections = made;
+      },
+    }),
   };
 }

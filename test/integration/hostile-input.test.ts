@@ -64,6 +64,7 @@ class VirtualPipeline {
     const status$ = new BehaviorSubject<ConnectionStatus>({
       kind: "online",
       broker: BROKER,
+      listener: BROKER,
       willTimestamp: start,
       protocolVersion: 5,
     });

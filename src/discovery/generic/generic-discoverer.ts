@@ -10,14 +10,18 @@ export class GenericDiscoverer implements Discoverer {
   readonly subscriptions: readonly string[];
   readonly will = undefined;
 
+  /** The only broker, when there is one: whatever a source calls it, it is that one. */
+  private readonly single: string | undefined;
+
   constructor(details: GenericDiscoveryDetails) {
+    this.single = details.brokers.length === 1 ? details.brokers[0]!.uri : undefined;
     this.subscriptions = [...details.topics];
     this.presence = new GenericPresence({
       topics: details.topics,
       deviceId: details.deviceId,
       idleTimeoutSeconds: details.idleTimeoutSeconds,
       offlineGraceSeconds: details.offlineGraceSeconds,
-      serverUrls: details.serverUrls,
+      brokers: details.brokers.map((b) => b.uri),
     });
   }
 
@@ -29,10 +33,10 @@ export class GenericDiscoverer implements Discoverer {
         break;
       }
       case "online":
-        this.presence.onOnline(now);
+        this.presence.onOnline(this.single ?? input.broker, now);
         break;
       case "offline":
-        this.presence.onOffline(now);
+        this.presence.onOffline(this.single ?? input.broker, now);
         break;
     }
     for (const event of this.presence.expire(now)) out.report.push(reportPresenceEvent(event));

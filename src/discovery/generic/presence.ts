@@ -20,7 +20,8 @@ export interface PresenceOptions {
   deviceId?: string | undefined;
   idleTimeoutSeconds: number;
   offlineGraceSeconds: number;
-  serverUrls: readonly string[];
+  /** The brokers' identities (their serverUrls, comma-joined); the first stands for a source that names none. */
+  brokers: readonly string[];
 }
 
 interface Seen {
@@ -28,6 +29,8 @@ interface Seen {
   lastSeen: number;
   /** Silent past the idle timeout, kept listed for the grace period. */
   idle: boolean;
+  /** The broker it last published on (its MQTT_BROKER_URI). */
+  broker: string;
 }
 
 export type PresenceEvent =
@@ -64,8 +67,8 @@ export function payloadTimestamp(payload: Uint8Array): number | undefined {
 export class GenericPresence {
   private readonly seen = new Map<string, Seen>();
   private readonly template: DeviceTemplate | undefined;
-  private readonly brokerUri: string;
-  private offlineSince: number | undefined;
+  /** Brokers whose connection is down, since when: their devices' idle clocks stop. */
+  private readonly offline = new Map<string, number>();
   /**
    * No device's deadline (going offline, or leaving) is before this; it may be earlier than
    * the real first deadline, and then a check finds nothing and moves it. Every message asks
@@ -80,7 +83,6 @@ export class GenericPresence {
 
   constructor(private readonly options: PresenceOptions) {
     this.template = options.deviceId === undefined ? undefined : compileDeviceTemplate(options.deviceId);
-    this.brokerUri = options.serverUrls.join(",");
   }
 
   private get lifetimeMs(): number {
@@ -110,19 +112,23 @@ export class GenericPresence {
       }
       at = Math.min(measured, now);
     }
+    const broker = message.broker ?? this.options.brokers[0]!;
     const existing = this.seen.get(match.id);
     if (existing) {
       existing.lastSeen = Math.max(existing.lastSeen, at);
       existing.idle = false;
       this.noteDeadline(existing);
+      // Several brokers: a device lives on the one it last published on.
+      if (existing.broker !== broker) {
+        existing.broker = broker;
+        existing.device = this.device(match.id, match.filter, broker);
+        this.listed.push(existing.device);
+        this.version++;
+      }
       return undefined;
     }
-    const device: DiscoveredDevice = {
-      id: match.id,
-      kind: "topic",
-      properties: { MQTT_BROKER_URI: this.brokerUri, MQTT_TOPIC: match.filter, MQTT_DEVICE_ID: match.id },
-    };
-    const entry = { device, lastSeen: at, idle: false };
+    const device = this.device(match.id, match.filter, broker);
+    const entry = { device, lastSeen: at, idle: false, broker };
     this.seen.set(match.id, entry);
     this.noteDeadline(entry);
     this.listed.push(device);
@@ -130,29 +136,43 @@ export class GenericPresence {
     return { kind: "device-appeared", id: match.id, topic: message.topic };
   }
 
-  /** The broker connection went down: the idle clock stops. */
-  onOffline(now: number): void {
-    this.offlineSince ??= now;
+  private device(id: string, filter: string, broker: string): DiscoveredDevice {
+    return {
+      id,
+      kind: "topic",
+      broker,
+      properties: { MQTT_BROKER_URI: broker, MQTT_TOPIC: filter, MQTT_DEVICE_ID: id },
+    };
   }
 
-  /** The broker connection is back: the outage does not count as silence. */
-  onOnline(now: number): void {
-    if (this.offlineSince === undefined) return;
-    const outage = now - this.offlineSince;
-    this.offlineSince = undefined;
-    for (const entry of this.seen.values()) entry.lastSeen += outage;
-    if (this.checkFrom !== undefined) this.checkFrom += outage;
+  /** A broker connection went down: the idle clocks of its devices stop. */
+  onOffline(broker: string, now: number): void {
+    if (!this.offline.has(broker)) this.offline.set(broker, now);
   }
 
-  /** Drops devices silent for longer than the idle timeout plus grace. */
+  /** A broker connection is back: the outage does not count as its devices' silence. */
+  onOnline(broker: string, now: number): void {
+    const since = this.offline.get(broker);
+    if (since === undefined) return;
+    this.offline.delete(broker);
+    const outage = now - since;
+    for (const entry of this.seen.values()) {
+      if (entry.broker !== broker) continue;
+      entry.lastSeen += outage;
+      this.noteDeadline(entry);
+    }
+  }
+
+  /** Drops devices silent for longer than the idle timeout plus grace (not those of a broker that is down). */
   expire(now: number): readonly PresenceEvent[] {
-    if (this.offlineSince !== undefined || this.checkFrom === undefined || now < this.checkFrom)
-      return NO_EVENTS;
+    if (this.allOffline || this.checkFrom === undefined || now < this.checkFrom) return NO_EVENTS;
     const events: PresenceEvent[] = [];
     const idleMs = this.options.idleTimeoutSeconds * 1000;
     const lifetimeMs = this.lifetimeMs;
     let next: number | undefined;
     for (const [id, entry] of this.seen) {
+      // Its broker is down: its deadline is noted again when the broker is back.
+      if (this.offline.size > 0 && this.offline.has(entry.broker)) continue;
       const silent = now - entry.lastSeen;
       if (silent >= lifetimeMs) {
         this.seen.delete(id);
@@ -175,7 +195,12 @@ export class GenericPresence {
   }
 
   nextDeadline(): number | undefined {
-    return this.offlineSince === undefined ? this.checkFrom : undefined;
+    return this.allOffline ? undefined : this.checkFrom;
+  }
+
+  /** Every broker is down: no device's clock runs. */
+  private get allOffline(): boolean {
+    return this.offline.size > 0 && this.offline.size >= this.options.brokers.length;
   }
 
   get size(): number {

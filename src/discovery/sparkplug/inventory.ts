@@ -16,7 +16,8 @@ import { shouldInclude } from "../filter-list.js";
  */
 
 export interface InventoryOptions {
-  serverUrls: readonly string[];
+  /** The brokers' identities (their serverUrls, comma-joined), in the order the details give them. */
+  brokers: readonly string[];
   sparkplug: SparkplugDetails;
   offlineGraceSeconds: number;
   /** The host model's edge nodes, by node key: where each listed entity's status is read. */
@@ -57,14 +58,15 @@ export class SparkplugInventory {
    * deadline, so it must not walk every offline device each time.
    */
   private expiringFrom: number | undefined;
-  private readonly brokerUri: string;
+  /** Several brokers: every one, for a device's MQTT_BROKER_URIS (what a monitor follows it across). */
+  private readonly allBrokers: string | undefined;
   /** Bumped whenever what Akri would see (ids, properties) changes. */
   version = 0;
   /** Devices listed, or listed anew with other properties, since the last `drainListed`. */
   private listed: DiscoveredDevice[] = [];
 
   constructor(private readonly options: InventoryOptions) {
-    this.brokerUri = options.serverUrls.join(",");
+    this.allBrokers = options.brokers.length > 1 ? options.brokers.join(" ") : undefined;
   }
 
   /**
@@ -167,27 +169,41 @@ export class SparkplugInventory {
     }
   }
 
+  /**
+   * The broker properties of a node's entities: the broker its session lives on (with several
+   * brokers it moves, and its devices' MQTT_BROKER_URI with it), and then all of them.
+   */
+  private brokerProperties(node: EdgeNode): Record<string, string> {
+    const { brokers } = this.options;
+    if (this.allBrokers === undefined) return { MQTT_BROKER_URI: brokers[0]! };
+    const on = node.broker ?? node.heardOn;
+    return {
+      MQTT_BROKER_URI: on !== undefined && brokers.includes(on) ? on : brokers[0]!,
+      MQTT_BROKER_URIS: this.allBrokers,
+    };
+  }
+
   private nodeDevice(node: EdgeNode, id: string): DiscoveredDevice {
     const properties: Record<string, string> = {
-      MQTT_BROKER_URI: this.brokerUri,
+      ...this.brokerProperties(node),
       SPARKPLUG_GROUP_ID: node.group,
       SPARKPLUG_EDGE_NODE_ID: node.edge,
       SPARKPLUG_DATA_TOPIC: edgeTopic("NDATA", node.group, node.edge),
     };
     this.mapped(properties, node.birth?.metrics);
-    return { id, properties, kind: "sparkplug-node" };
+    return { id, properties, kind: "sparkplug-node", broker: properties.MQTT_BROKER_URI! };
   }
 
   private deviceDevice(node: EdgeNode, device: Device, id: string): DiscoveredDevice {
     const properties: Record<string, string> = {
-      MQTT_BROKER_URI: this.brokerUri,
+      ...this.brokerProperties(node),
       SPARKPLUG_GROUP_ID: node.group,
       SPARKPLUG_EDGE_NODE_ID: node.edge,
       SPARKPLUG_DEVICE_ID: device.id,
       SPARKPLUG_DATA_TOPIC: edgeTopic("DDATA", node.group, node.edge, device.id),
     };
     this.mapped(properties, device.birth?.metrics, node.birth?.metrics);
-    return { id, properties, kind: "sparkplug-device" };
+    return { id, properties, kind: "sparkplug-device", broker: properties.MQTT_BROKER_URI! };
   }
 
   private put(id: string, device: DiscoveredDevice, node: string, deviceId: string | undefined): void {

@@ -52,7 +52,7 @@ export class SparkplugDiscoverer implements Discoverer {
       options.random,
     );
     this.inventory = new SparkplugInventory({
-      serverUrls: details.serverUrls,
+      brokers: details.brokers.map((b) => b.uri),
       sparkplug: sp,
       offlineGraceSeconds: details.offlineGraceSeconds,
       nodes: this.session.nodes,

@@ -74,9 +74,11 @@ export interface HostModel {
    * moves it. Every message asks for the next deadline, so that must not walk every node.
    */
   timedFrom: number | undefined;
-  /** Timestamp of our STATE birth/will for the current broker session (undefined: not connected). */
-  willTimestamp: number | undefined;
-  broker: string | undefined;
+  /**
+   * The brokers we are connected to, each with the timestamp of our STATE Will (and birth) of
+   * its current session: Sparkplug keeps a STATE timestamp per server.
+   */
+  readonly brokers: Map<string, number>;
 }
 
 /** A processed message, or an event that belongs to no message (timers, held-back gaps). */

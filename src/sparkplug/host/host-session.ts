@@ -76,8 +76,7 @@ export class HostSession {
       policy: new RebirthPolicy(options.rebirth, random),
       timed: new Set(),
       timedFrom: undefined,
-      willTimestamp: undefined,
-      broker: undefined,
+      brokers: new Map(),
     };
   }
 
@@ -126,9 +125,10 @@ export class HostSession {
         requestRebirth(this.model, { group: input.group, edge: input.edge }, "unproven-birth", now);
         break;
       case "shutdown":
-        if (this.model.options.publishState && this.model.willTimestamp !== undefined) {
-          out.command(stateCommand(this.model.options.hostId, false, now, this.model.broker));
-        }
+        // Our STATE death on every broker we are connected to, before we disconnect.
+        if (this.model.options.publishState)
+          for (const broker of this.model.brokers.keys())
+            out.command(stateCommand(this.model.options.hostId, false, now, broker));
         break;
     }
     this.releaseRebirths(out, now);
@@ -274,6 +274,7 @@ export class HostSession {
   private onSequencedMessage(ctx: MessageContext, node: EdgeNode): void {
     const { out, now, topic, payload, message } = ctx;
     node.lastSeenAt = now;
+    if (message.broker !== undefined) node.heardOn = message.broker;
     this.proveAlive(out, node);
     if (!this.model.options.checkSequence) {
       this.process(ctx);
@@ -420,23 +421,24 @@ export class HostSession {
   }
 
   private onBrokerOnline(out: StepOutput, broker: string, willTimestamp: number, now: number): void {
-    this.model.broker = broker;
-    this.model.willTimestamp = willTimestamp;
+    this.model.brokers.set(broker, willTimestamp);
     out.emit({ kind: "broker-online", broker });
     if (this.model.options.publishState) {
       out.command(stateCommand(this.model.options.hostId, true, willTimestamp, broker));
     }
-    // What happened while we were away is unknown: ask the nodes we knew (within the policy's limits).
+    // What happened on it while we were away is unknown: ask the nodes we knew there (within the policy's limits).
     for (const node of this.model.nodes.values()) {
-      if (node.stale && node.status !== "offline")
+      if (node.stale && node.status !== "offline" && livesOn(node, broker))
         requestRebirth(this.model, scopeOf(node), "stale-after-reconnect", now);
     }
   }
 
+  /** Every node whose session is on that broker (or on no broker we know of) is stale until it speaks. */
   private onBrokerLost(out: StepOutput, broker: string): void {
-    this.model.willTimestamp = undefined;
+    this.model.brokers.delete(broker);
     out.emit({ kind: "broker-lost", broker });
     for (const node of this.model.nodes.values()) {
+      if (!livesOn(node, broker)) continue;
       this.model.sequences.get(node.key)?.forget();
       if (node.status === "offline") continue;
       node.stale = true;
@@ -449,6 +451,7 @@ export class HostSession {
   private releaseRebirths(out: StepOutput, now: number): void {
     for (const request of this.model.policy.due(now)) {
       const { group, edge } = request.scope;
+      const node = findNode(this.model, group, edge);
       out.command({
         kind: "publish",
         purpose: "rebirth",
@@ -457,11 +460,18 @@ export class HostSession {
         qos: 0,
         retain: false,
         scope: { group, edge },
+        // The broker its session is on, else where it was last heard; unknown: every broker.
+        broker: node?.broker ?? node?.heardOn,
       });
       out.emit({ kind: "rebirth-requested", group, edge, reason: request.reason });
-      startStaleDeadline(this.model, findNode(this.model, group, edge), now);
+      startStaleDeadline(this.model, node, now);
     }
   }
+}
+
+/** Does the node's session live on `broker`? (A node whose broker is not known may live anywhere.) */
+function livesOn(node: EdgeNode, broker: string): boolean {
+  return node.broker === undefined || node.broker === broker;
 }
 
 /**

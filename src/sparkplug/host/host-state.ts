@@ -30,6 +30,11 @@ export function stateWill(
   return { topic: stateTopic(hostId), payload: encodeStatePayload(false, connectTime), qos: 1, retain: true };
 }
 
+/** The one broker we are connected to, if there is exactly one (a source that names no broker). */
+function onlyBroker(brokers: ReadonlyMap<string, number>): string | undefined {
+  return brokers.size === 1 ? brokers.keys().next().value : undefined;
+}
+
 /**
  * A STATE message. Other hosts are tracked (3.0 and 2.2 forms); an offline STATE older than
  * the host's last online one is a late Will and is ignored. Our own offline STATE delivered
@@ -40,8 +45,11 @@ export const handleHostState: MessageHandler<StateTopic, HostState> = (ctx) => {
   const { model, out, payload: state, now } = ctx;
   const { hostId, version } = ctx.topic;
   if (version === "3.0" && hostId === model.options.hostId) {
-    if (!state.online && model.willTimestamp !== undefined && model.options.publishState) {
-      out.command(stateCommand(hostId, true, model.willTimestamp, model.broker));
+    // Our own death on a broker we are connected to (an old session's Will racing in): born again there.
+    const broker = ctx.message.broker ?? onlyBroker(model.brokers);
+    const willTimestamp = broker === undefined ? undefined : model.brokers.get(broker);
+    if (!state.online && willTimestamp !== undefined && model.options.publishState) {
+      out.command(stateCommand(hostId, true, willTimestamp, broker));
     }
     return;
   }

@@ -52,6 +52,10 @@ export interface EdgeNode {
   staleDeadline: number | undefined;
   /** Set while the node is known only from a certificate or retained birth. */
   unprovenSince: number | undefined;
+  /** The broker of its session: where it last published a live NBIRTH (several brokers: it moves). */
+  broker: string | undefined;
+  /** The broker its latest message came from (where to ask it for a birth when `broker` is unknown). */
+  heardOn: string | undefined;
 }
 
 /** Another host application, from its STATE messages. */
@@ -83,6 +87,8 @@ export function newEdgeNode(group: string, edge: string, now: number): EdgeNode 
     deviceSettleDeadline: undefined,
     staleDeadline: undefined,
     unprovenSince: undefined,
+    broker: undefined,
+    heardOn: undefined,
   };
 }
 

@@ -33,6 +33,7 @@ export const handleNodeBirth: MessageHandler = (ctx) => {
   node.lastSeenAt = now;
   node.unprovenSince = undefined;
   node.staleDeadline = undefined;
+  if (ctx.message.broker !== undefined) node.broker = ctx.message.broker;
   if (payload.seq === undefined) sequenceOf(model, node).forget();
   else sequenceOf(model, node).reset(payload.seq % 256);
   model.policy.satisfied(node.group, node.edge);

@@ -21,7 +21,9 @@ describe("discoveryDetails", () => {
     );
     expect(warnings).toStrictEqual([]);
     expect(details).toMatchObject({
-      serverUrls: ["tcp://mosquitto.iot:1883"],
+      brokers: [
+        { name: undefined, serverUrls: ["tcp://mosquitto.iot:1883"], uri: "tcp://mosquitto.iot:1883" },
+      ],
       mode: "generic",
       topics: ["robots/+/joints", "system/#"],
       clientId: "akri-mqtt",
@@ -52,7 +54,7 @@ describe("discoveryDetails", () => {
   });
 
   it("accepts JSON, and a single server URL as a string", () => {
-    expect(ok('{"serverUrls": "ws://broker:9001/mqtt"}').details.serverUrls).toStrictEqual([
+    expect(ok('{"serverUrls": "ws://broker:9001/mqtt"}').details.brokers[0]!.serverUrls).toStrictEqual([
       "ws://broker:9001/mqtt",
     ]);
   });
@@ -172,6 +174,7 @@ describe("credentials from discoveryProperties", () => {
     expect(result).toStrictEqual({
       ok: true,
       credentials: {},
+      byBroker: new Map(),
       warnings: ["unknown discoveryProperties entry OTHER is ignored"],
     });
   });

@@ -31,6 +31,7 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Motor",
         kind: "sparkplug-device",
+        broker: "tcp://broker-a:1883,tcp://broker-b:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
@@ -42,6 +43,7 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Sensor",
         kind: "sparkplug-device",
+        broker: "tcp://broker-a:1883,tcp://broker-b:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
