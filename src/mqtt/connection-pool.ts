@@ -73,7 +73,12 @@ export class ConnectionPool {
    * plain id; any other gets a random suffix.
    */
   private uniqueClientId(settings: ConnectionSettings): ConnectionSettings {
-    const taken = [...this.byKey.values()].some((c) => c.settings.clientId === settings.clientId);
+    // Only where the brokers are the same: one client id on two independent brokers is no clash.
+    const taken = [...this.byKey.values()].some(
+      (c) =>
+        c.settings.clientId === settings.clientId &&
+        c.settings.serverUrls.some((url) => settings.serverUrls.includes(url)),
+    );
     if (!taken) return settings;
     // Random, not derived from the settings: those include the credentials.
     const tag = randomBytes(3).toString("hex");

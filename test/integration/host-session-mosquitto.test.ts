@@ -8,6 +8,8 @@ import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
 import { jsonLines, runCli } from "../support/cli.js";
 import { eventually, LiveHost } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
+import { packetsFrom } from "../support/mosquitto-log.js";
+import { connectEdge } from "../support/own-edge.js";
 import { TahuEdgeNode } from "../support/tahu-edge.js";
 
 /*
@@ -217,66 +219,3 @@ describe.skipIf(!mosquittoAvailable())("the host's session establishment, as the
     expect(subscribed).not.toContain("spBv1.0/#");
   });
 });
-
-/**
- * What Mosquitto's `log_type all` says one client sent, in order: its Will topic, each
- * SUBSCRIBE with its filters, each PUBLISH with its topic. Mosquitto 2.0 writes them as
- * "Will message specified …" + "\t<topic>", "Received SUBSCRIBE from <id>" + "\t<filter> (QoS n)"
- * lines, and "Received PUBLISH from <id> (d0, q1, r1, m3, '<topic>', … (n bytes))".
- */
-function packetsFrom(
-  log: string,
-  clientId: string,
-): { kind: "will" | "subscribe" | "publish"; topics: string[] }[] {
-  const packets: { kind: "will" | "subscribe" | "publish"; topics: string[] }[] = [];
-  let open: { kind: "will" | "subscribe"; topics: string[] } | undefined;
-  let ours = false;
-  for (const raw of log.split("\n")) {
-    const line = raw.replace(/^\d+: /, "");
-    const connected = /^New client connected from \S+ as (\S+) /.exec(line);
-    if (connected) ours = connected[1] === clientId;
-    if (line.startsWith("\t") && open) {
-      const filter = /^\t(.*?)(?: \(QoS \d\))?$/.exec(line)![1]!;
-      open.topics.push(filter);
-      if (open.kind === "will") open = undefined;
-      continue;
-    }
-    if (ours && line.startsWith("Will message specified")) {
-      open = { kind: "will", topics: [] };
-      packets.push(open);
-    } else if (line === `Received SUBSCRIBE from ${clientId}`) {
-      open = { kind: "subscribe", topics: [] };
-      packets.push(open);
-    } else if (line.startsWith(`Received PUBLISH from ${clientId} `)) {
-      packets.push({ kind: "publish", topics: [/, '(.*)', \.\.\. \(\d+ bytes\)\)$/.exec(line)![1]!] });
-    } else if (!line.startsWith(`${clientId} `)) {
-      open = undefined;
-    }
-  }
-  return packets;
-}
-
-/** An edge node session of our own: Will = NDEATH with this bdSeq at QoS 1, then NBIRTH and DBIRTH. */
-async function connectEdge(
-  url: string,
-  group: string,
-  edgeId: string,
-  bdSeq: bigint,
-  clientId: string,
-): Promise<{ client: MqttClient; edge: EdgeNodeEncoder }> {
-  const edge = new EdgeNodeEncoder(group, edgeId, bdSeq, [
-    { name: "T", alias: 1, datatype: DataType.Int32, value: 1 },
-  ]);
-  edge.defineDevice("Drive", { metrics: [{ name: "RPM", alias: 2, datatype: DataType.Int32, value: 0 }] });
-  const will = edge.will(Date.now());
-  const client = mqtt.connect(url, {
-    clientId,
-    clean: true,
-    reconnectPeriod: 0,
-    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: false },
-  });
-  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
-  for (const p of edge.births(Date.now()))
-    await client.publishAsync(p.topic, Buffer.from(p.payload), { qos: 0 });
-  return { client, edge };
-}
