@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataType } from "../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
