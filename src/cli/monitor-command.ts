@@ -1,4 +1,4 @@
-import { filter, type Observable } from "rxjs";
+import { filter, merge, type Observable } from "rxjs";
 import { log } from "../log.js";
 import { GenericMonitor } from "../monitor/generic-monitor.js";
 import {
@@ -30,26 +30,32 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
   const { device } = config;
   // Not connected yet: messages the broker kept for our session arrive right after CONNACK,
   // and everything that reads them (and the saved births that decode them) must be ready.
-  const connection = BrokerConnection.idle({
-    serverUrls: config.serverUrls,
-    clientId: config.clientId,
-    mqttVersion: config.mqttVersion,
-    credentials: config.credentials,
-    clean: false,
-    sessionExpirySeconds: config.sessionExpirySeconds,
-    will: config.will,
-    maxPacketBytes: maxPacketBytesFor(config.maxPayloadBytes),
-    configuredBy: { clientId: "MONITOR_CLIENT_ID", mqttVersion: "MONITOR_MQTT_VERSION" },
-  });
+  // One connection per broker the device may live on (with several, it moves with its node).
+  const connections = config.brokers.map((serverUrls) =>
+    BrokerConnection.idle({
+      serverUrls,
+      clientId: config.clientId,
+      mqttVersion: config.mqttVersion,
+      credentials: config.credentials,
+      clean: false,
+      sessionExpirySeconds: config.sessionExpirySeconds,
+      will: config.will,
+      maxPacketBytes: maxPacketBytesFor(config.maxPayloadBytes),
+      configuredBy: { clientId: "MONITOR_CLIENT_ID", mqttVersion: "MONITOR_MQTT_VERSION" },
+    }),
+  );
   const monitor =
     device.mode === "sparkplug"
-      ? new SparkplugMonitor(device, config, connection)
-      : new GenericMonitor(device, connection);
+      ? new SparkplugMonitor(device, config, connections)
+      : new GenericMonitor(device, connections);
   if (device.mode === "generic" && config.allowCommands)
     log.warn("MONITOR_ALLOW_COMMANDS has no effect on a generic MQTT device");
-  await monitor.start(withinLimit(connection.messages$, config, () => monitor.metrics.rejected.inc()));
-  connection.subscribe(monitorSubscriptions(device));
-  connection.start();
+  const messages$ = merge(...connections.map((c) => c.messages$));
+  await monitor.start(withinLimit(messages$, config, () => monitor.metrics.rejected.inc()));
+  for (const connection of connections) {
+    connection.subscribe(monitorSubscriptions(device));
+    connection.start();
+  }
 
   const server = await MonitorServer.start(config.httpHost, config.httpPort, {
     view: monitor.view,
@@ -63,7 +69,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
     {
       device: device.id,
       instance: config.instanceHash,
-      serverUrls: config.serverUrls.map(redactUrl),
+      brokers: config.brokers.map((urls) => urls.map(redactUrl).join(",")),
       clientId: config.clientId,
       commands: config.allowCommands,
     },
@@ -71,7 +77,7 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
   );
   await stopped;
   await server.stop();
-  await connection.close();
+  await Promise.all(connections.map((c) => c.close()));
   await monitor.stop();
   log.info("monitor stopped");
 }

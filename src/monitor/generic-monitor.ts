@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from "rxjs";
+import { merge, type Observable, type Subscription } from "rxjs";
 import type { BrokerConnection } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
 import { GenericDeviceView } from "./generic-device-view.js";
@@ -15,9 +15,12 @@ export class GenericMonitor {
   readonly command = undefined;
   private readonly subscriptions: Subscription[] = [];
 
+  /** Brokers whose connection is online, by identity: the listener each is on. */
+  private readonly online = new Map<string, string>();
+
   constructor(
     device: GenericDevice,
-    private readonly connection: BrokerConnection,
+    private readonly connections: readonly BrokerConnection[],
   ) {
     this.view = new GenericDeviceView(device);
     this.metrics = new MonitorMetrics(this.view);
@@ -29,9 +32,11 @@ export class GenericMonitor {
         this.metrics.messages.inc();
         this.view.apply(message);
       }),
-      this.connection.status$.subscribe((status) => {
-        if (status.kind === "online") this.view.setConnected(true, status.listener);
-        else if (status.kind === "offline") this.view.setConnected(false, status.listener);
+      merge(...this.connections.map((c) => c.status$)).subscribe((status) => {
+        if (status.kind === "online") this.online.set(status.broker, status.listener);
+        else if (status.kind === "offline") this.online.delete(status.broker);
+        else return;
+        this.view.setConnected(this.online.size > 0, this.online.values().next().value ?? status.listener);
       }),
     );
   }

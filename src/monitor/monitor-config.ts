@@ -39,7 +39,13 @@ interface MonitorWill {
 
 export interface MonitorConfig {
   device: MonitoredDevice;
+  /** The device's broker (MQTT_BROKER_URI): its failover URLs. */
   serverUrls: string[];
+  /**
+   * Every broker to follow the device across (MQTT_BROKER_URIS, when discovery lists several:
+   * a Sparkplug node moves between them); else only the device's own.
+   */
+  brokers: string[][];
   /** The instance hash whose properties were used, when they came suffixed. */
   instanceHash: string | undefined;
   clientId: string;
@@ -140,6 +146,24 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       return { ok: false, error: `MQTT_BROKER_URI: expected comma-separated broker URLs, got "${url}"` };
     }
   }
+  const allBrokers = property("MQTT_BROKER_URIS");
+  const brokers =
+    allBrokers === undefined
+      ? [serverUrls]
+      : allBrokers
+          .split(/\s+/)
+          .filter((b) => b !== "")
+          .map((b) => b.split(",").filter((u) => u !== ""));
+  for (const url of brokers.flat()) {
+    try {
+      new URL(url);
+    } catch {
+      return {
+        ok: false,
+        error: `MQTT_BROKER_URIS: expected brokers separated by spaces, each comma-separated URLs, got "${url}"`,
+      };
+    }
+  }
 
   let device: MonitoredDevice;
   const group = property("SPARKPLUG_GROUP_ID");
@@ -222,6 +246,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
     config: {
       device,
       serverUrls,
+      brokers,
       instanceHash: hash,
       clientId,
       mqttVersion: versionText === "3" ? 3 : 5,

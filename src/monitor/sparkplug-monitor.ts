@@ -34,10 +34,14 @@ export class SparkplugMonitor {
   /** The fresh birth that confirms a saved one has been asked for. */
   private confirmed = false;
 
+  /** Brokers whose connection is online, by identity: the listener each is on. */
+  private readonly online = new Map<string, string>();
+
+  /** `connections`: one per broker the device may live on (it moves with its node). */
   constructor(
     private readonly device: SparkplugDevice,
     config: MonitorConfig,
-    private readonly connection: BrokerConnection,
+    private readonly connections: readonly BrokerConnection[],
   ) {
     this.session = new HostSession(
       hostOptions({
@@ -61,7 +65,9 @@ export class SparkplugMonitor {
       from(restored).pipe(map((message): HostInput => ({ kind: "message", message }))),
       merge(
         live$.pipe(map((message): HostInput => ({ kind: "message", message }))),
-        this.connection.status$.pipe(mergeMap((status) => this.statusInputs(status, restored.length > 0))),
+        merge(...this.connections.map((c) => c.status$)).pipe(
+          mergeMap((status) => this.statusInputs(status, restored.length > 0)),
+        ),
       ),
     );
     this.subscription = runReducer(this.safe(), inputs$, TICK, asyncScheduler).subscribe((step) =>
@@ -76,7 +82,8 @@ export class SparkplugMonitor {
    */
   private statusInputs(status: ConnectionStatus, restored: boolean): HostInput[] {
     if (status.kind === "online") {
-      this.view.setConnected(true, status.listener);
+      this.online.set(status.broker, status.listener);
+      this.view.setConnected(true, this.listener());
       const inputs: HostInput[] = [
         { kind: "broker-online", broker: status.broker, willTimestamp: status.willTimestamp },
       ];
@@ -87,10 +94,24 @@ export class SparkplugMonitor {
       return inputs;
     }
     if (status.kind === "offline") {
-      this.view.setConnected(false, status.listener);
+      this.online.delete(status.broker);
+      this.view.setConnected(this.online.size > 0, this.listener() ?? status.listener);
       if (status.error !== "closed") return [{ kind: "broker-lost", broker: status.broker }];
     }
     return [];
+  }
+
+  /** The listener of the device's broker if it is connected, else of any connected broker. */
+  private listener(): string | undefined {
+    const on = this.session.node(this.device.group, this.device.edge)?.broker;
+    return (on !== undefined ? this.online.get(on) : undefined) ?? this.online.values().next().value;
+  }
+
+  /** The connections a publish for this device goes on: its node's broker's, else every one. */
+  private targets(broker: string | undefined): readonly BrokerConnection[] {
+    const on = broker ?? this.session.node(this.device.group, this.device.edge)?.broker;
+    const found = on === undefined ? undefined : this.connections.find((c) => c.uri === on);
+    return found ? [found] : this.connections;
   }
 
   /** The session, never letting one input take the monitor down (it is counted and logged). */
@@ -125,7 +146,8 @@ export class SparkplugMonitor {
       if ((verb === "NBIRTH" || verb === "DBIRTH") && !message.retain && processed.payload)
         this.store.save(verb, message.topic, message.payload, message.at);
     }
-    for (const command of step.commands) void this.connection.publish(command);
+    for (const command of step.commands)
+      for (const connection of this.targets(command.broker)) void connection.publish(command);
   }
 
   /** POST /command: a DCMD (NCMD for an edge node) with the birth's datatype. */
@@ -143,13 +165,14 @@ export class SparkplugMonitor {
       metrics.commands.inc({ result: "refused" });
       return { status: 400, body: { error: built.error } };
     }
-    const sent = await this.connection.publish({
+    const publish = {
       topic: built.topic,
       payload: built.payload,
-      qos: 0,
+      qos: 0 as const,
       retain: false,
       purpose: "command",
-    });
+    };
+    const sent = (await Promise.all(this.targets(undefined).map((c) => c.publish(publish)))).some(Boolean);
     if (!sent) {
       metrics.commands.inc({ result: "failed" });
       return { status: 503, body: { error: "not connected to the broker; try again" } };

@@ -9,6 +9,7 @@ import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
 import { type DiscoverCall, TestAgent } from "../support/akri-agent.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
+import { akriEnvironment, MonitorProcess } from "../support/monitor-process.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { packetsFrom } from "../support/mosquitto-log.js";
 import { connectEdge } from "../support/own-edge.js";
@@ -183,6 +184,40 @@ describe.skipIf(!mosquittoAvailable())("one host on two independent brokers", ()
     );
     await moved.client.endAsync();
   });
+
+  it("the device's monitor, started from its properties, follows it to the other broker", async () => {
+    const first = await connectEdge(a.url, "Follow", "Line", 7n, "follow-on-a");
+    stops.push(() => first.client.endAsync());
+    await eventually(() => props("spBv1.0/Follow/Line/Drive") !== undefined, "the device listed");
+    const monitor = await MonitorProcess.start({
+      ...akriEnvironment("spBv1.0/Follow/Line/Drive", props("spBv1.0/Follow/Line/Drive")!),
+      MONITOR_STATE_DIR: await mkdtemp(join(tmpdir(), "akri-multi-broker-monitor-")),
+    });
+    stops.push(() => monitor.stop());
+    await eventually(() => /monitoring the device/.test(monitor.output), "the monitor subscribed");
+    await new Promise((r) => setTimeout(r, 500));
+    // Born again (as after a rebirth request) now that its monitor listens.
+    for (const p of first.edge.births(Date.now()))
+      await first.client.publishAsync(p.topic, Buffer.from(p.payload));
+    await eventually(
+      async () => (await monitor.state()).status === "online",
+      "the monitor sees it online",
+      15_000,
+    );
+    const moved = await connectEdge(b.url, "Follow", "Line", 8n, "follow-on-b");
+    stops.push(() => moved.client.endAsync());
+    first.client.stream.destroy(); // A publishes the node's old Will, which changes nothing
+    const data = moved.edge.ddata("Drive", { RPM: 42 }, Date.now());
+    await moved.client.publishAsync(data.topic, Buffer.from(data.payload));
+    await eventually(
+      async () => {
+        const state = await monitor.state();
+        return state.status === "online" && state.metrics.some((m) => m.name === "RPM" && m.value === 42);
+      },
+      "the monitor showing the DATA the device sent on B",
+      15_000,
+    );
+  }, 30_000);
 
   it("asks a node on B for a rebirth on B only", async () => {
     const requests: { broker: string; topic: string }[] = [];

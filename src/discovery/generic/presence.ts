@@ -141,7 +141,12 @@ export class GenericPresence {
       id,
       kind: "topic",
       broker,
-      properties: { MQTT_BROKER_URI: broker, MQTT_TOPIC: filter, MQTT_DEVICE_ID: id },
+      properties: {
+        MQTT_BROKER_URI: broker,
+        ...(this.options.brokers.length > 1 ? { MQTT_BROKER_URIS: this.options.brokers.join(" ") } : {}),
+        MQTT_TOPIC: filter,
+        MQTT_DEVICE_ID: id,
+      },
     };
   }
 

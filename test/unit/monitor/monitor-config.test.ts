@@ -22,6 +22,22 @@ function akri(properties: Record<string, string>, hash: string): Record<string, 
 }
 
 describe("monitor configuration from the environment", () => {
+  it("follows a device across every broker MQTT_BROKER_URIS lists (several brokers), its own alone otherwise", () => {
+    const several = monitorConfig({
+      ...akri({ ...device, MQTT_BROKER_URIS: "tcp://a:1883,tcp://b:1883 tcp://c:1883" }, "8120FE"),
+    });
+    expect(several.ok && several.config.brokers).toStrictEqual([
+      ["tcp://a:1883", "tcp://b:1883"],
+      ["tcp://c:1883"],
+    ]);
+    const one = monitorConfig(akri(device, "8120FE"));
+    expect(one.ok && one.config.brokers).toStrictEqual([["tcp://a:1883", "tcp://b:1883"]]);
+    const bad = monitorConfig(akri({ ...device, MQTT_BROKER_URIS: "tcp://a:1883 nota url" }, "8120FE"));
+    expect(bad.ok ? "accepted" : bad.error).toContain(
+      "MQTT_BROKER_URIS: expected brokers separated by spaces",
+    );
+  });
+
   it("reads a Sparkplug device from the properties Akri injects (plain and hash-suffixed)", () => {
     const result = monitorConfig({ ...akri(device, "8120FE"), HOSTNAME: "pump-pod" });
     expect(result.ok).toBe(true);
