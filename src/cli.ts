@@ -82,6 +82,11 @@ program
   .description("embedded broker, simulated Sparkplug plant, live discovery (npm start)")
   .option("--duration <seconds>", "stop after this long (default: Ctrl-C)")
   .option("--json", "one JSON line per device list instead of the live table")
+  .option(
+    "--brokers <n>",
+    "spread the plant over this many independent embedded brokers (nodes move between them)",
+    "1",
+  )
   .action(demoCommand);
 
 async function main(): Promise<void> {

@@ -12,10 +12,13 @@ import { liveDiscovery, prepareLiveDiscovery } from "../streams/live-discovery.j
 import { ListPrinter } from "./discover-command.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
+import { UsageError } from "./usage-error.js";
 
 export interface DemoOptions {
   duration?: string;
   json?: boolean;
+  /** How many independent embedded brokers the plant is spread over (its nodes move between them). */
+  brokers?: string;
 }
 
 /**
@@ -24,7 +27,12 @@ export interface DemoOptions {
  */
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const seconds = durationSeconds(options.duration);
-  const broker = await EmbeddedBroker.start();
+  const count = Number(options.brokers ?? "1");
+  if (!Number.isInteger(count) || count < 1 || count > 8)
+    throw new UsageError(`--brokers must be a whole number from 1 to 8, got "${options.brokers}"`);
+  const brokers: EmbeddedBroker[] = [];
+  for (let i = 0; i < count; i++) brokers.push(await EmbeddedBroker.start());
+  const urls = brokers.map((b) => b.url);
   // The Akri API too, on a local socket: try it with any gRPC client as the agent would.
   const sockets = await mkdtemp(join(tmpdir(), "akri-mqtt-demo-"));
   const pool = new ConnectionPool();
@@ -36,7 +44,9 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);
   const parsed = parseDiscoveryDetails(
     [
-      `serverUrls: [${broker.url}]`,
+      count === 1
+        ? `serverUrls: [${urls[0]}]`
+        : `brokers: [${urls.map((u) => `{serverUrls: [${u}]}`).join(", ")}]`,
       "sparkplug:",
       "  discover: devices",
       "  properties:",
@@ -50,7 +60,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     json: options.json === true,
     configuration: "akri-mqtt-demo",
     live: true,
-    title: `akri-mqtt demo · embedded broker ${broker.url} · Akri API unix://${api.endpoint.endpoint}`,
+    title: `akri-mqtt demo · embedded broker${count > 1 ? "s" : ""} ${urls.join(" ")} · Akri API unix://${api.endpoint.endpoint}`,
   });
   let last: DeviceListEmission | undefined;
   const footer = () => ["", "recent plant events (Ctrl-C to stop):", ...recent.map((e) => `  ${e}`)];
@@ -68,10 +78,11 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     },
   });
   // Let discovery subscribe first, so that it sees the plant's births rather than asking for them.
-  for (let waited = 0; waited < 3000 && !connectionPool.connections().some((c) => c.isOnline); waited += 20) {
+  const connected = () => connectionPool.connections().filter((c) => c.isOnline).length >= count;
+  for (let waited = 0; waited < 3000 && !connected(); waited += 20) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  fleet.start(broker.url);
+  fleet.start(urls);
   await untilStopped(seconds);
   subscription.unsubscribe();
   service.stopAll();
@@ -79,5 +90,5 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   await api.stop();
   await rm(sockets, { recursive: true, force: true });
   fleet.stop();
-  await broker.stop();
+  for (const broker of brokers) await broker.stop();
 }

@@ -24,14 +24,25 @@ function keyProperties(device: DiscoveredDevice): string {
   return [topic, ...extra].join("  ");
 }
 
-function deviceRows({ devices, statusOf }: Listed, configuration: string): string[][] {
+/** Devices on more than one broker: the table says which each is on. */
+function severalBrokers(devices: readonly DiscoveredDevice[]): boolean {
+  const first = devices[0]?.broker;
+  return devices.some((d) => d.broker !== first);
+}
+
+function deviceRows({ devices, statusOf }: Listed, configuration: string, brokers: boolean): string[][] {
   return devices.map((d) => [
     d.id,
     KIND[d.kind],
     statusOf(d.id) ?? "",
+    ...(brokers ? [d.broker ?? ""] : []),
     instanceName(configuration, d.id),
     keyProperties(d),
   ]);
+}
+
+function headers(brokers: boolean): string[] {
+  return brokers ? [...HEADERS.slice(0, 3), "BROKER", ...HEADERS.slice(3)] : HEADERS;
 }
 
 function formatTable(headers: string[], rows: string[][], maxWidth = Number.POSITIVE_INFINITY): string[] {
@@ -48,7 +59,8 @@ const HEADERS = ["DEVICE ID", "KIND", "STATUS", "AKRI INSTANCE", "DATA TOPIC / P
 
 /** The list as plain text lines. */
 export function renderDeviceTable(list: Listed, configuration: string): string[] {
-  return formatTable(HEADERS, deviceRows(list, configuration));
+  const brokers = severalBrokers(list.devices);
+  return formatTable(headers(brokers), deviceRows(list, configuration, brokers));
 }
 
 /** Redraws the list in place on a terminal, cut to the screen. */
@@ -61,7 +73,8 @@ export function redrawDeviceTable(
 ): void {
   const rows = out.rows ?? 40;
   const columns = out.columns ?? 120;
-  const table = formatTable(HEADERS, deviceRows(list, configuration), columns);
+  const brokers = severalBrokers(list.devices);
+  const table = formatTable(headers(brokers), deviceRows(list, configuration, brokers), columns);
   const room = Math.max(3, rows - 3 - footer.length);
   const shown = table.slice(0, room);
   if (table.length > room) shown.push(`… and ${table.length - room} more`);

@@ -30,7 +30,9 @@ export class Fleet {
   readonly nodes: SimulatedEdgeNode[] = [];
   private readonly random: () => number;
   private timers: NodeJS.Timeout[] = [];
-  private url = "";
+  private urls: readonly string[] = [];
+  /** Which broker each node is on (an index into `urls`). */
+  private readonly on = new Map<SimulatedEdgeNode, number>();
 
   constructor(
     private readonly options: FleetOptions = defaultFleet,
@@ -55,9 +57,13 @@ export class Fleet {
     return this.nodes.reduce((n, node) => n + node.deviceCount, 0);
   }
 
-  start(url: string): void {
-    this.url = url;
-    for (const node of this.nodes) node.start(url);
+  /** Starts the plant, its nodes spread over `urls` (several: independent brokers they move between). */
+  start(urls: readonly string[]): void {
+    this.urls = urls;
+    for (const [i, node] of this.nodes.entries()) {
+      this.on.set(node, i % urls.length);
+      node.start(urls[i % urls.length]!);
+    }
     this.timers.push(
       setInterval(() => {
         for (const node of this.nodes) node.publishData();
@@ -71,8 +77,15 @@ export class Fleet {
     const roll = this.random();
     if (!node.online) {
       if (roll < 0.5) {
-        node.start(this.url);
-        this.onEvent(`${node.group}/${node.edge} reconnects (new bdSeq) and is born`);
+        // With several brokers, a node that comes back walks on to the next one.
+        const next = ((this.on.get(node) ?? 0) + 1) % this.urls.length;
+        this.on.set(node, next);
+        node.start(this.urls[next]!);
+        this.onEvent(
+          this.urls.length > 1
+            ? `${node.group}/${node.edge} reconnects to broker ${next + 1} (new bdSeq) and is born there`
+            : `${node.group}/${node.edge} reconnects (new bdSeq) and is born`,
+        );
       }
       return;
     }

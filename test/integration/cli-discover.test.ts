@@ -221,4 +221,20 @@ describe("akri-mqtt demo (npm start)", () => {
     );
     expect(Date.now() - started).toBeLessThan(20_000);
   });
+
+  it("spreads the plant over two embedded brokers with --brokers 2, each device listed with its own", async () => {
+    const result = await runCli(["demo", "--json", "--duration", "8", "--brokers", "2"], {
+      timeoutMs: 30_000,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const lists = jsonLines(result.stdout) as { devices: { properties: Record<string, string> }[] }[];
+    const last = lists.at(-1)!;
+    const brokers = new Set(last.devices.map((d) => d.properties.MQTT_BROKER_URI));
+    expect(brokers.size, JSON.stringify([...brokers])).toBe(2);
+    const all = (d: { properties: Record<string, string> }) =>
+      (d.properties.MQTT_BROKER_URIS ?? "").split(" ").sort();
+    expect(last.devices.every((d) => JSON.stringify(all(d)) === JSON.stringify([...brokers].sort()))).toBe(
+      true,
+    );
+  });
 });
