@@ -82,6 +82,7 @@ async function main(): Promise<void> {
         cpuGrowth: number;
         generic: { levels: { devices: number; cpuUsPerMessage: number }[]; cpuGrowth: number };
         coldStart: { levels: { nodes: number; cpuUsPerMessage: number }[]; cpuGrowth: number };
+        brokers: { nodes: number; oneBrokerCpuUs: number; twoBrokersCpuUs: number; ratio: number };
       }
     | undefined;
   if (s) {
@@ -110,6 +111,14 @@ async function main(): Promise<void> {
       `${c.levels.map((l) => l.nodes.toLocaleString()).join(" / ")} nodes`,
       pct(c.cpuGrowth),
       "flat (~1x)",
+    ]);
+    const b = s.brokers;
+    rows.push([
+      "two brokers vs one, CPU/DATA msg",
+      `${b.twoBrokersCpuUs.toFixed(2)} µs`,
+      `one broker ${b.oneBrokerCpuUs.toFixed(2)} µs (${b.nodes.toLocaleString()} nodes)`,
+      pct(b.ratio),
+      "~1x",
     ]);
   }
   const l = r.latency as Record<string, number> | undefined;

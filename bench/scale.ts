@@ -27,6 +27,7 @@ const PACE_SECONDS = sized("BENCH_SCALE_PACE_S", 55, 1);
 const DATA_MESSAGES = sized("BENCH_SCALE_DATA", 100_000, 2_000);
 const GENERIC_DEVICES = sized("BENCH_SCALE_GENERIC", 100_000, 2_000);
 const COLD_NODES = sized("BENCH_SCALE_COLD_NODES", 10_000, 200);
+const BROKER_NODES = sized("BENCH_SCALE_BROKER_NODES", 1_000, 50);
 
 /**
  * The discovery engine fed in this process on its own clock: each message, then the
@@ -36,16 +37,17 @@ class InProcessEngine {
   readonly engine: DiscoveryEngine;
   now = 0;
 
-  constructor(detailsYaml: string) {
+  constructor(detailsYaml: string, brokers: readonly string[] = ["b"]) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
     this.engine = engineFor(parsed.details, { hostId: "bench" });
     this.engine.start(this.now);
-    this.engine.step({ kind: "online", broker: "b", willTimestamp: this.now }, this.now);
+    for (const broker of brokers)
+      this.engine.step({ kind: "online", broker, willTimestamp: this.now }, this.now);
   }
 
-  message(topic: string, payload: Buffer): EngineOutput {
-    const message = { topic, payload, qos: 0 as const, retain: false, at: this.now, broker: "b" };
+  message(topic: string, payload: Uint8Array, broker = "b"): EngineOutput {
+    const message = { topic, payload, qos: 0 as const, retain: false, at: this.now, broker };
     const out = this.engine.step({ kind: "message", message }, this.now);
     this.engine.nextDeadline();
     return out;
@@ -80,6 +82,39 @@ function coldStartCpuPerMessage(nodes: number): number {
   });
   if (rebirths === 0 || rebirths > (h.now / 1000 + 1) * 10)
     throw new Error(`cold start: ${rebirths} rebirth requests`);
+  return cpu;
+}
+
+/**
+ * CPU per DATA message of a plant of `nodes` edge nodes spread over `brokers` independent
+ * brokers (each node born on its own, its DATA from there): several brokers must cost what
+ * one does, per message.
+ */
+function brokersCpuPerMessage(nodes: number, brokers: 1 | 2): number {
+  const uris = brokers === 1 ? ["tcp://a:1883"] : ["tcp://a:1883", "tcp://b:1883"];
+  const details =
+    brokers === 1
+      ? "serverUrls: [tcp://a:1883]\nsparkplug: {publishState: false}"
+      : "brokers: [{serverUrls: [tcp://a:1883]}, {serverUrls: [tcp://b:1883]}]\nsparkplug: {publishState: false}";
+  const fleet = new FleetTraffic({ nodes, devices: 10, metrics: 20, dataMetrics: 10 });
+  const h = new InProcessEngine(details, uris);
+  const brokerOf = (node: number) => uris[node % uris.length]!;
+  for (let n = 0; n < nodes; n++)
+    for (const m of fleet.births(n, h.now)) h.message(m.topic, m.payload, brokerOf(n));
+  const messages = 100_000;
+  // fleet.data(k) is node k % nodes: each message comes from its node's broker.
+  const traffic = Array.from({ length: messages }, (_, k) => ({
+    ...fleet.data(k),
+    broker: brokerOf(k % nodes),
+  }));
+  let sent = 0;
+  const cpu = cpuPerMessage(messages, () => {
+    for (const m of traffic) {
+      h.message(m.topic, m.payload, m.broker);
+      if (++sent % 100 === 0) h.now++;
+    }
+  });
+  if (h.engine.discoverer.list().length !== nodes * 10) throw new Error("brokers: devices were lost");
   return cpu;
 }
 
@@ -209,7 +244,20 @@ export async function main(): Promise<void> {
       cold.map((c) => [c.nodes.toLocaleString(), `${c.cpuUsPerMessage.toFixed(2)} µs`]),
     );
     process.stdout.write(`\ngoal: flat (largest / smallest = ${coldGrowth.toFixed(2)}x)\n`);
+    // Warm the engine's code up once, then measure one broker and two in turn.
+    brokersCpuPerMessage(BROKER_NODES, 2);
+    const oneBroker = brokersCpuPerMessage(BROKER_NODES, 1);
+    const twoBrokers = brokersCpuPerMessage(BROKER_NODES, 2);
+    process.stdout.write(
+      `\nseveral brokers (in process): CPU per DATA message, ${BROKER_NODES.toLocaleString()} nodes on one broker ${oneBroker.toFixed(2)} µs, spread over two ${twoBrokers.toFixed(2)} µs (${(twoBrokers / oneBroker).toFixed(2)}x; goal ~1x)\n`,
+    );
     await saveResults("scale", {
+      brokers: {
+        nodes: BROKER_NODES,
+        oneBrokerCpuUs: oneBroker,
+        twoBrokersCpuUs: twoBrokers,
+        ratio: twoBrokers / oneBroker,
+      },
       levels: results,
       cpuGrowth: cpu.at(-1)! / cpu[0]!,
       generic: { levels: generic, cpuGrowth: genericGrowth },

@@ -59,6 +59,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(figures.scale.levels).toHaveLength(3);
     expect(figures.scale.generic.levels).toHaveLength(3);
     expect(figures.scale.coldStart.levels).toHaveLength(3);
+    expect(figures.scale.brokers.ratio).toBeGreaterThan(0);
     expect(figures.latency.p99Ms).toBeGreaterThan(0);
     expect(figures.responseSize.largestList).toBeGreaterThan(0);
     expect(figures.replay.ratio).toBeGreaterThan(0);
