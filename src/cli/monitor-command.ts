@@ -31,12 +31,12 @@ export async function monitorCommand(options: MonitorFlags): Promise<void> {
   // Not connected yet: messages the broker kept for our session arrive right after CONNACK,
   // and everything that reads them (and the saved births that decode them) must be ready.
   // One connection per broker the device may live on (with several, it moves with its node).
-  const connections = config.brokers.map((serverUrls) =>
+  const connections = config.brokers.map((serverUrls, i) =>
     BrokerConnection.idle({
       serverUrls,
       clientId: config.clientId,
       mqttVersion: config.mqttVersion,
-      credentials: config.credentials,
+      credentials: config.credentials[i]!,
       clean: false,
       sessionExpirySeconds: config.sessionExpirySeconds,
       will: config.will,

@@ -50,7 +50,11 @@ export interface MonitorConfig {
   instanceHash: string | undefined;
   clientId: string;
   mqttVersion: 3 | 5;
-  credentials: BrokerCredentials;
+  /**
+   * Each broker's credentials, in the order of `brokers`: the unsuffixed MQTT_* secrets, with
+   * several brokers overridden by a broker's own by position (MQTT_PASSWORD_2 for the second).
+   */
+  credentials: BrokerCredentials[];
   httpHost: string;
   httpPort: number;
   /** POST /command is refused unless this is set (MONITOR_ALLOW_COMMANDS=true). */
@@ -233,7 +237,10 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       error: `MONITOR_MAX_PAYLOAD_BYTES: expected a whole number of bytes (at least 1024), got "${maxText}"`,
     };
 
-  const credentials = credentialsFromEnvironment(env);
+  // With several brokers, a broker's own secrets are suffixed with its position in
+  // MQTT_BROKER_URIS (the order of discoveryDetails.brokers): MQTT_PASSWORD_1, MQTT_PASSWORD_2, ...
+  const positions = brokers.length > 1 ? brokers.map((_, i) => String(i + 1)) : [];
+  const credentials = credentialsFromEnvironment(env, positions);
   if (!credentials.ok) return { ok: false, error: credentials.error };
   warnings.push(...credentials.warnings);
 
@@ -250,7 +257,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       instanceHash: hash,
       clientId,
       mqttVersion: versionText === "3" ? 3 : 5,
-      credentials: credentials.credentials,
+      credentials: brokers.map((_, i) => credentials.byBroker.get(String(i + 1)) ?? credentials.credentials),
       httpHost: flags.httpHost ?? env.MONITOR_HTTP_HOST ?? "0.0.0.0",
       httpPort,
       allowCommands: flags.allowCommands === true || flag(env.MONITOR_ALLOW_COMMANDS),

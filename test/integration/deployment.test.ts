@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import { monitorConfig } from "../../src/monitor/monitor-config.js";
+import { parseBrokerCredentials } from "../../src/mqtt/credentials.js";
 import { ROOT } from "../support/cli.js";
 import { eventually } from "../support/live-host.js";
 
@@ -166,6 +168,7 @@ describe("deployment examples", () => {
     "deploy/examples/sparkplug-devices.yaml",
     "deploy/examples/sparkplug-nodes.yaml",
     "deploy/examples/generic.yaml",
+    "deploy/examples/sparkplug-two-brokers.yaml",
   ];
 
   it.each(files)("%s has valid discoveryDetails and no secrets in them", async (file) => {
@@ -184,6 +187,59 @@ describe("deployment examples", () => {
     expect(container.ports[0].containerPort).toBe(8080);
     expect(configuration.spec.instanceServiceSpec.ports[0].targetPort).toBe(8080);
     expect(JSON.stringify(configuration)).not.toMatch(/MONITOR_ALLOW_COMMANDS":"true/);
+  });
+
+  it("the two-broker example gives each site its own password, to the handler and to the monitor", async () => {
+    const documents = parseAllDocuments(
+      await readFile(join(ROOT, "deploy/examples/sparkplug-two-brokers.yaml"), "utf8"),
+    ).map((d) => d.toJS());
+    const secret = documents.find((d) => d.kind === "Secret").stringData as Record<string, string>;
+    const configuration = documents.find((d) => d.kind === "Configuration");
+    const parsed = parseDiscoveryDetails(configuration.spec.discoveryHandler.discoveryDetails);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const brokers = parsed.details.brokers;
+    expect(brokers).toHaveLength(2);
+    // What the agent resolves: each discoveryProperty's Secret key, as the handler receives it.
+    const resolved = Object.fromEntries(
+      (
+        configuration.spec.discoveryHandler.discoveryProperties as {
+          name: string;
+          valueFrom: { secretKeyRef: { key: string } };
+        }[]
+      ).map((p) => [p.name, secret[p.valueFrom.secretKeyRef.key]]),
+    );
+    const handler = parseBrokerCredentials(
+      resolved,
+      brokers.map((b) => b.name!),
+    );
+    if (!handler.ok) throw new Error(handler.error);
+    expect(handler.warnings).toStrictEqual([]);
+    expect(brokers.map((b) => handler.byBroker.get(b.name!))).toStrictEqual([
+      { username: "akri", password: "change-me-a" },
+      { username: "akri", password: "change-me-b" },
+    ]);
+    // The monitor's pod: the device's properties as Akri injects them, plus the pod spec's env.
+    const container = configuration.spec.brokerSpec.brokerPodSpec.containers[0];
+    const env: Record<string, string> = {
+      MQTT_BROKER_URI: brokers[1]!.uri,
+      MQTT_BROKER_URIS: brokers.map((b) => b.uri).join(" "),
+      SPARKPLUG_GROUP_ID: "Plant1",
+      SPARKPLUG_EDGE_NODE_ID: "Line3",
+      SPARKPLUG_DEVICE_ID: "Pump7",
+    };
+    for (const e of container.env as {
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef: { key: string } };
+    }[])
+      env[e.name] = e.value ?? secret[e.valueFrom!.secretKeyRef.key]!;
+    const monitor = monitorConfig(env);
+    if (!monitor.ok) throw new Error(monitor.error);
+    expect(monitor.config.brokers).toStrictEqual(brokers.map((b) => b.serverUrls));
+    expect(monitor.config.credentials).toStrictEqual([
+      { username: "akri", password: "change-me-a" },
+      { username: "akri", password: "change-me-b" },
+    ]);
   });
 
   it("the Helm values carry valid Sparkplug discoveryDetails for the mqtt handler", async () => {

@@ -158,6 +158,7 @@ const EXAMPLES = [
   "deploy/examples/sparkplug-devices.yaml",
   "deploy/examples/sparkplug-nodes.yaml",
   "deploy/examples/generic.yaml",
+  "deploy/examples/sparkplug-two-brokers.yaml",
 ];
 
 describe(`deploy/helm/values-mqtt.yaml against Akri's chart ${AKRI_CHART_VERSION}`, () => {
@@ -227,36 +228,39 @@ describe(`example Configurations against Akri's CRD ${AKRI_CHART_VERSION}`, () =
     }
   });
 
-  it("reads each Secret through an explicit namespace, with a RoleBinding that lets the agent read it", async () => {
-    const docs = await documents("deploy/examples/sparkplug-devices.yaml");
-    const configuration = docs.find((d) => d.kind === "Configuration")!;
-    const properties: { valueFrom?: { secretKeyRef?: { name: string; namespace?: string } } }[] =
-      configuration.spec.discoveryHandler.discoveryProperties ?? [];
-    const refs = properties.flatMap((p) => (p.valueFrom?.secretKeyRef ? [p.valueFrom.secretKeyRef] : []));
-    expect(refs.length).toBeGreaterThan(0);
-    for (const ref of refs) {
-      // The agent's default is "default", not the Configuration's namespace.
-      expect(ref.namespace, `secretKeyRef ${ref.name}`).toBeDefined();
-      const secret = docs.find((d) => d.kind === "Secret" && d.metadata.name === ref.name);
-      expect(secret?.metadata.namespace).toBe(ref.namespace);
-      const role = docs.find(
-        (d) =>
-          d.kind === "Role" &&
-          d.metadata.namespace === ref.namespace &&
-          (d.rules as { resources: string[]; resourceNames: string[] }[]).some(
-            (r) => r.resources.includes("secrets") && r.resourceNames.includes(ref.name),
-          ),
-      );
-      if (!role) throw new Error(`no Role lets the agent read ${ref.name}`);
-      const binding = docs.find(
-        (d) =>
-          d.kind === "RoleBinding" &&
-          d.metadata.namespace === ref.namespace &&
-          d.roleRef.name === role.metadata.name,
-      );
-      expect(binding?.subjects).toStrictEqual([
-        { kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT, namespace: expect.any(String) },
-      ]);
-    }
-  });
+  it.each(["deploy/examples/sparkplug-devices.yaml", "deploy/examples/sparkplug-two-brokers.yaml"])(
+    "%s reads each Secret through an explicit namespace, with a RoleBinding that lets the agent read it",
+    async (file) => {
+      const docs = await documents(file);
+      const configuration = docs.find((d) => d.kind === "Configuration")!;
+      const properties: { valueFrom?: { secretKeyRef?: { name: string; namespace?: string } } }[] =
+        configuration.spec.discoveryHandler.discoveryProperties ?? [];
+      const refs = properties.flatMap((p) => (p.valueFrom?.secretKeyRef ? [p.valueFrom.secretKeyRef] : []));
+      expect(refs.length).toBeGreaterThan(0);
+      for (const ref of refs) {
+        // The agent's default is "default", not the Configuration's namespace.
+        expect(ref.namespace, `secretKeyRef ${ref.name}`).toBeDefined();
+        const secret = docs.find((d) => d.kind === "Secret" && d.metadata.name === ref.name);
+        expect(secret?.metadata.namespace).toBe(ref.namespace);
+        const role = docs.find(
+          (d) =>
+            d.kind === "Role" &&
+            d.metadata.namespace === ref.namespace &&
+            (d.rules as { resources: string[]; resourceNames: string[] }[]).some(
+              (r) => r.resources.includes("secrets") && r.resourceNames.includes(ref.name),
+            ),
+        );
+        if (!role) throw new Error(`no Role lets the agent read ${ref.name}`);
+        const binding = docs.find(
+          (d) =>
+            d.kind === "RoleBinding" &&
+            d.metadata.namespace === ref.namespace &&
+            d.roleRef.name === role.metadata.name,
+        );
+        expect(binding?.subjects).toStrictEqual([
+          { kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT, namespace: expect.any(String) },
+        ]);
+      }
+    },
+  );
 });

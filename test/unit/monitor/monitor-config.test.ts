@@ -38,6 +38,23 @@ describe("monitor configuration from the environment", () => {
     );
   });
 
+  it("gives each broker its own secrets by position in MQTT_BROKER_URIS, the shared ones otherwise", () => {
+    const env = {
+      ...akri({ ...device, MQTT_BROKER_URIS: "tcp://a:1883,tcp://b:1883 tcp://c:1883" }, "8120FE"),
+      MQTT_USERNAME: "plant",
+      MQTT_PASSWORD: "shared",
+      MQTT_PASSWORD_2: "site-b",
+    };
+    const result = monitorConfig(env);
+    expect(result.ok && result.config.credentials).toStrictEqual([
+      { username: "plant", password: "shared" },
+      { username: "plant", password: "site-b" },
+    ]);
+    // One broker: a suffixed secret means nothing, the shared ones are its own.
+    const one = monitorConfig({ ...akri(device, "8120FE"), MQTT_USERNAME: "plant", MQTT_PASSWORD: "shared" });
+    expect(one.ok && one.config.credentials).toStrictEqual([{ username: "plant", password: "shared" }]);
+  });
+
   it("reads a Sparkplug device from the properties Akri injects (plain and hash-suffixed)", () => {
     const result = monitorConfig({ ...akri(device, "8120FE"), HOSTNAME: "pump-pod" });
     expect(result.ok).toBe(true);
