@@ -52,7 +52,10 @@ async function viaConsumer(
   publishers: Child[],
   mode: "bare" | "pipeline",
 ): Promise<{ rate: number; cpuUsPerMessage: number }> {
-  const consumer = runHelper("consumer", { url, mode, devices: NODES * 10 });
+  // BENCH_CONSUMER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the pipeline consumer.
+  const nodeArgs =
+    mode === "pipeline" ? (process.env.BENCH_CONSUMER_NODE_ARGS?.split(" ").filter(Boolean) ?? []) : [];
+  const consumer = runHelper("consumer", { url, mode, devices: NODES * 10 }, nodeArgs);
   try {
     if (mode === "pipeline") {
       await consumer.waitFor("online");
@@ -68,8 +71,11 @@ async function viaConsumer(
     await sending;
     return { rate, cpuUsPerMessage: Number(done.cpuUs) / MESSAGES };
   } finally {
-    consumer.kill();
+    // Asked to exit first, so that a --cpu-prof profile is written; killed if it does not.
+    consumer.send({ do: "exit" });
+    const killer = setTimeout(() => consumer.kill(), 3000);
     await consumer.exited;
+    clearTimeout(killer);
   }
 }
 

@@ -3,6 +3,8 @@
  * mqtt.js subscriber that does nothing with them, or through akri-mqtt's full discovery
  * pipeline (decode, seq check, host model, inventory). Reports its receive rate and CPU.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import mqtt from "mqtt";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
@@ -18,6 +20,17 @@ interface ConsumerOptions {
 }
 
 const { options, report, orders } = helperContext<ConsumerOptions>();
+
+/*
+ * BENCH_CONSUMER_PROFILE=<file.cpuprofile>: a CPU profile of the measured messages alone
+ * (from the first DATA message to the last), without start-up and births.
+ */
+const profileFile = process.env.BENCH_CONSUMER_PROFILE;
+const profiler = profileFile && options.mode === "pipeline" ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+}
 let target = Number.POSITIVE_INFINITY;
 let received = 0;
 let first = 0;
@@ -32,7 +45,12 @@ const onMessage = (topic: string) => {
   if (received === target) {
     const ms = performance.now() - first;
     const cpu = process.cpuUsage(cpuAtFirst);
-    report("done", { received, ms, cpuUs: cpu.user + cpu.system });
+    if (profiler && profileFile)
+      void profiler.post("Profiler.stop").then(({ profile }) => {
+        writeFileSync(profileFile, JSON.stringify(profile));
+        report("done", { received, ms, cpuUs: cpu.user + cpu.system });
+      });
+    else report("done", { received, ms, cpuUs: cpu.user + cpu.system });
   }
 };
 
@@ -76,6 +94,7 @@ for await (const order of orders()) {
   if (order.do === "expect") {
     target = Number(order.count);
     received = 0;
+    if (profiler) await profiler.post("Profiler.start");
   } else if (order.do === "exit") {
     process.exit(0);
   }

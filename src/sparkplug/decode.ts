@@ -14,7 +14,7 @@ import type {
   TemplateValue,
   Uint64,
 } from "./payload.js";
-import { readPayload } from "./payload-reader.js";
+import { type PayloadHeader, readPayload, scanPayload } from "./payload-reader.js";
 import {
   createReader,
   type RawDataSet,
@@ -60,6 +60,64 @@ export function decodePayload(bytes: Uint8Array, options?: DecodeOptions): Decod
   }
   inner.payload.compressed = true;
   return inner;
+}
+
+/** A DATA metric that the birth table does not resolve, by its alias and name. */
+export interface UnresolvedMetric {
+  alias: Uint64 | undefined;
+  name: string | undefined;
+}
+
+export type DataSummary =
+  | { ok: true; payload: SparkplugPayload; unresolved: UnresolvedMetric[] }
+  | { ok: false; error: DecodeError };
+
+const NO_METRICS: readonly Metric[] = Object.freeze([]);
+
+/**
+ * A DATA payload read only as far as discovery needs it: the header (seq, timestamp) and the
+ * metrics that `table` does not resolve (by alias, else by name). No Metric objects are
+ * built and no value is interpreted, so `payload.metrics` is empty; malformed bytes fail
+ * exactly as in `decodePayload`. A compressed payload is decoded in full.
+ */
+export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataSummary {
+  const table = options?.table;
+  const reader = createReader(bytes);
+  const unresolved: UnresolvedMetric[] = [];
+  let header: PayloadHeader;
+  try {
+    header = scanPayload(reader, (ref) => {
+      let index = ref.alias === undefined ? undefined : table?.indexOf(ref.alias, undefined);
+      if (index === undefined && ref.hasName) index = table?.indexOf(undefined, ref.name);
+      if (index === undefined) unresolved.push({ alias: ref.alias, name: ref.name });
+    });
+  } catch (e) {
+    return { ok: false, error: { message: errorMessage(e), offset: reader.pos } };
+  }
+  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) {
+    const full = decodePayload(bytes, options);
+    if (!full.ok) return full;
+    const inner = full.payload.metrics.filter(
+      (m) => m.datatypeSource === "none" || table?.indexOf(m.alias, m.name) === undefined,
+    );
+    return {
+      ok: true,
+      payload: full.payload,
+      unresolved: inner.map((m) => ({ alias: m.alias, name: m.name })),
+    };
+  }
+  return {
+    ok: true,
+    payload: {
+      timestamp: header.timestamp === undefined ? undefined : Number(header.timestamp),
+      seq: header.seq === undefined ? undefined : Number(header.seq),
+      uuid: header.uuid,
+      body: header.body,
+      metrics: NO_METRICS as Metric[],
+      compressed: undefined,
+    },
+    unresolved,
+  };
 }
 
 function readAndInterpret(bytes: Uint8Array, table: MetricTable | undefined): DecodeResult {

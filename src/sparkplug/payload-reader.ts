@@ -95,8 +95,26 @@ function skip(reader: protobuf.Reader, tag: number): void {
  * bytes, with `reader.pos` at the failure.
  */
 export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetric) => void): PayloadHeader {
+  return readPayloadWith(reader, emptyMetric(), readMetric, onMetric);
+}
+
+/**
+ * Reads a Payload as far as discovery needs a DATA message: its header, and each top-level
+ * metric's alias and name (decoded only when asked). Values are stepped over, not read, yet
+ * checked exactly as `readPayload` checks them: the same bytes fail with the same error at
+ * the same offset. The scratch MetricRef is reused between callbacks.
+ */
+export function scanPayload(reader: protobuf.Reader, onMetric: (metric: MetricRef) => void): PayloadHeader {
+  return readPayloadWith(reader, new MetricRef(reader.buf as Buffer), scanMetric, onMetric);
+}
+
+function readPayloadWith<M>(
+  reader: protobuf.Reader,
+  scratch: M,
+  readOne: (reader: protobuf.Reader, end: number, metric: M) => void,
+  onMetric: (metric: M) => void,
+): PayloadHeader {
   const header: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined };
-  const scratch = emptyMetric();
   const end = reader.len;
   while (reader.pos < end) {
     const tag = reader.tag();
@@ -106,7 +124,15 @@ export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetri
         const length = reader.uint32();
         const metricEnd = reader.pos + length;
         if (metricEnd > end) throw new RangeError(`index out of range: metric of ${length} bytes`);
-        readMetric(reader, metricEnd, scratch);
+        // Nested messages must not read past this metric: narrow the reader's end meanwhile.
+        reader.len = metricEnd;
+        try {
+          readOne(reader, metricEnd, scratch);
+        } finally {
+          reader.len = end;
+        }
+        if (reader.pos !== metricEnd)
+          throw new RangeError(`index out of range: metric ends at ${metricEnd}, read to ${reader.pos}`);
         onMetric(scratch);
         break;
       }
@@ -127,6 +153,104 @@ export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetri
     }
   }
   return header;
+}
+
+/** A top-level metric as `scanPayload` sees it: its alias and where its name is. */
+export class MetricRef {
+  alias: number | bigint | undefined = undefined;
+  nameStart = -1;
+  nameEnd = -1;
+
+  constructor(private readonly buf: Buffer) {}
+
+  get hasName(): boolean {
+    return this.nameStart >= 0;
+  }
+
+  /** The name, decoded as protobufjs decodes a string (malformed UTF-8 becomes U+FFFD). */
+  get name(): string | undefined {
+    return this.nameStart < 0 ? undefined : this.buf.toString("utf8", this.nameStart, this.nameEnd);
+  }
+}
+
+/** protobufjs's length prefix read (`size`: a varint32 that fails as `string`/`bytes` fail). */
+function lengthOf(reader: protobuf.Reader): number {
+  return (reader as unknown as { size(): number }).size();
+}
+
+/** Steps over a string or bytes field, failing where `reader.string()`/`bytes()` would. */
+function skipDelimited(reader: protobuf.Reader): number {
+  const length = lengthOf(reader);
+  const start = reader.pos;
+  if (start + length > reader.len)
+    throw new RangeError(`index out of range: ${start} + ${length} > ${reader.len}`);
+  reader.pos = start + length;
+  return start;
+}
+
+/**
+ * One metric for `scanPayload`: the same switch as `readMetric`, reading the alias and the
+ * name's place; scalars are read by the same calls (they allocate nothing) and dropped;
+ * strings and bytes are stepped over; nested messages (rare in DATA) are still decoded, so
+ * that a malformed one fails here as it fails there.
+ */
+function scanMetric(reader: protobuf.Reader, end: number, m: MetricRef): void {
+  m.alias = undefined;
+  m.nameStart = -1;
+  m.nameEnd = -1;
+  const buf = reader.buf;
+  while (reader.pos < end) {
+    const first = buf[reader.pos]!;
+    const tag = first < 0x80 ? first : reader.tag();
+    if (first < 0x80) reader.pos++;
+    switch (tag) {
+      case 16: // alias
+        m.alias = reader.uint64() as unknown as number | bigint;
+        break;
+      case 24: // timestamp
+      case 88: // long
+        reader.uint64();
+        break;
+      case 80: // int
+      case 32: // datatype
+        reader.uint32();
+        break;
+      case 105: // double
+        reader.double();
+        break;
+      case 101: // float
+        reader.float();
+        break;
+      case 112: // boolean
+      case 56: // is_null
+      case 40: // is_historical
+      case 48: // is_transient
+        reader.bool();
+        break;
+      case 10: // name
+        m.nameStart = skipDelimited(reader);
+        m.nameEnd = reader.pos;
+        break;
+      case 122: // string
+      case 130: // bytes
+        skipDelimited(reader);
+        break;
+      case 66: // metadata
+        MetaDataType.decode(reader, reader.uint32());
+        break;
+      case 74: // properties
+        PropertySetType.decode(reader, reader.uint32());
+        break;
+      case 138: // dataset
+        DataSetType.decode(reader, reader.uint32());
+        break;
+      case 146: // template
+        TemplateType.decode(reader, reader.uint32());
+        break;
+      default:
+        skip(reader, tag);
+    }
+  }
 }
 
 function emptyMetric(): RawMetric {
@@ -173,10 +297,7 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
   m.datasetValue = undefined;
   m.templateValue = undefined;
   m.extensionValue = undefined;
-  // Nested messages must not read past this metric: narrow the reader's end meanwhile.
-  const outerLen = reader.len;
-  reader.len = end;
-  try {
+  {
     const buf = reader.buf;
     while (reader.pos < end) {
       // Every Metric tag is one byte; the general varint read is the fallback.
@@ -242,9 +363,5 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
           skip(reader, tag);
       }
     }
-    if (reader.pos !== end)
-      throw new RangeError(`index out of range: metric ends at ${end}, read to ${reader.pos}`);
-  } finally {
-    reader.len = outerLen;
   }
 }

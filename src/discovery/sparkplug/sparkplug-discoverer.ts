@@ -47,6 +47,8 @@ export class SparkplugDiscoverer implements Discoverer {
         publishState,
         rebirth: sp.rebirth,
         birthValues: sp.birthMetrics.length > 0 || Object.keys(sp.properties).length > 0 ? "scalars" : "none",
+        // Discovery reads no DATA value: DATA is checked against the birth tables, not interpreted.
+        decodeDataValues: false,
         ...options.host,
       }),
       options.random,

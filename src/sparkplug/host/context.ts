@@ -1,5 +1,6 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
+import type { UnresolvedMetric } from "../decode.js";
 import { BDSEQ_METRIC, type SparkplugPayload } from "../payload.js";
 import type { HostState } from "../state.js";
 import type { EdgeTopic, SparkplugTopic, StateTopic } from "../topic.js";
@@ -41,6 +42,11 @@ export interface MessageContext<
   readonly topic: Topic;
   /** The decoded payload, or the parsed STATE. A held message is decoded again when released. */
   payload: Payload;
+  /**
+   * For DATA summarised without its values (`decodeDataValues` off): the metrics the birth
+   * table does not resolve. Undefined when `payload.metrics` holds every metric.
+   */
+  unresolved?: UnresolvedMetric[] | undefined;
   /** The record of this message in the step's output. */
   readonly processed: ProcessedMessage;
   /**

@@ -36,9 +36,23 @@ export const handleData: MessageHandler = (ctx) => {
       }
     }
   }
+  let unknown = false;
+  if (ctx.unresolved !== undefined) {
+    // Summarised: the decoder already looked each metric up in the birth table.
+    for (const metric of ctx.unresolved) {
+      unknown = true;
+      out.emit({
+        kind: "unknown-metric",
+        ...scopeOf(node, deviceId),
+        alias: metric.alias?.toString(),
+        name: metric.name,
+      });
+    }
+    if (unknown) requestRebirth(model, scopeOf(node), "unknown-metric", now);
+    return;
+  }
   const table = deviceId === undefined ? node.birth?.metrics : node.devices.get(deviceId)?.birth?.metrics;
   const track = model.options.trackValues;
-  let unknown = false;
   for (const metric of payload.metrics) {
     const index = metric.datatypeSource === "none" ? undefined : table?.indexOf(metric.alias, metric.name);
     if (index !== undefined) {

@@ -1,7 +1,7 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
 import { DataType } from "../datatype.js";
-import { decodePayload } from "../decode.js";
+import { type DataSummary, type DecodeResult, decodePayload, summarizeData } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { REBIRTH_METRIC } from "../payload.js";
@@ -103,6 +103,18 @@ export class HostSession {
     if (!node) return undefined;
     if (topic.kind === "node") return node.birth?.metrics;
     return node.devices.get(topic.device)?.birth?.metrics;
+  }
+
+  /** Decodes an edge message with its birth table; DATA only summarised when values are not wanted. */
+  private decode(
+    topic: EdgeTopic,
+    bytes: Uint8Array,
+    node = this.node(topic.group, topic.edge),
+  ): DecodeResult | DataSummary {
+    const table = this.tableFor(topic, node);
+    if (!this.model.options.decodeDataValues && (topic.verb === "NDATA" || topic.verb === "DDATA"))
+      return summarizeData(bytes, { table });
+    return decodePayload(bytes, { table });
   }
 
   /** Applies one input at time `now` (ms). Never throws on any message content. */
@@ -219,7 +231,7 @@ export class HostSession {
   private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
     const { message } = processed;
     const known = findNode(this.model, topic.group, topic.edge);
-    const decoded = decodePayload(message.payload, { table: this.tableFor(topic, known) });
+    const decoded = this.decode(topic, message.payload, known);
     if (!decoded.ok) {
       out.emit({
         kind: "decode-error",
@@ -230,7 +242,8 @@ export class HostSession {
       return;
     }
     const payload = decoded.payload;
-    processed.payload = payload;
+    const unresolved = "unresolved" in decoded ? decoded.unresolved : undefined;
+    if (unresolved === undefined) processed.payload = payload;
     const ctx: MessageContext = {
       model: this.model,
       out,
@@ -238,6 +251,7 @@ export class HostSession {
       message,
       topic,
       payload,
+      unresolved,
       processed,
       node: known,
       source: message.retain ? "retained" : "live",
@@ -364,10 +378,11 @@ export class HostSession {
     // It is handled in this step, at this time: not in the one that held it back.
     ctx.out = out;
     ctx.now = now;
-    const decoded = decodePayload(ctx.message.payload, { table: this.tableFor(ctx.topic) });
+    const decoded = this.decode(ctx.topic, ctx.message.payload);
     if (decoded.ok) {
       ctx.payload = decoded.payload;
-      ctx.processed.payload = decoded.payload;
+      ctx.unresolved = "unresolved" in decoded ? decoded.unresolved : undefined;
+      if (ctx.unresolved === undefined) ctx.processed.payload = decoded.payload;
     }
     ctx.processed.heldMs = now - heldAt;
     out.begin(ctx.processed);

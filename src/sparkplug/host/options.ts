@@ -35,6 +35,12 @@ export interface HostOptions {
   /** Keep each metric's current value up to date from DATA (the monitor does; discovery need not). */
   trackValues: boolean;
   /**
+   * Decode the values of NDATA/DDATA metrics (off: DATA is only checked against the birth
+   * tables, its values never read; `processed.payload` is then absent for DATA). Discovery
+   * turns this off; `inspect` and the monitor show values, and tracking needs them.
+   */
+  decodeDataValues: boolean;
+  /**
    * Check each node's seq (reorder, gaps). A host that subscribes to one device sees only
    * part of its node's sequence, so the monitor turns this off.
    */
@@ -64,6 +70,7 @@ export function hostOptions(
     unprovenGraceMs: overrides.unprovenGraceMs ?? 10000,
     birthValues: overrides.birthValues ?? (overrides.trackValues ? "all" : "scalars"),
     trackValues: overrides.trackValues ?? false,
+    decodeDataValues: overrides.trackValues === true || (overrides.decodeDataValues ?? true),
     checkSequence: overrides.checkSequence ?? true,
   };
 }
