@@ -52,6 +52,7 @@ export function sortDevices<T extends AkriDevice>(devices: T[]): T[] {
 
 /** True when two devices would look the same to Akri (id and properties). */
 export function sameAkriDevice(a: AkriDevice, b: AkriDevice): boolean {
+  if (a === b) return true;
   if (a.id !== b.id) return false;
   const aKeys = Object.keys(a.properties);
   if (aKeys.length !== Object.keys(b.properties).length) return false;

@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
@@ -18,7 +17,48 @@ export type FixtureEntry =
   | { kind: "message"; line: number; message: MqttMessage }
   | { kind: "error"; line: number; error: string };
 
-const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+/**
+ * Base64 characters (both alphabets: Node decodes either) as 1, whitespace as 2, "=" as 3.
+ * One pass over the string checks it; no regex, no whitespace-stripped copy.
+ */
+const BASE64_CLASS = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+  BASE64_CLASS[c.charCodeAt(0)] = 1;
+for (const c of " \t\n\v\f\r") BASE64_CLASS[c.charCodeAt(0)] = 2;
+BASE64_CLASS[61] = 3;
+
+/**
+ * Decodes base64 (either alphabet; Node's decoder takes both and skips whitespace and any
+ * other character). Padded text of whole quads decodes to exactly 3 bytes a quad less its
+ * padding only if every character is valid (each skipped one costs a byte): that check is
+ * the fast path; anything else is checked character by character.
+ */
+function decodeBase64(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, "base64");
+  const length = text.length;
+  if (length % 4 === 0) {
+    const padding = text.charCodeAt(length - 1) === 61 ? (text.charCodeAt(length - 2) === 61 ? 2 : 1) : 0;
+    if (bytes.length === (length / 4) * 3 - padding) return bytes;
+  }
+  return isBase64(text) ? bytes : undefined;
+}
+
+/** Is `text` base64 (either alphabet), with at most two "=" at its end, whitespace anywhere? */
+function isBase64(text: string): boolean {
+  let padding = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const kind = code < 128 ? BASE64_CLASS[code]! : 0;
+    if (kind === 1) {
+      if (padding > 0) return false;
+    } else if (kind === 3) {
+      if (++padding > 2) return false;
+    } else if (kind !== 2) {
+      return false;
+    }
+  }
+  return true;
+}
 
 /** Parses one fixture record (already JSON-decoded). `line` is used in error messages. */
 function parseFixtureRecord(record: unknown, line: number): FixtureEntry {
@@ -29,9 +69,9 @@ function parseFixtureRecord(record: unknown, line: number): FixtureEntry {
   if (typeof r.topic !== "string" || r.topic === "") return fail('"topic" must be a non-empty string');
   let payload: Uint8Array;
   if (typeof r.payload_b64 === "string") {
-    const compact = r.payload_b64.replace(/\s+/g, "");
-    if (!BASE64.test(compact)) return fail('"payload_b64" is not valid base64');
-    payload = Buffer.from(compact, compact.includes("-") || compact.includes("_") ? "base64url" : "base64");
+    const decoded = decodeBase64(r.payload_b64);
+    if (decoded === undefined) return fail('"payload_b64" is not valid base64');
+    payload = decoded;
   } else if (typeof r.payload === "string") {
     payload = Buffer.from(r.payload, "utf8");
   } else if (r.payload_b64 === undefined && r.payload === undefined) {
@@ -50,11 +90,16 @@ function parseFixtureRecord(record: unknown, line: number): FixtureEntry {
   return { kind: "message", line, message };
 }
 
+/** The last time string parsed: a recording has many messages a millisecond. */
+let lastAt: { text: string; ms: number | undefined } = { text: "", ms: undefined };
+
 function parseAt(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "string") {
+    if (value === lastAt.text) return lastAt.ms;
     const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
+    lastAt = { text: value, ms: Number.isNaN(ms) ? undefined : ms };
+    return lastAt.ms;
   }
   return undefined;
 }
@@ -97,58 +142,102 @@ async function openFixtureText(path: string): Promise<Readable> {
 }
 
 /**
+ * Splits a byte stream into lines (\n, \r\n or a lone \r, as readline does) by scanning the
+ * bytes for line ends: no per-line regex, and a chunk's lines come out together.
+ */
+async function* linesOf(input: Readable): AsyncGenerator<string[]> {
+  let carry: Buffer | undefined;
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, end);
+      pushLines(lines, carry === undefined ? piece : Buffer.concat([carry, piece]));
+      carry = undefined;
+      start = end + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      carry = carry === undefined ? Buffer.from(rest) : Buffer.concat([carry, rest]);
+    }
+    if (lines.length > 0) yield lines;
+  }
+  if (carry !== undefined && carry.length > 0) {
+    const lines: string[] = [];
+    pushLines(lines, carry);
+    yield lines;
+  }
+}
+
+/** One \n-terminated piece: its text without a final \r, split again at any lone \r. */
+function pushLines(lines: string[], bytes: Buffer): void {
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === 13) end--;
+  const text = bytes.toString("utf8", 0, end);
+  if (bytes.indexOf(13) === -1 || bytes.indexOf(13) === end) lines.push(text);
+  else lines.push(...text.split("\r"));
+}
+
+/**
  * Reads a fixture file entry by entry, streaming JSON Lines (so a million-message file is
  * never held in memory) and falling back to a whole-document parse for the wrapped form.
  * Bad lines become error entries; only an unreadable file rejects.
  */
 export async function* readFixture(path: string): AsyncGenerator<FixtureEntry> {
-  const lines = createInterface({ input: await openFixtureText(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const entries of readFixtureChunks(path)) yield* entries;
+}
+
+/** `readFixture`, the entries of each chunk of the file together (one await per chunk, not per line). */
+export async function* readFixtureChunks(path: string): AsyncGenerator<FixtureEntry[]> {
   let lineNumber = 0;
   let sawContent = false;
   let documentLines: string[] | undefined;
-  for await (const text of lines) {
-    lineNumber++;
-    if (documentLines !== undefined) {
-      documentLines.push(text);
-      continue;
-    }
-    const trimmed = text.trim();
-    if (trimmed === "") continue;
-    const first = !sawContent;
-    sawContent = true;
-    let record: unknown;
-    try {
-      record = JSON.parse(trimmed);
-    } catch {
-      if (first && /^[[{]/.test(trimmed)) {
-        // A pretty-printed document (the {"messages": […]} wrapper): collect it whole.
-        documentLines = [text];
+  for await (const lines of linesOf(await openFixtureText(path))) {
+    const entries: FixtureEntry[] = [];
+    for (const text of lines) {
+      lineNumber++;
+      if (documentLines !== undefined) {
+        documentLines.push(text);
         continue;
       }
-      yield { kind: "error", line: lineNumber, error: `line ${lineNumber}: not valid JSON` };
-      continue;
+      const trimmed = text.trim();
+      if (trimmed === "") continue;
+      const first = !sawContent;
+      sawContent = true;
+      let record: unknown;
+      try {
+        record = JSON.parse(trimmed);
+      } catch {
+        if (first && (trimmed[0] === "[" || trimmed[0] === "{")) {
+          // A pretty-printed document (the {"messages": […]} wrapper): collect it whole.
+          documentLines = [text];
+          continue;
+        }
+        entries.push({ kind: "error", line: lineNumber, error: `line ${lineNumber}: not valid JSON` });
+        continue;
+      }
+      const wrapped = unwrap(record);
+      if (wrapped) entries.push(...entriesOf(wrapped, lineNumber));
+      else entries.push(parseFixtureRecord(record, lineNumber));
     }
-    const wrapped = unwrap(record);
-    if (wrapped) {
-      yield* entriesOf(wrapped, lineNumber);
-      continue;
-    }
-    yield parseFixtureRecord(record, lineNumber);
+    if (entries.length > 0) yield entries;
   }
   if (documentLines !== undefined) {
     let document: unknown;
     try {
       document = JSON.parse(documentLines.join("\n"));
     } catch (e) {
-      yield { kind: "error", line: 1, error: `fixture document is not valid JSON: ${(e as Error).message}` };
+      yield [
+        { kind: "error", line: 1, error: `fixture document is not valid JSON: ${(e as Error).message}` },
+      ];
       return;
     }
     const wrapped = unwrap(document);
     if (!wrapped) {
-      yield { kind: "error", line: 1, error: 'fixture document must be {"messages": [...]} or JSON Lines' };
+      yield [{ kind: "error", line: 1, error: 'fixture document must be {"messages": [...]} or JSON Lines' }];
       return;
     }
-    yield* entriesOf(wrapped, 1);
+    yield [...entriesOf(wrapped, 1)];
   }
 }
 

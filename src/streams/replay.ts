@@ -5,7 +5,7 @@ import type { EmitterTiming } from "../discovery/list-emitter.js";
 import { engineFor } from "../discovery/modes/discoverer-for.js";
 import type { MqttMessage } from "../mqtt/message.js";
 import { runDiscovery } from "./discovery-pipeline.js";
-import { readFixture } from "./fixture-file.js";
+import { readFixtureChunks } from "./fixture-file.js";
 import { seededRandom } from "./seeded-random.js";
 import { VirtualClock } from "./timed-reducer.js";
 
@@ -46,19 +46,21 @@ export async function replayFixture(
     runDiscovery(engine, { messages$, status$: EMPTY }, clock.scheduler).subscribe(onOutput);
     subscribed = true;
   };
-  for await (const entry of readFixture(path)) {
-    if (entry.kind === "error") {
-      options.onFixtureError?.(entry.error);
-      continue;
+  for await (const entries of readFixtureChunks(path)) {
+    for (const entry of entries) {
+      if (entry.kind === "error") {
+        options.onFixtureError?.(entry.error);
+        continue;
+      }
+      const message = entry.message;
+      if (!subscribed) start(message.at);
+      // Time never runs backwards, even in a hand-edited fixture.
+      const at = Math.max(message.at, clock.now);
+      clock.advanceTo(at);
+      messages$.next(at === message.at ? message : { ...message, at });
+      lastAt = at;
+      count++;
     }
-    const message = entry.message;
-    if (!subscribed) start(message.at);
-    // Time never runs backwards, even in a hand-edited fixture.
-    const at = Math.max(message.at, clock.now);
-    clock.advanceTo(at);
-    messages$.next(at === message.at ? message : { ...message, at });
-    lastAt = at;
-    count++;
   }
   if (subscribed) clock.advanceTo(lastAt + (options.drainMs ?? 10_000));
   messages$.complete();

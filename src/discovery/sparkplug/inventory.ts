@@ -32,6 +32,11 @@ interface Entry {
   deviceId: string | undefined;
   /** While offline and kept for the grace period: when to drop it (host time). */
   expiresAt: number | undefined;
+  /**
+   * What the device was built from (the births whose values it maps, the broker it names):
+   * while they are the same objects, a refresh of its node reuses it instead of building it again.
+   */
+  builtFrom: readonly [unknown, unknown, string | undefined] | undefined;
 }
 
 /** Renders a birth value as a property string, or undefined when it cannot be one. */
@@ -100,12 +105,14 @@ export class SparkplugInventory {
         if (this.keepOffline(id, now)) current.add(id);
         continue;
       }
-      this.put(
-        id,
-        device,
-        key,
-        device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined,
-      );
+      const deviceId = device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
+      this.put(id, device, key, deviceId);
+      if (node && deviceId !== undefined)
+        this.entries.get(id)!.builtFrom = [
+          node.birth,
+          node.devices.get(deviceId)?.birth,
+          node.broker ?? node.heardOn,
+        ];
       current.add(id);
     }
     for (const id of previous) {
@@ -136,7 +143,16 @@ export class SparkplugInventory {
       if (!this.selected(device.birth?.metrics, nodeTable)) continue;
       const id = entityId(node.group, node.edge, device.id);
       if (device.status === "online" && node.status !== "offline") {
-        wanted.set(id, this.deviceDevice(node, device, id));
+        // A node's birth burst refreshes its node once per DBIRTH: build only what changed.
+        const entry = this.entries.get(id);
+        const built = entry?.builtFrom;
+        const reuse =
+          built !== undefined &&
+          entry!.expiresAt === undefined &&
+          built[0] === node.birth &&
+          built[1] === device.birth &&
+          built[2] === (node.broker ?? node.heardOn);
+        wanted.set(id, reuse ? entry!.device : this.deviceDevice(node, device, id));
       } else if (device.status === "offline" || node.status === "offline") {
         wanted.set(id, "offline");
       }
@@ -214,7 +230,7 @@ export class SparkplugInventory {
       entry.expiresAt = undefined;
       return;
     }
-    this.entries.set(id, { device, node, deviceId, expiresAt: undefined });
+    this.entries.set(id, { device, node, deviceId, expiresAt: undefined, builtFrom: undefined });
     this.listed.push(device);
     this.version++;
   }
