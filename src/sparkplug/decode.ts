@@ -1,4 +1,5 @@
 import { gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
+import type protobuf from "protobufjs";
 import { unpackArray } from "./arrays.js";
 import { DataType, dataTypeName, isArrayType, isDataType, isInt32Family, isInt64Family } from "./datatype.js";
 import type { MetricDefinition, MetricTable } from "./metric-table.js";
@@ -14,7 +15,7 @@ import type {
   TemplateValue,
   Uint64,
 } from "./payload.js";
-import { type PayloadHeader, readPayload, scanPayload } from "./payload-reader.js";
+import { type MetricRef, type PayloadHeader, readPayload, scanPayload } from "./payload-reader.js";
 import {
   createReader,
   type RawDataSet,
@@ -23,6 +24,7 @@ import {
   type RawPropertySet,
   type RawPropertyValue,
   type RawTemplate,
+  resetReader,
 } from "./proto.js";
 import { type ProblemSink, presentValueField, readScalar, untypedScalar } from "./scalar.js";
 
@@ -73,6 +75,34 @@ export type DataSummary =
   | { ok: false; error: DecodeError };
 
 const NO_METRICS: readonly Metric[] = Object.freeze([]);
+const NO_UNRESOLVED = Object.freeze([]) as unknown as UnresolvedMetric[];
+
+/*
+ * summarizeData runs for every DATA message: one reader is reset for each (the scan is
+ * synchronous and never re-entered), and the per-metric check is one function reading the
+ * table and the list it fills from these variables, not a closure made per call.
+ */
+let reusedReader: protobuf.Reader | undefined;
+let summaryTable: MetricTable | undefined;
+let summaryUnresolved: UnresolvedMetric[] = NO_UNRESOLVED;
+
+function summaryReader(bytes: Uint8Array): protobuf.Reader {
+  if (reusedReader === undefined) {
+    reusedReader = createReader(bytes);
+    return reusedReader;
+  }
+  resetReader(reusedReader, bytes);
+  return reusedReader;
+}
+
+function checkRef(ref: MetricRef): void {
+  const table = summaryTable;
+  let index = ref.alias === undefined ? undefined : table?.indexOf(ref.alias, undefined);
+  if (index === undefined && ref.hasName) index = table?.indexOf(undefined, ref.name);
+  if (index !== undefined) return;
+  if (summaryUnresolved === NO_UNRESOLVED) summaryUnresolved = [];
+  summaryUnresolved.push({ alias: ref.alias, name: ref.name });
+}
 
 /**
  * A DATA payload read only as far as discovery needs it: the header (seq, timestamp) and the
@@ -82,18 +112,19 @@ const NO_METRICS: readonly Metric[] = Object.freeze([]);
  */
 export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataSummary {
   const table = options?.table;
-  const reader = createReader(bytes);
-  const unresolved: UnresolvedMetric[] = [];
+  const reader = summaryReader(bytes);
+  summaryTable = table;
+  summaryUnresolved = NO_UNRESOLVED;
   let header: PayloadHeader;
   try {
-    header = scanPayload(reader, (ref) => {
-      let index = ref.alias === undefined ? undefined : table?.indexOf(ref.alias, undefined);
-      if (index === undefined && ref.hasName) index = table?.indexOf(undefined, ref.name);
-      if (index === undefined) unresolved.push({ alias: ref.alias, name: ref.name });
-    });
+    header = scanPayload(reader, checkRef);
   } catch (e) {
     return { ok: false, error: { message: errorMessage(e), offset: reader.pos } };
+  } finally {
+    summaryTable = undefined;
   }
+  const unresolved = summaryUnresolved;
+  summaryUnresolved = NO_UNRESOLVED;
   if (header.uuid === COMPRESSED_UUID && header.body !== undefined) {
     const full = decodePayload(bytes, options);
     if (!full.ok) return full;

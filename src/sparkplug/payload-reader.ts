@@ -105,7 +105,8 @@ export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetri
  * the same offset. The scratch MetricRef is reused between callbacks.
  */
 export function scanPayload(reader: protobuf.Reader, onMetric: (metric: MetricRef) => void): PayloadHeader {
-  return readPayloadWith(reader, new MetricRef(reader.buf as Buffer), scanMetric, onMetric);
+  scanScratch.buf = reader.buf as Buffer;
+  return readPayloadWith(reader, scanScratch, scanMetric, onMetric);
 }
 
 function readPayloadWith<M>(
@@ -161,7 +162,8 @@ export class MetricRef {
   nameStart = -1;
   nameEnd = -1;
 
-  constructor(private readonly buf: Buffer) {}
+  /** The payload's bytes (the name is decoded from them). */
+  buf: Buffer = Buffer.alloc(0);
 
   get hasName(): boolean {
     return this.nameStart >= 0;
@@ -172,6 +174,9 @@ export class MetricRef {
     return this.nameStart < 0 ? undefined : this.buf.toString("utf8", this.nameStart, this.nameEnd);
   }
 }
+
+/** The one scratch MetricRef of `scanPayload` (synchronous: never in use twice at once). */
+const scanScratch = new MetricRef();
 
 /** protobufjs's length prefix read (`size`: a varint32 that fails as `string`/`bytes` fail). */
 function lengthOf(reader: protobuf.Reader): number {

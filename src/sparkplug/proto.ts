@@ -105,10 +105,7 @@ function indexOutOfRange(reader: SparkplugReader, pos: number): RangeError {
 
 /** A reader over `bytes` that the generated decoders accept, with the behaviour above. */
 export function createReader(bytes: Uint8Array): protobuf.Reader {
-  const buffer = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const reader = new SparkplugReader(buffer);
+  const reader = new SparkplugReader(asBuffer(bytes));
   // Unknown fields (extensions, future versions) are skipped, not kept.
   (reader as unknown as { discardUnknown: boolean }).discardUnknown = true;
   return reader;
@@ -191,4 +188,16 @@ export interface RawTemplate {
   parameters?: (RawScalarFields & { name?: string; type?: number })[];
   templateRef?: string;
   isDefinition?: boolean;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Points a reader made by `createReader` at other bytes, from their start (no new reader). */
+export function resetReader(reader: protobuf.Reader, bytes: Uint8Array): void {
+  const buffer = asBuffer(bytes);
+  reader.buf = buffer;
+  reader.pos = 0;
+  reader.len = buffer.length;
 }

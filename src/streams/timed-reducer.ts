@@ -10,7 +10,6 @@ import {
   type Observable,
   type SchedulerLike,
   switchMap,
-  tap,
   timer,
   VirtualTimeScheduler,
 } from "rxjs";
@@ -47,14 +46,15 @@ export function runReducer<I, O>(
         at === undefined ? EMPTY : timer(Math.max(0, at - scheduler.now()), scheduler).pipe(map(() => tick)),
       ),
     );
+    // One operator per input (this runs for every message): step, then re-arm the timer.
     return merge(inputs$, ticks$).pipe(
-      map((input) => [input, reducer.step(input, scheduler.now())] as const),
-      tap(([input]) => {
+      map((input) => {
+        const output = reducer.step(input, scheduler.now());
         // A timer that fired is spent: the next deadline arms a new one even if it is the same.
         if (input === tick) deadlines$.next(undefined);
         deadlines$.next(reducer.nextDeadline());
+        return output;
       }),
-      map(([, output]) => output),
       finalize(() => deadlines$.complete()),
     );
   });

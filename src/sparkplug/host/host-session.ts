@@ -63,6 +63,14 @@ export interface HostStep {
  * inputs always give the same outputs (replay and tests run on virtual time). The state is
  * updated in place: copying a 100,000-device model per message is not an option.
  */
+/** The step of a DATA message that changed nothing but its node's seq: shared, never changed. */
+const QUIET_STEP: HostStep = Object.freeze({
+  processed: Object.freeze([]) as unknown as ProcessedMessage[],
+  timeline: Object.freeze([]) as unknown as TimelineEntry[],
+  events: Object.freeze([]) as unknown as HostEvent[],
+  commands: Object.freeze([]) as unknown as HostCommand[],
+});
+
 export class HostSession {
   private readonly model: HostModel;
 
@@ -105,6 +113,51 @@ export class HostSession {
     return node.devices.get(topic.device)?.birth?.metrics;
   }
 
+  /**
+   * The common case of discovery, in one pass and without a step's bookkeeping: live DATA,
+   * next in its node's sequence, from an online node (and device) whose birth has every
+   * metric it names. Such a message changes nothing but the node's seq and last-seen time,
+   * and causes no event: it is applied here and the step is empty (it is not recorded in
+   * `processed`, which only `inspect` and the monitor read; they decode values). Anything
+   * else returns false before changing anything, and takes the full path.
+   */
+  private quietData(message: MqttMessage, now: number): boolean {
+    if (message.retain) return false;
+    const topic = parseTopic(message.topic);
+    if (topic.kind === "node") {
+      if (topic.verb !== "NDATA") return false;
+    } else if (topic.kind !== "device" || topic.verb !== "DDATA") return false;
+    const { model } = this;
+    const node = findNode(model, topic.group, topic.edge);
+    if (
+      node === undefined ||
+      node.status !== "online" ||
+      node.stale ||
+      node.deviceSettleDeadline !== undefined
+    )
+      return false;
+    let table: MetricTable | undefined;
+    if (topic.kind === "device") {
+      const device = node.devices.get(topic.device);
+      if (device === undefined || device.status !== "online" || device.awaitingBirth) return false;
+      table = device.birth?.metrics;
+    } else {
+      table = node.birth?.metrics;
+    }
+    if (table === undefined) return false;
+    const summary = summarizeData(message.payload, { table });
+    if (!summary.ok || summary.unresolved.length > 0) return false;
+    if (model.options.checkSequence) {
+      const seq = summary.payload.seq;
+      const tracker = model.sequences.get(node.key);
+      if (seq === undefined || tracker === undefined || !tracker.isNext(seq)) return false;
+      tracker.accept(seq, undefined as unknown as MessageContext, now);
+    }
+    node.lastSeenAt = now;
+    if (message.broker !== undefined) node.heardOn = message.broker;
+    return true;
+  }
+
   /** Decodes an edge message with its birth table; DATA only summarised when values are not wanted. */
   private decode(
     topic: EdgeTopic,
@@ -119,6 +172,17 @@ export class HostSession {
 
   /** Applies one input at time `now` (ms). Never throws on any message content. */
   step(input: HostInput, now: number): HostStep {
+    if (
+      input.kind === "message" &&
+      !this.model.options.decodeDataValues &&
+      this.quietData(input.message, now)
+    ) {
+      const due = this.model.policy.nextDeadline();
+      if (due === undefined || due > now) return QUIET_STEP;
+      const out = new StepOutput();
+      this.releaseRebirths(out, now);
+      return { processed: out.processed, timeline: out.timeline, events: out.events, commands: out.commands };
+    }
     const out = new StepOutput();
     switch (input.kind) {
       case "message":

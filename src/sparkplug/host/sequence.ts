@@ -28,6 +28,7 @@ export type SeqVerdict =
   | { kind: "overflow" };
 
 const NOTHING_HELD: readonly never[] = Object.freeze([]);
+const IN_ORDER: SeqVerdict = Object.freeze({ kind: "in-order" });
 
 /** Distance ahead within which a seq counts as "later"; beyond it, as "earlier". */
 const AHEAD_WINDOW = 128;
@@ -55,6 +56,11 @@ export class SequenceTracker<T> {
     this.gapOpenedAt = undefined;
   }
 
+  /** Is `seq` simply the next one: a base is known, nothing is held and no gap is open? */
+  isNext(seq: number): boolean {
+    return seq === this.expected && this.held.size === 0 && this.gapOpenedAt === undefined;
+  }
+
   get hasBase(): boolean {
     return this.expected !== undefined;
   }
@@ -67,7 +73,7 @@ export class SequenceTracker<T> {
   accept(seq: number, item: T, now: number): SeqVerdict {
     if (this.expected === undefined || seq === this.expected) {
       this.expected = (seq + 1) % 256;
-      return { kind: "in-order" };
+      return IN_ORDER;
     }
     const ahead = (seq - this.expected + 256) % 256;
     if (ahead >= AHEAD_WINDOW && this.held.size > 0 && seq === ((this.lastHeld ?? -2) + 1) % 256)
