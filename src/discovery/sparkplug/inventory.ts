@@ -98,14 +98,16 @@ export class SparkplugInventory {
     if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
   }
 
-  private refreshNode(node: EdgeNode | undefined, key: string, now: number): void {
+  private refreshNode(node: EdgeNode | undefined, eventKey: string, now: number): void {
+    // The model's own strings are kept, not copies made per event (one per device adds up).
+    const key = node?.key ?? eventKey;
     const wanted = new Map<string, DiscoveredDevice | "offline">();
     if (node) this.collect(node, wanted);
     const previous = this.idsByNode.get(key) ?? new Set<string>();
     const current = new Set<string>();
     for (const [id, device] of wanted) {
       if (device === "offline") {
-        if (this.keepOffline(id, now)) current.add(id);
+        if (this.keepOffline(id, now)) current.add(this.entries.get(id)?.device.id ?? id);
         continue;
       }
       const deviceId = device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
@@ -116,7 +118,7 @@ export class SparkplugInventory {
         entry.builtFromDevice = node.devices.get(deviceId)?.birth;
         entry.builtForBroker = node.broker ?? node.heardOn;
       }
-      current.add(id);
+      current.add(this.entries.get(id)!.device.id);
     }
     for (const id of previous) {
       if (current.has(id)) continue;
