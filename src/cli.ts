@@ -36,6 +36,10 @@ program
   .option("--replay <fixture>", "drive discovery from a fixture instead of the brokers")
   .option("--json", "one JSON line per device list")
   .option("--once", "exit after the replay ends, or after the first settled list when live")
+  .option(
+    "--explain",
+    "with each list, what was seen but not listed and why (filters, selectors, births, deaths)",
+  )
   .option("--configuration <name>", "the Akri Configuration name (for instance names)", "akri-mqtt")
   .action(discoverCommand);
 
@@ -86,6 +90,10 @@ program
     "--brokers <n>",
     "spread the plant over this many independent embedded brokers (nodes move between them)",
     "1",
+  )
+  .option(
+    "--http-port <port>",
+    "port of the fleet page on 127.0.0.1 (default 8080, or a free one when taken)",
   )
   .action(demoCommand);
 

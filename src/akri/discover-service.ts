@@ -1,10 +1,19 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Subscription } from "rxjs";
-import { type DiscoveredDevice, deviceHash, InstanceHashes, instanceName } from "../discovery/device.js";
+import {
+  collisionsUnlisted,
+  type DiscoveredDevice,
+  deviceHash,
+  InstanceHashes,
+  instanceName,
+  sortDevices,
+  type UnlistedEntity,
+} from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
-import type { DiscoveryFactory, PreparedDiscovery } from "../discovery/discovery-request.js";
+import type { DiscoveryFactory, DiscoveryOutput, PreparedDiscovery } from "../discovery/discovery-request.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
 import { log } from "../log.js";
+import { FleetEvents } from "./fleet-events.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "./proto.js";
 
@@ -32,6 +41,10 @@ interface ActiveStream {
   close: (reason: string) => void;
   /** The Akri instance hashes of its devices, to warn about collisions. */
   hashes: InstanceHashes;
+  /** The devices the last list had to leave out to fit the agent's limit. */
+  cut: readonly DiscoveredDevice[];
+  /** Pairs of listed ids that share an instance hash (Akri keeps one of each), from the last list. */
+  collisions: readonly [string, string][];
 }
 
 export interface DiscoverServiceOptions {
@@ -81,6 +94,11 @@ export function encodeList(
   return { bytes: Buffer.concat(parts, total), kept: parts.length, cut: devices.length - parts.length };
 }
 
+/** A stream's Configuration name for metric labels (its discoveryDetails' configurationName, else the stream). */
+function configurationOf(stream: ActiveStream): string {
+  return stream.about.configurationName ?? `stream-${stream.id}`;
+}
+
 type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
 
 /**
@@ -128,12 +146,15 @@ export class DiscoverService {
   private nextId = 1;
   private readonly streams = new Map<number, ActiveStream>();
   private readonly maxBytes: number;
+  /** What the discoveries reported, for the fleet page's live feed (GET /events). */
+  readonly events = new FleetEvents();
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     options.metrics.countDevices(
       () => this.devicesByStatus(),
       () => this.devicesByBroker(),
+      () => this.devicesByConfiguration(),
     );
   }
 
@@ -152,20 +173,62 @@ export class DiscoverService {
       this.refuse(call, discovery.error);
       return;
     }
+    const writer = new ListWriter(call, this.options.metrics);
+    const stream = this.run(
+      discovery,
+      (s, emission) => this.send(s, writer, emission),
+      () => writer.end(),
+    );
+    call.on("cancelled", () => {
+      const open = this.streams.has(stream.id);
+      stream.close("cancelled by the agent");
+      if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
+    });
+    call.on("error", (e) => stream.close(`stream error: ${(e as Error).message}`));
+    call.on("close", () => stream.close("closed"));
+  };
+
+  /**
+   * Runs a discovery that no agent asked for (the demo's own) as one of this service's
+   * streams, so that /devices, /events and the fleet page show it. Returns how to stop it.
+   */
+  watch(
+    discovery: Extract<PreparedDiscovery, { ok: true }>,
+    onOutput: (output: DiscoveryOutput) => void,
+  ): () => void {
+    const stream = this.run(
+      discovery,
+      (s, emission) => {
+        s.lastSent = emission;
+      },
+      () => undefined,
+      onOutput,
+    );
+    return () => stream.close("stopped");
+  }
+
+  /** Opens a stream for a discovery and runs it: its lists to `deliver`, its report to the log and /events. */
+  private run(
+    discovery: Extract<PreparedDiscovery, { ok: true }>,
+    deliver: (stream: ActiveStream, emission: DeviceListEmission) => void,
+    onClose: () => void,
+    onOutput?: (output: DiscoveryOutput) => void,
+  ): ActiveStream {
     const stream = this.open(discovery.about);
     for (const warning of discovery.warnings) log.warn({ stream: stream.id }, warning);
-    const writer = new ListWriter(call, this.options.metrics);
     const events = new DiscoveryLog(log, { context: { stream: stream.id } });
     const subscription: Subscription = discovery.outputs$.subscribe({
       next: (output) => {
         events.observe(output);
+        if (output.report.length > 0) this.events.publish(stream.id, output.report);
         // Devices the next list will hold: encoded and hashed now, while traffic flows,
         // rather than all at once when the list is due.
         for (const device of output.listed) {
           deviceBytes(device);
           stream.hashes.add(device.id);
         }
-        for (const emission of output.emissions) this.send(stream, writer, emission);
+        for (const emission of output.emissions) deliver(stream, emission);
+        onOutput?.(output);
       },
       error: (e) => log.error({ stream: stream.id, err: (e as Error).message }, "discovery failed"),
     });
@@ -173,21 +236,15 @@ export class DiscoverService {
     stream.close = (reason) => {
       if (ended) return;
       ended = true;
-      writer.end();
+      onClose();
       subscription.unsubscribe();
       events.close();
       this.streams.delete(stream.id);
       this.options.metrics.streams.set(this.streams.size);
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
-    call.on("cancelled", () => {
-      const open = !ended;
-      stream.close("cancelled by the agent");
-      if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
-    });
-    call.on("error", (e) => stream.close(`stream error: ${(e as Error).message}`));
-    call.on("close", () => stream.close("closed"));
-  };
+    return stream;
+  }
 
   /** Registers a new stream (for /devices and /metrics). */
   private open(about: ActiveStream["about"]): ActiveStream {
@@ -198,6 +255,8 @@ export class DiscoverService {
       lastSent: undefined,
       close: () => undefined,
       hashes: new InstanceHashes(),
+      cut: [],
+      collisions: [],
     };
     this.streams.set(stream.id, stream);
     this.options.metrics.streamsTotal.inc();
@@ -212,7 +271,8 @@ export class DiscoverService {
   /** Sends one list (cut to the agent's limit if it must be), then checks its instance hashes. */
   private send(stream: ActiveStream, writer: ListWriter, emission: DeviceListEmission): void {
     const { metrics } = this.options;
-    const { bytes, cut } = encodeList(emission.devices, this.maxBytes);
+    const { bytes, cut, kept } = encodeList(emission.devices, this.maxBytes);
+    stream.cut = cut > 0 ? emission.devices.slice(kept) : [];
     if (cut > 0) {
       metrics.overflows.inc();
       metrics.overflowCut.inc(cut);
@@ -222,6 +282,9 @@ export class DiscoverService {
       );
     }
     stream.lastSent = emission;
+    const configuration = configurationOf(stream);
+    metrics.listDevices.set({ configuration }, emission.devices.length - cut);
+    metrics.listBytes.set({ configuration }, bytes.length);
     writer.send(bytes);
     // Once the list is on the wire, and between other work: the instance hash check.
     void stream.hashes
@@ -231,6 +294,7 @@ export class DiscoverService {
 
   /** Warns about ids whose Akri instance hashes collide (Akri would keep one of each pair). */
   private reportCollisions(stream: ActiveStream, collisions: [string, string][]): void {
+    stream.collisions = collisions;
     if (collisions.length === 0) return;
     this.options.metrics.collisions.inc(collisions.length);
     for (const [a, b] of collisions) {
@@ -256,6 +320,26 @@ export class DiscoverService {
     return counts;
   }
 
+  /** Devices of every open stream's last list, by its Configuration and how they are doing now. */
+  private devicesByConfiguration(): { configuration: string; status: string; n: number }[] {
+    const counts = new Map<string, number>();
+    for (const stream of this.streams.values()) {
+      const sent = stream.lastSent;
+      if (!sent) continue;
+      const configuration = configurationOf(stream);
+      for (const status of ["online", "stale", "offline"])
+        counts.set(`${configuration}\n${status}`, counts.get(`${configuration}\n${status}`) ?? 0);
+      for (const device of sent.devices) {
+        const key = `${configuration}\n${sent.statusOf(device.id) ?? "offline"}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    return [...counts].map(([key, n]) => {
+      const [configuration, status] = key.split("\n") as [string, string];
+      return { configuration, status, n };
+    });
+  }
+
   /** Devices of every open stream's last list, by how they are doing now. */
   private devicesByStatus(): Record<string, number> {
     const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
@@ -275,8 +359,12 @@ export class DiscoverService {
     for (const stream of [...this.streams.values()]) stream.close("handler shutting down");
   }
 
-  /** The JSON inventory of /devices: each stream's last list. */
-  inventory(): unknown {
+  /**
+   * The JSON inventory of /devices: each stream's last list; with `all`, also every entity
+   * seen but not listed, with why (its discovery's reasons, and the Akri layer's own: ids
+   * whose instance hash collides, devices cut to fit the agent's message limit).
+   */
+  inventory(all = false): unknown {
     return [...this.streams.values()].map((stream) => {
       const { configurationName: configuration, mode } = stream.about;
       return {
@@ -294,7 +382,26 @@ export class DiscoverService {
           instanceName: instanceName(configuration ?? "<configuration>", d.id),
           properties: d.properties,
         })),
+        ...(all ? { unlisted: this.unlisted(stream) } : {}),
       };
     });
+  }
+
+  private unlisted(stream: ActiveStream): UnlistedEntity[] {
+    const sent = stream.lastSent;
+    if (!sent) return [];
+    const akri = collisionsUnlisted(stream.collisions, sent.devices, sent.statusOf);
+    for (const device of stream.cut) {
+      akri.push({
+        id: device.id,
+        kind: device.kind,
+        status: sent.statusOf(device.id) ?? "offline",
+        reason: {
+          code: "over-size-limit",
+          message: `cut from a list of ${sent.devices.length} devices over the agent's ${this.maxBytes}-byte message limit (split the Configuration, e.g. per group)`,
+        },
+      });
+    }
+    return sortDevices([...akri, ...sent.unlisted()]);
   }
 }

@@ -10,6 +10,9 @@ import { metricFactory } from "../metrics.js";
 export class HandlerMetrics {
   readonly devices;
   readonly devicesOnBrokers;
+  readonly devicesByConfigurationGauge;
+  readonly listDevices;
+  readonly listBytes;
   readonly streams;
   readonly streamsTotal;
   readonly invalidArguments;
@@ -23,6 +26,7 @@ export class HandlerMetrics {
   /** Where the device gauges read their counts at each scrape. */
   private devicesByStatus: () => Record<string, number> = () => ({});
   private devicesByBroker: () => Record<string, number> = () => ({});
+  private devicesByConfiguration: () => { configuration: string; status: string; n: number }[] = () => [];
 
   constructor(registry: Registry) {
     const { counter, gauge } = metricFactory(registry);
@@ -44,6 +48,22 @@ export class HandlerMetrics {
         for (const [broker, n] of Object.entries(this.devicesByBroker())) g.set({ broker }, n);
       },
     );
+    this.devicesByConfigurationGauge = gauge(
+      "configuration_devices",
+      "Devices listed by active Discover streams, by Configuration and status",
+      ["configuration", "status"],
+      (g) => {
+        g.reset();
+        for (const { configuration, status, n } of this.devicesByConfiguration())
+          g.set({ configuration, status }, n);
+      },
+    );
+    this.listDevices = gauge("device_list_devices", "Devices in the last list sent, by Configuration", [
+      "configuration",
+    ]);
+    this.listBytes = gauge("device_list_bytes", "Size of the last DiscoverResponse sent, by Configuration", [
+      "configuration",
+    ]);
     this.streams = gauge("discover_streams", "Open Discover streams");
     this.streamsTotal = counter("discover_streams_total", "Discover calls accepted");
     this.invalidArguments = counter(
@@ -65,8 +85,13 @@ export class HandlerMetrics {
   }
 
   /** Reads the device gauges' counts (by status, by broker) at each scrape. */
-  countDevices(byStatus: () => Record<string, number>, byBroker: () => Record<string, number>): void {
+  countDevices(
+    byStatus: () => Record<string, number>,
+    byBroker: () => Record<string, number>,
+    byConfiguration: () => { configuration: string; status: string; n: number }[] = () => [],
+  ): void {
     this.devicesByStatus = byStatus;
     this.devicesByBroker = byBroker;
+    this.devicesByConfiguration = byConfiguration;
   }
 }

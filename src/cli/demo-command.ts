@@ -3,18 +3,49 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiscoverService } from "../akri/discover-service.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
+import { StatusServer } from "../akri/status-server.js";
 import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
-import { parseDiscoveryDetails } from "../discovery/details.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
 import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
-import { liveDiscovery, prepareLiveDiscovery } from "../streams/live-discovery.js";
+import { prepareLiveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
 
+/**
+ * The fleet page on `port` (default 8080; a free port when 8080 is taken), with the
+ * service's streams, the demo's own discovery among them.
+ */
+async function startPage(
+  port: string | undefined,
+  service: DiscoverService,
+): Promise<{ server: StatusServer; url: string }> {
+  const wanted = port === undefined ? 8080 : Number(port);
+  if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535)
+    throw new UsageError(`--http-port must be a port number (0 picks a free one), got "${port}"`);
+  const metrics = new ServeMetrics();
+  const sources = {
+    ready: () => ({ ok: true, detail: "demo" }),
+    metrics: () => metrics.text(),
+    metricsContentType: metrics.registry.contentType,
+    devices: (all: boolean) => service.inventory(all),
+    events: service.events,
+  };
+  let server: StatusServer;
+  try {
+    server = await StatusServer.start("127.0.0.1", wanted, sources);
+  } catch (e) {
+    if (port !== undefined || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
+    server = await StatusServer.start("127.0.0.1", 0, sources);
+  }
+  return { server, url: `http://127.0.0.1:${server.port}/` };
+}
+
 export interface DemoOptions {
+  /** The fleet page's port (default 8080, or a free one when that is taken). */
+  httpPort?: string;
   duration?: string;
   json?: boolean;
   /** How many independent embedded brokers the plant is spread over (its nodes move between them). */
@@ -42,25 +73,26 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     onLastStreamCancelled: () => undefined,
   });
   const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);
-  const parsed = parseDiscoveryDetails(
-    [
-      count === 1
-        ? `serverUrls: [${urls[0]}]`
-        : `brokers: [${urls.map((u) => `{serverUrls: [${u}]}`).join(", ")}]`,
-      "sparkplug:",
-      "  discover: devices",
-      "  properties:",
-      "    HARDWARE_MAKE: Properties/Hardware Make",
-      "    SERIAL_NUMBER: Properties/Serial",
-    ].join("\n"),
-  );
-  if (!parsed.ok) throw new Error(parsed.error);
+  const detailsYaml = [
+    count === 1
+      ? `serverUrls: [${urls[0]}]`
+      : `brokers: [${urls.map((u) => `{serverUrls: [${u}]}`).join(", ")}]`,
+    "sparkplug:",
+    "  discover: devices",
+    "  properties:",
+    "    HARDWARE_MAKE: Properties/Hardware Make",
+    "    SERIAL_NUMBER: Properties/Serial",
+  ].join("\n");
+  // The demo's own discovery runs as a stream of the service, so that the fleet page shows it.
+  const discovery = prepareLiveDiscovery({ details: detailsYaml, properties: {} }, { suffix: "demo" });
+  if (!discovery.ok) throw new Error(discovery.error);
+  const page = await startPage(options.httpPort, service);
   const recent: string[] = [];
   const printer = new ListPrinter({
     json: options.json === true,
     configuration: "akri-mqtt-demo",
     live: true,
-    title: `akri-mqtt demo · embedded broker${count > 1 ? "s" : ""} ${urls.join(" ")} · Akri API unix://${api.endpoint.endpoint}`,
+    title: `akri-mqtt demo · embedded broker${count > 1 ? "s" : ""} ${urls.join(" ")} · Akri API unix://${api.endpoint.endpoint} · fleet page ${page.url}`,
   });
   let last: DeviceListEmission | undefined;
   const footer = () => ["", "recent plant events (Ctrl-C to stop):", ...recent.map((e) => `  ${e}`)];
@@ -69,13 +101,11 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     if (recent.length > 5) recent.shift();
     if (last && process.stdout.isTTY && !options.json) printer.print(last, footer());
   });
-  const subscription = liveDiscovery({ details: parsed.details, credentials: {}, suffix: "demo" }).subscribe({
-    next: (output) => {
-      for (const emission of output.emissions) {
-        last = emission;
-        printer.print(emission, footer());
-      }
-    },
+  const stopDiscovery = service.watch(discovery, (output) => {
+    for (const emission of output.emissions) {
+      last = emission;
+      printer.print(emission, footer());
+    }
   });
   // Let discovery subscribe first, so that it sees the plant's births rather than asking for them.
   const connected = () => connectionPool.connections().filter((c) => c.isOnline).length >= count;
@@ -84,8 +114,9 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   }
   fleet.start(urls);
   await untilStopped(seconds);
-  subscription.unsubscribe();
+  stopDiscovery();
   service.stopAll();
+  await page.server.stop();
   await Promise.all([connectionPool.settled(), pool.settled()]);
   await api.stop();
   await rm(sockets, { recursive: true, force: true });

@@ -1,4 +1,9 @@
-import { type DiscoveredDevice, instanceName, STANDARD_PROPERTIES } from "../discovery/device.js";
+import {
+  type DiscoveredDevice,
+  instanceName,
+  STANDARD_PROPERTIES,
+  type UnlistedEntity,
+} from "../discovery/device.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
 
 /** A list with how each of its devices is doing. */
@@ -81,4 +86,16 @@ export function redrawDeviceTable(
   out.write(
     `\x1b[H\x1b[2J${[header.slice(0, columns), "", ...shown, ...footer.map((f) => f.slice(0, columns))].join("\n")}\n`,
   );
+}
+
+/** What discovery saw but does not list, and why (`discover --explain`), as plain text lines. */
+export function renderUnlistedTable(unlisted: readonly UnlistedEntity[]): string[] {
+  if (unlisted.length === 0) return ["seen but not listed: none"];
+  return [
+    `seen but not listed: ${unlisted.length}`,
+    ...formatTable(
+      ["NOT LISTED", "KIND", "STATUS", "REASON", "WHY"],
+      unlisted.map((u) => [u.id, KIND[u.kind], u.status, u.reason.code, u.reason.message]),
+    ),
+  ];
 }

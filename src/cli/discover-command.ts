@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import type { Observable } from "rxjs";
 import { idLevel } from "../akri/node-identity.js";
 import { type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
-import { InstanceHashes } from "../discovery/device.js";
+import { collisionsUnlisted, InstanceHashes, sortDevices, type UnlistedEntity } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DeviceListEmission, EngineOutput } from "../discovery/engine.js";
 import { log } from "../log.js";
@@ -12,7 +12,7 @@ import { connectionPool } from "../mqtt/connection-pool.js";
 import { credentialsFromEnvironment } from "../mqtt/credentials.js";
 import { liveDiscovery } from "../streams/live-discovery.js";
 import { replayFixture } from "../streams/replay.js";
-import { redrawDeviceTable, renderDeviceTable } from "./device-table.js";
+import { redrawDeviceTable, renderDeviceTable, renderUnlistedTable } from "./device-table.js";
 import { UsageError } from "./usage-error.js";
 
 export interface DiscoverOptions {
@@ -20,6 +20,8 @@ export interface DiscoverOptions {
   replay?: string;
   json?: boolean;
   once?: boolean;
+  /** With each list, what was seen but not listed and why. */
+  explain?: boolean;
   configuration: string;
 }
 
@@ -42,42 +44,58 @@ export class ListPrinter {
   private lists = 0;
   private readonly hashes = new InstanceHashes();
   constructor(
-    private readonly options: { json: boolean; configuration: string; live: boolean; title: string },
+    private readonly options: {
+      json: boolean;
+      configuration: string;
+      live: boolean;
+      title: string;
+      explain?: boolean;
+    },
     private readonly out: NodeJS.WriteStream = process.stdout,
   ) {}
 
   print(emission: DeviceListEmission, footer: string[] = []): void {
     this.lists++;
     for (const device of emission.devices) this.hashes.add(device.id);
-    for (const [a, b] of this.hashes.collisions(emission.devices)) {
+    const collisions = this.hashes.collisions(emission.devices);
+    for (const [a, b] of collisions) {
       log.warn(
         { ids: [a, b] },
         "two discovered ids share an Akri instance hash: Akri would list only one of them",
       );
     }
+    const unlisted = this.options.explain ? explained(emission, collisions) : undefined;
     if (this.options.json) {
       const devices = emission.devices.map((d) => ({ id: d.id, properties: d.properties }));
-      this.out.write(`${JSON.stringify({ devices })}\n`);
+      this.out.write(`${JSON.stringify(unlisted ? { devices, unlisted } : { devices })}\n`);
       return;
     }
     const header = `${this.options.title} · ${emission.devices.length} device(s) · list ${this.lists} at ${new Date(emission.at).toISOString()}`;
+    const why = unlisted ? ["", ...renderUnlistedTable(unlisted)] : [];
     if (this.options.live && this.out.isTTY) {
-      redrawDeviceTable(this.out, emission, this.options.configuration, header, footer);
+      redrawDeviceTable(this.out, emission, this.options.configuration, header, [...why, ...footer]);
       return;
     }
     this.out.write(
-      `${[header, ...renderDeviceTable(emission, this.options.configuration), ""].join("\n")}\n`,
+      `${[header, ...renderDeviceTable(emission, this.options.configuration), ...why, ""].join("\n")}\n`,
     );
   }
 }
 
-/** `akri-mqtt discover --details FILE [--replay FIXTURE] [--json] [--once]` */
+/** What a list leaves out and why: the discovery's reasons, and ids whose instance hashes collide. */
+function explained(emission: DeviceListEmission, collisions: readonly [string, string][]): UnlistedEntity[] {
+  const akri = collisionsUnlisted(collisions, emission.devices, emission.statusOf);
+  return sortDevices([...akri, ...emission.unlisted()]);
+}
+
+/** `akri-mqtt discover --details FILE [--replay FIXTURE] [--json] [--once] [--explain]` */
 export async function discoverCommand(options: DiscoverOptions): Promise<void> {
   const details = await loadDetails(options.details);
   const printer = new ListPrinter({
     json: options.json === true,
     configuration: options.configuration,
     live: options.replay === undefined,
+    explain: options.explain === true,
     title:
       options.replay === undefined
         ? `akri-mqtt discover ${details.brokers.map((b) => b.uri).join(" ")}`

@@ -70,7 +70,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
         : { ok: false, detail: "not registered with the Akri agent yet" },
     metrics: () => metrics.text(),
     metricsContentType: metrics.registry.contentType,
-    devices: () => service.inventory(),
+    devices: (all) => service.inventory(all),
+    events: service.events,
   });
   registration.start();
 

@@ -33,6 +33,57 @@ export interface DiscoveredDevice extends AkriDevice {
 export type DeviceStatus = "online" | "offline" | "stale";
 
 /**
+ * Why an entity that discovery has seen is not in the list (`/devices?all=true`,
+ * `discover --explain`, the fleet page). The set is documented in the README:
+ *   excluded-by-filter      a groupIds / edgeNodeIds / deviceIds FilterList leaves it out
+ *   not-discovered-kind     `discover: nodes` or `devices` lists the other kind only
+ *   birth-metrics-mismatch  a birthMetrics selector does not match its birth
+ *   awaiting-birth          DATA seen but no birth yet (a rebirth is requested), or a node
+ *                           was reborn and the device has not sent its DBIRTH again
+ *   offline                 dead (or idle) and past offlineGraceSeconds
+ *   unmatched-topic         generic: the deviceId template does not match the topic
+ *   retained-too-old        generic: only a retained message older than idleTimeoutSeconds
+ *   instance-hash-collision its id has the Akri instance hash of another listed id
+ *   over-size-limit         cut from a list over the agent's 4 MiB message limit
+ */
+export type UnlistedCode =
+  | "excluded-by-filter"
+  | "not-discovered-kind"
+  | "birth-metrics-mismatch"
+  | "awaiting-birth"
+  | "offline"
+  | "unmatched-topic"
+  | "retained-too-old"
+  | "instance-hash-collision"
+  | "over-size-limit";
+
+/** An entity seen but not listed, and why (`message` names the filter, selector or metric). */
+export interface UnlistedEntity {
+  id: string;
+  kind: DiscoveredDevice["kind"];
+  /** online, stale, offline, or awaiting-birth. */
+  status: DeviceStatus | "awaiting-birth";
+  reason: { code: UnlistedCode; message: string };
+}
+
+/** The second id of each pair that shares an instance hash, as unlisted (Akri keeps one instance). */
+export function collisionsUnlisted(
+  pairs: readonly [string, string][],
+  devices: readonly DiscoveredDevice[],
+  statusOf: (id: string) => DeviceStatus | undefined,
+): UnlistedEntity[] {
+  return pairs.map(([kept, lost]) => ({
+    id: lost,
+    kind: devices.find((d) => d.id === lost)?.kind ?? "topic",
+    status: statusOf(lost) ?? "offline",
+    reason: {
+      code: "instance-hash-collision",
+      message: `its Akri instance hash ${deviceHash(lost)} is also that of ${kept}: Akri keeps one instance for both`,
+    },
+  }));
+}
+
+/**
  * Akri's instance name for a shared device: `<configuration>-<6 hex>`, the hex being a
  * BLAKE2b digest of 3 bytes of the id (a digest parameterised to 3 bytes, not a truncated
  * 64-byte one), as the agent computes it.
@@ -46,7 +97,7 @@ export function deviceHash(id: string): string {
 }
 
 /** Sorts devices by id (code-unit order: stable and the same on every node). */
-export function sortDevices<T extends AkriDevice>(devices: T[]): T[] {
+export function sortDevices<T extends { id: string }>(devices: T[]): T[] {
   return devices.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 

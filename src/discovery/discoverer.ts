@@ -1,6 +1,6 @@
 import type { Publish, Will } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
-import type { DeviceStatus, DiscoveredDevice } from "./device.js";
+import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "./device.js";
 import type { ReportEntry } from "./report.js";
 
 /*
@@ -52,4 +52,6 @@ export interface Discoverer {
   list(): DiscoveredDevice[];
   /** How a listed device is doing now (undefined: not listed). */
   statusOf(id: string): DeviceStatus | undefined;
+  /** Every entity seen but not listed now, with why (computed when asked). */
+  unlisted(): UnlistedEntity[];
 }

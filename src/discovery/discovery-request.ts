@@ -18,7 +18,7 @@ export interface DiscoveryRequest {
 }
 
 /** What a discovery yields: lists to send, devices the next lists will hold, and a report of what happened. */
-interface DiscoveryOutput {
+export interface DiscoveryOutput {
   emissions: readonly DeviceListEmission[];
   listed: readonly DiscoveredDevice[];
   report: readonly ReportEntry[];

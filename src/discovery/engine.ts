@@ -1,6 +1,6 @@
 import { topicMatcher } from "../mqtt/topic-filter.js";
 import { earlier } from "../time/deadline.js";
-import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice } from "./device.js";
+import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice, type UnlistedEntity } from "./device.js";
 import type { Discoverer, DiscoveryCommand, DiscoveryInput } from "./discoverer.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";
 import { type ReportEntry, reportEntry } from "./report.js";
@@ -23,6 +23,8 @@ export interface DeviceListEmission {
   devices: DiscoveredDevice[];
   /** How a device of the list is doing now (not when the list was made). */
   statusOf: (id: string) => DeviceStatus | undefined;
+  /** What discovery has seen but not listed, now, and why. */
+  unlisted: () => UnlistedEntity[];
 }
 
 export interface EngineOutput {
@@ -61,6 +63,7 @@ export class DiscoveryEngine {
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
+  private readonly unlisted = () => this.discoverer.unlisted();
 
   constructor(
     readonly discoverer: Discoverer,
@@ -115,7 +118,7 @@ export class DiscoveryEngine {
     const devices = this.discoverer.list();
     if (this.lastSent !== undefined && sameList(devices, this.lastSent)) return;
     this.lastSent = devices;
-    out.emissions.push({ at: now, devices, statusOf: this.statusOf });
+    out.emissions.push({ at: now, devices, statusOf: this.statusOf, unlisted: this.unlisted });
   }
 
   /** The earliest time `step({kind: "tick"})` has something to do. */

@@ -26,6 +26,11 @@ export class HandlerProcess {
     return this.log;
   }
 
+  /** The handler's HTTP address (its fleet page is at `${url}/`). */
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
   static async start(
     directory: string,
     env: NodeJS.ProcessEnv = {},

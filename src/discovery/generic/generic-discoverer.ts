@@ -1,5 +1,5 @@
 import type { GenericDiscoveryDetails } from "../details.js";
-import type { DeviceStatus, DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
 import { GenericPresence } from "./presence.js";
 import { reportPresenceEvent } from "./report.js";
@@ -57,5 +57,9 @@ export class GenericDiscoverer implements Discoverer {
 
   statusOf(id: string): DeviceStatus | undefined {
     return this.presence.statusOf(id);
+  }
+
+  unlisted(): UnlistedEntity[] {
+    return this.presence.unlisted();
   }
 }

@@ -1,7 +1,7 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { topicMatches } from "../../mqtt/topic-filter.js";
 import { earlier } from "../../time/deadline.js";
-import type { DeviceStatus, DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice, UnlistedCode, UnlistedEntity } from "../device.js";
 import { sortDevices } from "../device.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
 
@@ -40,6 +40,9 @@ export type PresenceEvent =
   | { kind: "unmatched-topic"; topic: string };
 
 const NO_EVENTS: readonly PresenceEvent[] = Object.freeze([]);
+
+/** How many unlisted topics are remembered (the latest), so that hostile topics cannot grow memory. */
+const UNLISTED_LIMIT = 1000;
 
 const TIMESTAMP_KEYS = ["timestamp", "ts", "time"];
 
@@ -80,6 +83,8 @@ export class GenericPresence {
   version = 0;
   /** Devices listed since the last `drainListed`. */
   private listed: DiscoveredDevice[] = [];
+  /** Topics seen but not listed, and why (the latest UNLISTED_LIMIT, for /devices?all=true). */
+  private readonly notListed = new Map<string, UnlistedEntity>();
 
   constructor(private readonly options: PresenceOptions) {
     this.template = options.deviceId === undefined ? undefined : compileDeviceTemplate(options.deviceId);
@@ -103,11 +108,28 @@ export class GenericPresence {
   onMessage(message: MqttMessage, now: number): PresenceEvent | undefined {
     if (!this.options.topics.some((f) => topicMatches(f, message.topic))) return undefined;
     const match = this.template ? this.template(message.topic) : { id: message.topic, filter: message.topic };
-    if (!match) return { kind: "unmatched-topic", topic: message.topic };
+    if (!match) {
+      this.noteUnlisted(
+        message.topic,
+        "online",
+        "unmatched-topic",
+        "the deviceId template does not match this topic",
+      );
+      return { kind: "unmatched-topic", topic: message.topic };
+    }
     let at = now;
     if (message.retain) {
       const measured = payloadTimestamp(message.payload);
       if (measured === undefined || now - measured >= this.options.idleTimeoutSeconds * 1000) {
+        if (!this.seen.has(match.id))
+          this.noteUnlisted(
+            match.id,
+            "offline",
+            "retained-too-old",
+            measured === undefined
+              ? "only a retained message, without a timestamp to tell its age"
+              : `only a retained message, older than idleTimeoutSeconds (${this.options.idleTimeoutSeconds} s)`,
+          );
         return { kind: "retained-ignored", topic: message.topic };
       }
       at = Math.min(measured, now);
@@ -128,6 +150,7 @@ export class GenericPresence {
       return undefined;
     }
     const device = this.device(match.id, match.filter, broker);
+    this.notListed.delete(match.id);
     const entry = { device, lastSeen: at, idle: false, broker };
     this.seen.set(match.id, entry);
     this.noteDeadline(entry);
@@ -181,6 +204,12 @@ export class GenericPresence {
       const silent = now - entry.lastSeen;
       if (silent >= lifetimeMs) {
         this.seen.delete(id);
+        this.noteUnlisted(
+          id,
+          "offline",
+          "offline",
+          `silent for idleTimeoutSeconds (${this.options.idleTimeoutSeconds} s) and past offlineGraceSeconds (${this.options.offlineGraceSeconds} s)`,
+        );
         this.version++;
         events.push({ kind: "device-idle", id });
         continue;
@@ -190,6 +219,22 @@ export class GenericPresence {
     }
     this.checkFrom = next;
     return events;
+  }
+
+  private noteUnlisted(
+    id: string,
+    status: UnlistedEntity["status"],
+    code: UnlistedCode,
+    message: string,
+  ): void {
+    this.notListed.delete(id);
+    if (this.notListed.size >= UNLISTED_LIMIT) this.notListed.delete(this.notListed.keys().next().value!);
+    this.notListed.set(id, { id, kind: "topic", status, reason: { code, message } });
+  }
+
+  /** Topics seen but not listed now (the latest UNLISTED_LIMIT), sorted by id. */
+  unlisted(): UnlistedEntity[] {
+    return sortDevices([...this.notListed.values()]);
   }
 
   /** The devices listed since the last call: what the next list will need. */

@@ -1,12 +1,18 @@
 import type { HostEvent } from "../../sparkplug/host/events.js";
-import { type Device, type EdgeNode, nodeKey } from "../../sparkplug/host/model.js";
+import { type Device, type EdgeNode, type EntityStatus, nodeKey } from "../../sparkplug/host/model.js";
 import type { MetricTable } from "../../sparkplug/metric-table.js";
 import type { MetricValue } from "../../sparkplug/payload.js";
 import { edgeTopic, entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
-import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice, sortDevices } from "../device.js";
-import { shouldInclude } from "../filter-list.js";
+import {
+  type DeviceStatus,
+  type DiscoveredDevice,
+  sameAkriDevice,
+  sortDevices,
+  type UnlistedEntity,
+} from "../device.js";
+import { type FilterList, shouldInclude } from "../filter-list.js";
 
 /*
  * From the host model to Akri devices (design.md §5): which edge nodes and devices are
@@ -40,6 +46,21 @@ interface Entry {
   builtFromNode: unknown;
   builtFromDevice: unknown;
   builtForBroker: string | undefined;
+}
+
+/** A FilterList in words, for the item it leaves out. */
+function describeFilter(key: string, filter: FilterList | undefined): (item: string) => string {
+  return (item) =>
+    filter?.action === "Include"
+      ? `${key} Include does not list ${JSON.stringify(item)}`
+      : `${key} Exclude lists ${JSON.stringify(item)}`;
+}
+
+/** An unlisted entity's status, from the model. */
+function entityStatus(status: EntityStatus, stale: boolean, awaitingBirth = false): UnlistedEntity["status"] {
+  if (status === "unknown" || awaitingBirth) return "awaiting-birth";
+  if (status === "offline") return "offline";
+  return stale ? "stale" : "online";
 }
 
 /** Renders a birth value as a property string, or undefined when it cannot be one. */
@@ -162,6 +183,110 @@ export class SparkplugInventory {
         wanted.set(id, "offline");
       }
     }
+  }
+
+  /**
+   * Every edge node and device of the model that is not listed now, with the first reason
+   * that keeps it out, in the order the listing decides: filters, the kind discovered, a
+   * missing birth, birthMetrics selectors, then death past the grace period.
+   */
+  unlisted(): UnlistedEntity[] {
+    const { sparkplug } = this.options;
+    const out: UnlistedEntity[] = [];
+    const groupFilter = describeFilter("groupIds", sparkplug.groupIds);
+    const edgeFilter = describeFilter("edgeNodeIds", sparkplug.edgeNodeIds);
+    const deviceFilter = describeFilter("deviceIds", sparkplug.deviceIds);
+    for (const node of this.options.nodes.values()) {
+      const nodeId = entityId(node.group, node.edge);
+      const nodeTable = node.birth?.metrics;
+      const excluded = !shouldInclude(sparkplug.groupIds, node.group)
+        ? groupFilter(node.group)
+        : !shouldInclude(sparkplug.edgeNodeIds, node.edge)
+          ? edgeFilter(node.edge)
+          : undefined;
+      const nodeStatus = entityStatus(node.status, node.stale);
+      if (!this.entries.has(nodeId)) {
+        const reason =
+          excluded !== undefined
+            ? ({ code: "excluded-by-filter", message: excluded } as const)
+            : sparkplug.discover === "devices"
+              ? ({
+                  code: "not-discovered-kind",
+                  message: "discover: devices lists devices, not edge nodes",
+                } as const)
+              : this.whyNot(node.status, false, nodeTable, undefined, "NBIRTH");
+        if (reason) out.push({ id: nodeId, kind: "sparkplug-node", status: nodeStatus, reason });
+      }
+      for (const device of node.devices.values()) {
+        const id = entityId(node.group, node.edge, device.id);
+        if (this.entries.has(id)) continue;
+        const status =
+          node.status === "offline"
+            ? "offline"
+            : entityStatus(device.status, node.stale || device.stale, device.awaitingBirth);
+        const reason =
+          excluded !== undefined
+            ? ({ code: "excluded-by-filter", message: excluded } as const)
+            : sparkplug.discover === "nodes"
+              ? ({
+                  code: "not-discovered-kind",
+                  message: "discover: nodes lists edge nodes, not devices",
+                } as const)
+              : !shouldInclude(sparkplug.deviceIds, device.id)
+                ? ({ code: "excluded-by-filter", message: deviceFilter(device.id) } as const)
+                : this.whyNot(
+                    node.status === "offline" ? "offline" : device.status,
+                    device.awaitingBirth,
+                    device.birth?.metrics,
+                    nodeTable,
+                    "DBIRTH",
+                  );
+        if (reason) out.push({ id, kind: "sparkplug-device", status, reason });
+      }
+    }
+    return sortDevices(out);
+  }
+
+  /** Why a seen entity that no filter leaves out is not listed (undefined: it should be). */
+  private whyNot(
+    status: EntityStatus,
+    awaitingBirth: boolean,
+    table: MetricTable | undefined,
+    fallback: MetricTable | undefined,
+    birth: "NBIRTH" | "DBIRTH",
+  ): UnlistedEntity["reason"] | undefined {
+    if (status === "unknown" || awaitingBirth)
+      return {
+        code: "awaiting-birth",
+        message: awaitingBirth
+          ? `its node was reborn and its ${birth} has not come again yet`
+          : `traffic seen but no live ${birth} yet (a rebirth is requested)`,
+      };
+    const mismatch = this.selectorMismatch(table, fallback);
+    if (mismatch !== undefined) return { code: "birth-metrics-mismatch", message: mismatch };
+    if (status === "offline")
+      return {
+        code: "offline",
+        message: `dead, and past offlineGraceSeconds (${this.options.offlineGraceSeconds} s)`,
+      };
+    return undefined;
+  }
+
+  /** The first birthMetrics selector the birth does not satisfy, described; undefined if all do. */
+  private selectorMismatch(
+    table: MetricTable | undefined,
+    fallback: MetricTable | undefined,
+  ): string | undefined {
+    for (const selector of this.options.sparkplug.birthMetrics) {
+      if (this.matches(selector, table) || (fallback !== undefined && this.matches(selector, fallback)))
+        continue;
+      const source = table?.has(selector.name) ? table : fallback?.has(selector.name) ? fallback : undefined;
+      if (source === undefined)
+        return `birthMetrics: the birth has no metric ${JSON.stringify(selector.name)}`;
+      const value = propertyValue(source.valueOf(selector.name));
+      return `birthMetrics: ${JSON.stringify(selector.name)} is ${value === undefined ? "not a scalar" : JSON.stringify(value)}, not ${JSON.stringify(String(selector.equals))}`;
+    }
+    return undefined;
   }
 
   /** Does a birth satisfy every birthMetrics selector (own table first, then the node's)? */

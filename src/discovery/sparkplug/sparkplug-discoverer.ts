@@ -4,7 +4,7 @@ import { stateWill } from "../../sparkplug/host/host-state.js";
 import { type HostOptions, hostOptions } from "../../sparkplug/host/options.js";
 import { earlier } from "../../time/deadline.js";
 import type { SparkplugDiscoveryDetails } from "../details.js";
-import type { DeviceStatus, DiscoveredDevice } from "../device.js";
+import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
 import { SparkplugInventory } from "./inventory.js";
 import { reportHostEvent } from "./report.js";
@@ -93,6 +93,10 @@ export class SparkplugDiscoverer implements Discoverer {
 
   statusOf(id: string): DeviceStatus | undefined {
     return this.inventory.statusOf(id);
+  }
+
+  unlisted(): UnlistedEntity[] {
+    return this.inventory.unlisted();
   }
 }
 

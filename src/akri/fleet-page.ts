@@ -1,0 +1,207 @@
+/*
+ * The fleet page at / on the handler's HTTP port: every Discover stream (Configuration) as
+ * its discovery sees it, listed entities and the ones it leaves out with why, and a live
+ * feed of what happens. Three static files (no CDN, no build step), read-only, under a
+ * Content-Security-Policy that allows only themselves. The script takes its data from
+ * devices?all=true (polled; redrawn only when it changed, one page of rows at a time) and
+ * events (Server-Sent Events), with relative URLs so that it works behind a port-forward or
+ * a path-prefixing proxy. Every text from the plant goes in as text, never as HTML.
+ */
+
+export const FLEET_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export const FLEET_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>akri-mqtt fleet</title>
+<link rel="stylesheet" href="fleet.css">
+<script src="fleet.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>akri-mqtt fleet</h1>
+  <p id="summary" aria-live="polite">loading…</p>
+</header>
+<main>
+  <section aria-labelledby="entities-title">
+    <h2 id="entities-title">Entities</h2>
+    <div class="controls">
+      <label>Configuration <select id="stream"></select></label>
+      <label>Search <input id="search" type="search" placeholder="id, status, reason…" autocomplete="off"></label>
+      <label>Show <select id="show">
+        <option value="all">all</option>
+        <option value="listed">listed</option>
+        <option value="unlisted">not listed</option>
+      </select></label>
+    </div>
+    <table>
+      <thead><tr><th scope="col">Entity</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Listed</th><th scope="col">Akri instance</th><th scope="col">Broker</th></tr></thead>
+      <tbody id="rows"></tbody>
+    </table>
+    <nav class="pager" aria-label="pages">
+      <button id="prev" type="button">Previous</button>
+      <span id="range"></span>
+      <button id="next" type="button">Next</button>
+    </nav>
+  </section>
+  <section aria-labelledby="feed-title">
+    <h2 id="feed-title">What happened</h2>
+    <ol id="feed" reversed aria-live="polite"></ol>
+  </section>
+</main>
+</body>
+</html>
+`;
+
+export const FLEET_CSS = `:root { color-scheme: light dark; --ok: #116329; --bad: #a40e26; --warn: #7d4e00; --muted: #57606a; }
+@media (prefers-color-scheme: dark) { :root { --ok: #56d364; --bad: #ff7b72; --warn: #e3b341; --muted: #9ea7b3; } }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; padding: 1.25rem 1.5rem; }
+h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.05rem; margin: 1.25rem 0 .5rem; }
+#summary { margin: 0; color: var(--muted); }
+.controls { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; margin-bottom: .5rem; }
+input, select, button { font: inherit; padding: .2rem .4rem; }
+:focus-visible { outline: 3px solid #0969da; outline-offset: 1px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .55rem; border-bottom: 1px solid color-mix(in srgb, currentColor 18%, transparent); vertical-align: top; }
+th { font-weight: 600; }
+td.id { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+td.id.level-2 { padding-left: 1.5rem; } td.id.level-3 { padding-left: 3rem; }
+.status { font-weight: 600; }
+.status.online { color: var(--ok); } .status.offline { color: var(--bad); } .status.stale, .status.awaiting-birth { color: var(--warn); }
+.no { color: var(--bad); font-weight: 600; } .reason { display: block; color: inherit; }
+.pager { display: flex; gap: 1rem; align-items: center; margin-top: .5rem; }
+#feed { font-family: ui-monospace, monospace; font-size: 13px; max-height: 24rem; overflow: auto; padding-left: 2.5rem; }
+#feed li.problem { color: var(--bad); } #feed time { color: var(--muted); margin-right: .5rem; }
+`;
+
+export const FLEET_JS = `"use strict";
+const PAGE = 100;
+const state = { streams: [], stream: null, page: 0, text: "" };
+const $ = (id) => document.getElementById(id);
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function entities(stream) {
+  const listed = stream.devices.map((d) => ({ id: d.id, kind: d.kind, status: d.status, listed: true, instance: d.instanceName, broker: d.broker || "" }));
+  const unlisted = (stream.unlisted || []).map((u) => ({ id: u.id, kind: u.kind, status: u.status, listed: false, reason: u.reason, instance: "", broker: "" }));
+  return listed.concat(unlisted).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function matches(entity, query, show) {
+  if (show === "listed" && !entity.listed) return false;
+  if (show === "unlisted" && entity.listed) return false;
+  if (!query) return true;
+  const text = [entity.id, entity.kind, entity.status, entity.listed ? "listed" : "not listed", entity.reason ? entity.reason.code + " " + entity.reason.message : "", entity.instance, entity.broker].join(" ").toLowerCase();
+  return text.includes(query);
+}
+
+function render() {
+  const stream = state.streams.find((s) => String(s.stream) === state.stream) || state.streams[0];
+  const body = $("rows");
+  const rows = [];
+  if (!stream) {
+    $("summary").textContent = "no Discover stream yet: nothing has asked this handler to discover (apply a Configuration)";
+    body.replaceChildren();
+    $("range").textContent = "";
+    return;
+  }
+  const all = entities(stream);
+  const query = $("search").value.trim().toLowerCase();
+  const shown = all.filter((e) => matches(e, query, $("show").value));
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  state.page = Math.min(state.page, pages - 1);
+  const first = state.page * PAGE;
+  for (const entity of shown.slice(first, first + PAGE)) {
+    const row = document.createElement("tr");
+    row.dataset.id = entity.id;
+    cell(row, entity.id, "id level-" + Math.max(1, entity.id.split("/").length - 2));
+    cell(row, entity.kind);
+    cell(row, entity.status, "status " + entity.status);
+    const listed = cell(row, entity.listed ? "yes" : "");
+    if (!entity.listed) {
+      const no = document.createElement("span");
+      no.className = "no";
+      no.textContent = "no: " + entity.reason.code;
+      const why = document.createElement("span");
+      why.className = "reason";
+      why.textContent = entity.reason.message;
+      listed.append(no, why);
+    }
+    cell(row, entity.instance);
+    cell(row, entity.broker);
+    rows.push(row);
+  }
+  body.replaceChildren(...rows);
+  const listedCount = all.filter((e) => e.listed).length;
+  const brokers = stream.brokers.map((b) => b.uri + (b.connected ? " (connected)" : " (not connected)")).join(", ");
+  $("summary").textContent = listedCount + " listed, " + (all.length - listedCount) + " seen but not listed · " + stream.mode + " · " + brokers + (stream.lastListAt ? " · last list " + stream.lastListAt : "");
+  $("range").textContent = shown.length === 0 ? "nothing matches" : "showing " + (first + 1) + "–" + Math.min(first + PAGE, shown.length) + " of " + shown.length;
+  $("prev").disabled = state.page === 0;
+  $("next").disabled = state.page >= pages - 1;
+}
+
+function renderStreams() {
+  const select = $("stream");
+  const options = state.streams.map((s) => {
+    const option = document.createElement("option");
+    option.value = String(s.stream);
+    option.textContent = "stream " + s.stream + " (" + s.mode + ", " + s.devices.length + " listed)";
+    return option;
+  });
+  select.replaceChildren(...options);
+  if (state.stream === null && state.streams.length > 0) state.stream = String(state.streams[0].stream);
+  select.value = state.stream || "";
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("devices?all=true", { cache: "no-store" });
+    const text = await response.text();
+    if (text !== state.text) {
+      state.text = text;
+      state.streams = JSON.parse(text);
+      renderStreams();
+      render();
+    }
+  } catch (e) {
+    $("summary").textContent = "cannot reach the handler: " + e.message;
+  }
+}
+
+function feed() {
+  const list = $("feed");
+  const source = new EventSource("events");
+  source.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    const item = document.createElement("li");
+    if (event.problem || event.severity === "warn") item.className = "problem";
+    const time = document.createElement("time");
+    time.dateTime = event.at;
+    time.textContent = event.at.slice(11, 19);
+    item.append(time, document.createTextNode(event.kind + (event.subject ? " " + event.subject : "") + ": " + event.message));
+    list.prepend(item);
+    while (list.children.length > 200) list.lastElementChild.remove();
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("search").addEventListener("input", () => { state.page = 0; render(); });
+  $("show").addEventListener("change", () => { state.page = 0; render(); });
+  $("stream").addEventListener("change", (e) => { state.stream = e.target.value; state.page = 0; render(); });
+  $("prev").addEventListener("click", () => { state.page--; render(); });
+  $("next").addEventListener("click", () => { state.page++; render(); });
+  refresh();
+  setInterval(refresh, 2000);
+  feed();
+});
+`;
