@@ -381,8 +381,16 @@ export class DiscoverService {
           instanceHash: deviceHash(d.id),
           instanceName: instanceName(configuration ?? "<configuration>", d.id),
           properties: d.properties,
+          ...(all ? { facts: stream.lastSent?.factsOf(d.id) ?? {} } : {}),
         })),
-        ...(all ? { unlisted: this.unlisted(stream) } : {}),
+        ...(all
+          ? {
+              unlisted: this.unlisted(stream).map((u) => ({
+                ...u,
+                facts: stream.lastSent?.factsOf(u.id) ?? {},
+              })),
+            }
+          : {}),
       };
     });
   }

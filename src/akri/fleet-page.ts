@@ -38,7 +38,7 @@ export const FLEET_HTML = `<!doctype html>
       </select></label>
     </div>
     <table>
-      <thead><tr><th scope="col">Entity</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Listed</th><th scope="col">Akri instance</th><th scope="col">Broker</th></tr></thead>
+      <thead><tr><th scope="col">Entity</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Listed</th><th scope="col">Akri instance</th><th scope="col">Broker</th><th scope="col">Details</th></tr></thead>
       <tbody id="rows"></tbody>
     </table>
     <nav class="pager" aria-label="pages">
@@ -73,6 +73,7 @@ td.id.level-2 { padding-left: 1.5rem; } td.id.level-3 { padding-left: 3rem; }
 .status { font-weight: 600; }
 .status.online { color: var(--ok); } .status.offline { color: var(--bad); } .status.stale, .status.awaiting-birth { color: var(--warn); }
 .no { color: var(--bad); font-weight: 600; } .reason { display: block; color: inherit; }
+td.details { font-size: 12px; color: var(--muted); } td.details span { display: block; white-space: nowrap; }
 .pager { display: flex; gap: 1rem; align-items: center; margin-top: .5rem; }
 #feed { font-family: ui-monospace, monospace; font-size: 13px; max-height: 24rem; overflow: auto; padding-left: 2.5rem; }
 #feed li.problem { color: var(--bad); } #feed time { color: var(--muted); margin-right: .5rem; }
@@ -91,9 +92,17 @@ function cell(row, text, className) {
   return td;
 }
 
+/** Facts (birth, bdSeq, seq gaps, rebirth requests…) and mapped properties, as "key: value" lines. */
+const STANDARD = new Set(["MQTT_BROKER_URI", "MQTT_BROKER_URIS", "SPARKPLUG_GROUP_ID", "SPARKPLUG_EDGE_NODE_ID", "SPARKPLUG_DEVICE_ID", "SPARKPLUG_DATA_TOPIC", "MQTT_TOPIC", "MQTT_DEVICE_ID"]);
+function details(facts, properties) {
+  const lines = Object.entries(facts || {}).map(([k, v]) => k + ": " + v);
+  for (const [k, v] of Object.entries(properties || {})) if (!STANDARD.has(k)) lines.push(k + "=" + v);
+  return lines;
+}
+
 function entities(stream) {
-  const listed = stream.devices.map((d) => ({ id: d.id, kind: d.kind, status: d.status, listed: true, instance: d.instanceName, broker: d.broker || "" }));
-  const unlisted = (stream.unlisted || []).map((u) => ({ id: u.id, kind: u.kind, status: u.status, listed: false, reason: u.reason, instance: "", broker: "" }));
+  const listed = stream.devices.map((d) => ({ id: d.id, kind: d.kind, status: d.status, listed: true, instance: d.instanceName, broker: d.broker || "", details: details(d.facts, d.properties) }));
+  const unlisted = (stream.unlisted || []).map((u) => ({ id: u.id, kind: u.kind, status: u.status, listed: false, reason: u.reason, instance: "", broker: "", details: details(u.facts) }));
   return listed.concat(unlisted).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -101,7 +110,7 @@ function matches(entity, query, show) {
   if (show === "listed" && !entity.listed) return false;
   if (show === "unlisted" && entity.listed) return false;
   if (!query) return true;
-  const text = [entity.id, entity.kind, entity.status, entity.listed ? "listed" : "not listed", entity.reason ? entity.reason.code + " " + entity.reason.message : "", entity.instance, entity.broker].join(" ").toLowerCase();
+  const text = [entity.id, entity.kind, entity.status, entity.listed ? "listed" : "not listed", entity.reason ? entity.reason.code + " " + entity.reason.message : "", entity.instance, entity.broker, entity.details.join(" ")].join(" ").toLowerCase();
   return text.includes(query);
 }
 
@@ -139,6 +148,12 @@ function render() {
     }
     cell(row, entity.instance);
     cell(row, entity.broker);
+    const facts = cell(row, "", "details");
+    for (const line of entity.details) {
+      const span = document.createElement("span");
+      span.textContent = line;
+      facts.appendChild(span);
+    }
     rows.push(row);
   }
   body.replaceChildren(...rows);

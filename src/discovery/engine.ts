@@ -25,6 +25,8 @@ export interface DeviceListEmission {
   statusOf: (id: string) => DeviceStatus | undefined;
   /** What discovery has seen but not listed, now, and why. */
   unlisted: () => UnlistedEntity[];
+  /** Facts about an entity for people, now (see Discoverer.factsOf). */
+  factsOf: (id: string) => Record<string, string | number> | undefined;
 }
 
 export interface EngineOutput {
@@ -64,6 +66,7 @@ export class DiscoveryEngine {
   private lastSent: DiscoveredDevice[] | undefined;
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
   private readonly unlisted = () => this.discoverer.unlisted();
+  private readonly factsOf = (id: string) => this.discoverer.factsOf(id);
 
   constructor(
     readonly discoverer: Discoverer,
@@ -118,7 +121,13 @@ export class DiscoveryEngine {
     const devices = this.discoverer.list();
     if (this.lastSent !== undefined && sameList(devices, this.lastSent)) return;
     this.lastSent = devices;
-    out.emissions.push({ at: now, devices, statusOf: this.statusOf, unlisted: this.unlisted });
+    out.emissions.push({
+      at: now,
+      devices,
+      statusOf: this.statusOf,
+      unlisted: this.unlisted,
+      factsOf: this.factsOf,
+    });
   }
 
   /** The earliest time `step({kind: "tick"})` has something to do. */

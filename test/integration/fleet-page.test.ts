@@ -99,6 +99,7 @@ sparkplug:
       kind: "sparkplug-device",
       status: "online",
       reason: { code: "excluded-by-filter", message: 'deviceIds Exclude lists "Spare"' },
+      facts: expect.objectContaining({ bdSeq: "0", "seq gaps": 0 }),
     });
     expect(reasons["spBv1.0/Fleet/Line1/Pump"]?.reason).toStrictEqual({
       code: "birth-metrics-mismatch",
@@ -112,6 +113,16 @@ sparkplug:
     expect(reasons["spBv1.0/Fleet/Line1"]?.reason).toStrictEqual({
       code: "not-discovered-kind",
       message: "discover: devices lists devices, not edge nodes",
+    });
+    // Each entity carries its node's facts: birth, bdSeq, gaps, rebirth requests.
+    const streams = JSON.parse((await handler.get("/devices?all=true")).body) as {
+      devices: { id: string; facts: Record<string, unknown> }[];
+    }[];
+    expect(streams[0]?.devices.find((d) => d.id === "spBv1.0/Fleet/Line1/Motor")?.facts).toMatchObject({
+      "node born": expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      bdSeq: "0",
+      "seq gaps": 0,
+      "rebirth requests": 0,
     });
     // Plain /devices is unchanged: no unlisted key.
     expect(JSON.parse((await handler.get("/devices")).body)[0]).not.toHaveProperty("unlisted");
@@ -130,8 +141,8 @@ sparkplug:
     const json = new CliProcess(["discover", "--details", file, "--explain", "--json"]);
     const table = new CliProcess(["discover", "--details", file, "--explain"]);
     try {
-      // Started after the two discovers: they see its births.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Started once both discovers are subscribed (their first list is out): they see its births.
+      await eventually(() => json.stdout !== "" && table.stdout !== "", "both first lists", 15_000);
       const line = await TahuEdgeNode.start({
         url: broker.url,
         group: "Fleet",
@@ -191,6 +202,9 @@ sparkplug:
         const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
         await row("spBv1.0/Fleet/Line1/Motor").waitFor({ timeout: 10_000 });
         expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td").nth(3).textContent()).toBe("yes");
+        expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td.details").textContent()).toContain(
+          "bdSeq: 0",
+        );
         // The excluded device: not listed, with the filter named.
         expect(await row("spBv1.0/Fleet/Line1/Spare").locator("td").nth(3).textContent()).toBe(
           'no: excluded-by-filterdeviceIds Exclude lists "Spare"',

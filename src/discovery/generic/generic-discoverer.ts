@@ -59,6 +59,10 @@ export class GenericDiscoverer implements Discoverer {
     return this.presence.statusOf(id);
   }
 
+  factsOf(id: string): Record<string, string | number> | undefined {
+    return this.presence.factsOf(id);
+  }
+
   unlisted(): UnlistedEntity[] {
     return this.presence.unlisted();
   }

@@ -232,6 +232,13 @@ export class GenericPresence {
     this.notListed.set(id, { id, kind: "topic", status, reason: { code, message } });
   }
 
+  /** What the fleet page shows of a device: when it last published (host time), and its broker. */
+  factsOf(id: string): Record<string, string | number> | undefined {
+    const entry = this.seen.get(id);
+    if (entry === undefined) return undefined;
+    return { "last message": new Date(entry.lastSeen).toISOString(), broker: entry.broker };
+  }
+
   /** Topics seen but not listed now (the latest UNLISTED_LIMIT), sorted by id. */
   unlisted(): UnlistedEntity[] {
     return sortDevices([...this.notListed.values()]);

@@ -77,8 +77,20 @@ function propertyValue(value: MetricValue | undefined): string | undefined {
   }
 }
 
+/** What the fleet page shows of an edge node's session (kept per node, not per device). */
+interface NodeFacts {
+  bornAt: number | undefined;
+  bdSeq: string | undefined;
+  diedAt: number | undefined;
+  seqGaps: number;
+  rebirths: number;
+  lastRebirthAt: number | undefined;
+}
+
 export class SparkplugInventory {
   private readonly entries = new Map<string, Entry>();
+  /** Per node key: births, gaps and rebirth requests, from the host's events. */
+  private readonly facts = new Map<string, NodeFacts>();
   private readonly idsByNode = new Map<string, Set<string>>();
   private readonly expiring = new Set<string>();
   /**
@@ -106,6 +118,7 @@ export class SparkplugInventory {
     const { nodes } = this.options;
     let touched: Set<string> | undefined;
     for (const event of events) {
+      this.noteFacts(event, now);
       switch (event.kind) {
         case "node-born":
         case "node-died":
@@ -117,6 +130,61 @@ export class SparkplugInventory {
       }
     }
     if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
+  }
+
+  private noteFacts(event: HostEvent, now: number): void {
+    switch (event.kind) {
+      case "node-born":
+      case "node-died":
+      case "seq-gap":
+      case "rebirth-requested":
+        break;
+      default:
+        return;
+    }
+    const key = nodeKey(event.group, event.edge);
+    let facts = this.facts.get(key);
+    if (facts === undefined) {
+      facts = {
+        bornAt: undefined,
+        bdSeq: undefined,
+        diedAt: undefined,
+        seqGaps: 0,
+        rebirths: 0,
+        lastRebirthAt: undefined,
+      };
+      this.facts.set(this.options.nodes.get(key)?.key ?? key, facts);
+    }
+    if (event.kind === "node-born") {
+      facts.bornAt = now;
+      facts.bdSeq = event.bdSeq;
+      facts.diedAt = undefined;
+    } else if (event.kind === "node-died") facts.diedAt = event.at;
+    else if (event.kind === "seq-gap") facts.seqGaps++;
+    else {
+      facts.rebirths++;
+      facts.lastRebirthAt = now;
+    }
+  }
+
+  /**
+   * What the fleet page shows of an entity: its node's birth (host time) and bdSeq, death,
+   * seq gaps and rebirth requests (ours, counted since the handler started).
+   */
+  factsOf(id: string): Record<string, string | number> | undefined {
+    const [, group, edge] = id.split("/");
+    if (group === undefined || edge === undefined) return undefined;
+    const facts = this.facts.get(nodeKey(group, edge));
+    if (facts === undefined) return undefined;
+    const out: Record<string, string | number> = {};
+    if (facts.bornAt !== undefined) out["node born"] = new Date(facts.bornAt).toISOString();
+    if (facts.bdSeq !== undefined) out.bdSeq = facts.bdSeq;
+    if (facts.diedAt !== undefined) out["node died"] = new Date(facts.diedAt).toISOString();
+    out["seq gaps"] = facts.seqGaps;
+    out["rebirth requests"] = facts.rebirths;
+    if (facts.lastRebirthAt !== undefined)
+      out["last rebirth request"] = new Date(facts.lastRebirthAt).toISOString();
+    return out;
   }
 
   private refreshNode(node: EdgeNode | undefined, eventKey: string, now: number): void {

@@ -95,6 +95,10 @@ export class SparkplugDiscoverer implements Discoverer {
     return this.inventory.statusOf(id);
   }
 
+  factsOf(id: string): Record<string, string | number> | undefined {
+    return this.inventory.factsOf(id);
+  }
+
   unlisted(): UnlistedEntity[] {
     return this.inventory.unlisted();
   }
