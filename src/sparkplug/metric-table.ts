@@ -13,11 +13,17 @@ export interface MetricDefinition {
  * Which birth values a table keeps: none (names and types only), scalars (numbers,
  * strings, booleans: what property mappings and selectors need), or all.
  */
-export type KeptValues = "none" | "scalars" | "all";
+/**
+ * Which birth values a table keeps: none, every scalar, everything, or the scalars of the
+ * named metrics only (discovery: the ones its property mappings and selectors read; keeping
+ * every scalar of every device costs some 700 bytes a device at 20 metrics).
+ */
+export type KeptValues = "none" | "scalars" | "all" | ReadonlySet<string>;
 
-function keeps(kept: KeptValues, value: MetricValue): boolean {
+function keeps(kept: KeptValues, value: MetricValue, name: string): boolean {
   if (kept === "all") return true;
   if (kept === "none") return false;
+  if (kept !== "scalars" && !kept.has(name)) return false;
   return value === null || typeof value !== "object";
 }
 
@@ -46,6 +52,15 @@ function definitionOf(name: string, datatype: DataType): MetricDefinition {
 const NO_DUPLICATES: readonly Uint64[] = Object.freeze([]);
 
 const SHARED_LIMIT = 10_000;
+
+const SEQUENTIAL = 1;
+
+/**
+ * Name → index, by definitions array: tables that share their definitions (every device of
+ * one kind) share it too, instead of a Map per device once properties or selectors read
+ * birth values by name. An array that changes drops its entry.
+ */
+const nameIndexes = new WeakMap<readonly MetricDefinition[], Map<string, number>>();
 const sharedDefinitions = new Map<string, MetricDefinition[]>();
 
 /**
@@ -60,13 +75,17 @@ export class MetricTable {
   private timestamps: (number | undefined)[] | undefined;
   private aliasOffset = 0;
   /** The aliases are aliasOffset, aliasOffset + 1, … in birth order (the usual case): no index needed. */
-  private sequentialAliases = false;
+  private get sequentialAliases(): boolean {
+    return this.aliasIndex === SEQUENTIAL;
+  }
   private aliasCount = 0;
-  /** alias - aliasOffset → index + 1 (0: no such alias), for a compact range of aliases. */
-  private aliasSlots: Int32Array | undefined;
-  /** alias → index, for sparse or very large aliases. */
-  private aliasMap: Map<Uint64, number> | undefined;
-  private nameIndex: Map<string, number> | undefined;
+  /**
+   * SEQUENTIAL; or, for a compact range of aliases, alias - aliasOffset → index + 1 (0: no
+   * such alias); or alias → index, for sparse or very large aliases. (One field for the
+   * three: there is a table per device.)
+   */
+  private aliasIndex: typeof SEQUENTIAL | Int32Array | Map<Uint64, number> | undefined;
+
   private duplicates: Uint64[] | undefined;
 
   /**
@@ -95,7 +114,7 @@ export class MetricTable {
       table.push(
         definition,
         metric.alias,
-        keeps(kept, metric.value) ? metric.value : undefined,
+        keeps(kept, metric.value, metric.name) ? metric.value : undefined,
         metric.timestamp,
       );
     }
@@ -137,7 +156,7 @@ export class MetricTable {
       if (own === undefined) members.push(def, undefined, undefined, undefined);
       else if (members.definitions[own]!.datatype === DataType.Unknown) members.definitions[own] = def;
     }
-    members.nameIndex = undefined;
+    nameIndexes.delete(members.definitions);
     return members;
   }
 
@@ -148,6 +167,7 @@ export class MetricTable {
     timestamp: number | undefined,
   ): void {
     const index = this.definitions.length;
+    nameIndexes.delete(this.definitions);
     this.definitions.push(definition);
     if (alias !== undefined) {
       this.aliases ??= [];
@@ -182,26 +202,28 @@ export class MetricTable {
     }
     if (compact && count === this.definitions.length && aliases.every((alias, i) => alias === min + i)) {
       this.aliasOffset = min;
-      this.sequentialAliases = true;
+      this.aliasIndex = SEQUENTIAL;
       this.aliasCount = count;
       this.aliases = undefined;
       return;
     }
     if (compact && count > 0 && max - min + 1 <= 4 * count + 16) {
       this.aliasOffset = min;
-      this.aliasSlots = new Int32Array(max - min + 1);
+      const slots = new Int32Array(max - min + 1);
+      this.aliasIndex = slots;
       aliases.forEach((alias, index) => {
         if (alias === undefined) return;
         const slot = (alias as number) - min;
-        if (this.aliasSlots![slot] !== 0) this.duplicate(alias);
-        this.aliasSlots![slot] = index + 1;
+        if (slots[slot] !== 0) this.duplicate(alias);
+        slots[slot] = index + 1;
       });
     } else {
-      this.aliasMap = new Map();
+      const map = new Map<Uint64, number>();
+      this.aliasIndex = map;
       aliases.forEach((alias, index) => {
         if (alias === undefined) return;
-        if (this.aliasMap!.has(alias)) this.duplicate(alias);
-        this.aliasMap!.set(alias, index);
+        if (map.has(alias)) this.duplicate(alias);
+        map.set(alias, index);
       });
     }
   }
@@ -217,28 +239,30 @@ export class MetricTable {
   }
 
   private indexOfAlias(alias: Uint64): number | undefined {
-    if (this.sequentialAliases) {
+    const aliasIndex = this.aliasIndex;
+    if (aliasIndex === SEQUENTIAL) {
       if (typeof alias !== "number") return undefined;
       const index = alias - this.aliasOffset;
       return index >= 0 && index < this.aliasCount ? index : undefined;
     }
-    if (this.aliasSlots) {
+    if (aliasIndex instanceof Int32Array) {
       if (typeof alias !== "number") return undefined;
       const slot = alias - this.aliasOffset;
-      if (slot < 0 || slot >= this.aliasSlots.length) return undefined;
-      const index = this.aliasSlots[slot]!;
+      if (slot < 0 || slot >= aliasIndex.length) return undefined;
+      const index = aliasIndex[slot]!;
       return index === 0 ? undefined : index - 1;
     }
-    return this.aliasMap?.get(alias);
+    return aliasIndex?.get(alias);
   }
 
   private indexOfName(name: string): number | undefined {
-    if (!this.nameIndex) {
-      const index = new Map<string, number>();
+    let index = nameIndexes.get(this.definitions);
+    if (!index) {
+      index = new Map<string, number>();
       for (let i = 0; i < this.definitions.length; i++) index.set(this.definitions[i]!.name, i);
-      this.nameIndex = index;
+      nameIndexes.set(this.definitions, index);
     }
-    return this.nameIndex.get(name);
+    return index.get(name);
   }
 
   /** Where the metric a DATA metric refers to sits: by alias first, then by name. */

@@ -46,7 +46,8 @@ export class SparkplugDiscoverer implements Discoverer {
         hostId: options.hostId,
         publishState,
         rebirth: sp.rebirth,
-        birthValues: sp.birthMetrics.length > 0 || Object.keys(sp.properties).length > 0 ? "scalars" : "none",
+        // Only the birth values that property mappings and selectors read are kept.
+        birthValues: new Set([...sp.birthMetrics.map((s) => s.name), ...Object.values(sp.properties)]),
         // Discovery reads no DATA value: DATA is checked against the birth tables, not interpreted.
         decodeDataValues: false,
         ...options.host,
