@@ -68,7 +68,8 @@ export class RebirthPolicy {
     if (last !== undefined && now - last < this.options.minIntervalPerNodeMs) return false;
     const due = now + this.jitter();
     this.pending.set(key, { scope: { group: scope.group, edge: scope.edge }, reason, due });
-    this.dueFrom = earlier(this.dueFrom, due);
+    // Nothing goes out before the rate limit's next slot, however early it is due.
+    this.dueFrom = earlier(this.dueFrom, Math.max(due, this.nextSlot()));
     return true;
   }
 
@@ -123,7 +124,9 @@ export class RebirthPolicy {
       this.lastRequest.set(key, now);
       out.push({ scope: request.scope, reason: request.reason });
     }
-    this.dueFrom = next;
+    // Until the rate limit's next slot nothing can go out: a plant joined cold has thousands
+    // of requests due one after another, and each must not make every message walk them all.
+    this.dueFrom = next === undefined ? undefined : Math.max(next, this.nextSlot());
     if (out.length > 0) this.pruneHistory(now);
     return out;
   }
