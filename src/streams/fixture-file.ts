@@ -142,40 +142,39 @@ async function openFixtureText(path: string): Promise<Readable> {
 }
 
 /**
- * Splits a byte stream into lines (\n, \r\n or a lone \r, as readline does) by scanning the
- * bytes for line ends: no per-line regex, and a chunk's lines come out together.
+ * Splits a byte stream into lines (\n, \r\n or a lone \r, as readline does): each chunk is
+ * cut after its last \n byte (so no UTF-8 character is split), its complete lines decoded as
+ * one string and split there; the rest waits for the next chunk. No per-line regex, no
+ * per-line decode, and a chunk's lines come out together.
  */
 async function* linesOf(input: Readable): AsyncGenerator<string[]> {
   let carry: Buffer | undefined;
   for await (const chunk of input as AsyncIterable<Buffer>) {
-    const lines: string[] = [];
-    let start = 0;
-    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, end);
-      pushLines(lines, carry === undefined ? piece : Buffer.concat([carry, piece]));
-      carry = undefined;
-      start = end + 1;
+    const last = chunk.lastIndexOf(10);
+    if (last === -1) {
+      carry = carry === undefined ? Buffer.from(chunk) : Buffer.concat([carry, chunk]);
+      continue;
     }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      carry = carry === undefined ? Buffer.from(rest) : Buffer.concat([carry, rest]);
-    }
-    if (lines.length > 0) yield lines;
+    const complete = chunk.subarray(0, last);
+    const text = (carry === undefined ? complete : Buffer.concat([carry, complete])).toString("utf8");
+    carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined;
+    yield splitLines(text);
   }
-  if (carry !== undefined && carry.length > 0) {
-    const lines: string[] = [];
-    pushLines(lines, carry);
-    yield lines;
-  }
+  if (carry !== undefined && carry.length > 0) yield splitLines(carry.toString("utf8"));
 }
 
-/** One \n-terminated piece: its text without a final \r, split again at any lone \r. */
-function pushLines(lines: string[], bytes: Buffer): void {
-  let end = bytes.length;
-  if (end > 0 && bytes[end - 1] === 13) end--;
-  const text = bytes.toString("utf8", 0, end);
-  if (bytes.indexOf(13) === -1 || bytes.indexOf(13) === end) lines.push(text);
-  else lines.push(...text.split("\r"));
+/** Text of whole lines (without the final newline) as readline's lines: \r\n and a lone \r end one too. */
+function splitLines(text: string): string[] {
+  const lines = text.split("\n");
+  if (!text.includes("\r")) return lines;
+  const out: string[] = [];
+  for (const line of lines) {
+    const end = line.endsWith("\r") ? line.length - 1 : line.length;
+    const body = end === line.length ? line : line.slice(0, end);
+    if (body.includes("\r")) out.push(...body.split("\r"));
+    else out.push(body);
+  }
+  return out;
 }
 
 /**
