@@ -37,6 +37,14 @@ export interface EngineOutput {
   listed: DiscoveredDevice[];
 }
 
+/** The output of a step that caused nothing: shared, never changed. */
+const QUIET_OUTPUT: EngineOutput = Object.freeze({
+  emissions: Object.freeze([]) as unknown as DeviceListEmission[],
+  commands: Object.freeze([]) as unknown as DiscoveryCommand[],
+  report: Object.freeze([]) as unknown as ReportEntry[],
+  listed: Object.freeze([]) as unknown as DiscoveredDevice[],
+});
+
 export interface EngineOptions {
   /** Larger payloads are counted and skipped, never decoded. */
   maxPayloadBytes: number;
@@ -64,6 +72,8 @@ export class DiscoveryEngine {
   private readonly maxPayloadBytes: number;
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
+  /** Where the next step puts its output (kept while steps leave it empty). */
+  private scratch: EngineOutput = { emissions: [], commands: [], report: [], listed: [] };
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
   private readonly unlisted = () => this.discoverer.unlisted();
   private readonly factsOf = (id: string) => this.discoverer.factsOf(id);
@@ -94,7 +104,7 @@ export class DiscoveryEngine {
   }
 
   step(input: EngineInput, now: number): EngineOutput {
-    const out: EngineOutput = { emissions: [], commands: [], report: [], listed: [] };
+    const out = this.scratch;
     if (input.kind === "message") {
       const { topic, payload } = input.message;
       if (!this.wanted(topic)) input = { kind: "tick" };
@@ -107,6 +117,10 @@ export class DiscoveryEngine {
     }
     this.discoverer.step(input, now, out);
     this.emitDue(out, now);
+    // Most messages change nothing: they share one empty output instead of four new arrays.
+    if (out.emissions.length + out.commands.length + out.report.length + out.listed.length === 0)
+      return QUIET_OUTPUT;
+    this.scratch = { emissions: [], commands: [], report: [], listed: [] };
     return out;
   }
 

@@ -107,6 +107,44 @@ function parseEdgeFast(topic: string): EdgeTopic | undefined {
   return { kind, verb: verb as DeviceVerb, group, edge, device };
 }
 
+/** The levels of an NDATA or DDATA topic (`device` undefined for NDATA). */
+export interface DataTopicLevels {
+  group: string;
+  edge: string;
+  device: string | undefined;
+}
+
+const dataLevels: DataTopicLevels = { group: "", edge: "", device: undefined };
+
+/**
+ * The levels of an NDATA or DDATA topic, by its slashes alone: the levels are NOT checked
+ * (empty, wildcards), so this serves only to look up nodes and devices the host already
+ * knows, whose ids were checked when they were made. Returns one reused object (copy what
+ * you keep), or undefined for anything else.
+ */
+export function dataTopicLevels(topic: string): DataTopicLevels | undefined {
+  if (!topic.startsWith(EDGE_PREFIX)) return undefined;
+  const b = topic.indexOf("/", EDGE_PREFIX.length);
+  if (b < 0) return undefined;
+  const c = b + 6;
+  const first = topic.charCodeAt(b + 1);
+  if (topic.charCodeAt(c) !== 47 || !topic.startsWith("DATA", b + 2) || (first !== 78 && first !== 68))
+    return undefined;
+  const d = topic.indexOf("/", c + 1);
+  if (first === 78) {
+    // NDATA: <edge> is the last level.
+    if (d >= 0) return undefined;
+    dataLevels.edge = topic.slice(c + 1);
+    dataLevels.device = undefined;
+  } else {
+    if (d < 0 || topic.indexOf("/", d + 1) >= 0) return undefined;
+    dataLevels.edge = topic.slice(c + 1, d);
+    dataLevels.device = topic.slice(d + 1);
+  }
+  dataLevels.group = topic.slice(EDGE_PREFIX.length, b);
+  return dataLevels;
+}
+
 function parseAny(topic: string): SparkplugTopic {
   if (topic.startsWith(CERTIFICATES_PREFIX)) return parseCertificate(topic.slice(CERTIFICATES_PREFIX.length));
   const levels = topic.split("/");

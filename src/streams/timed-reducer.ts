@@ -39,7 +39,8 @@ export function runReducer<I, O>(
   scheduler: SchedulerLike = asyncScheduler,
 ): Observable<O> {
   return defer(() => {
-    const deadlines$ = new BehaviorSubject<number | undefined>(reducer.nextDeadline());
+    let armed = reducer.nextDeadline();
+    const deadlines$ = new BehaviorSubject<number | undefined>(armed);
     const ticks$ = deadlines$.pipe(
       distinctUntilChanged(),
       switchMap((at) =>
@@ -51,8 +52,16 @@ export function runReducer<I, O>(
       map((input) => {
         const output = reducer.step(input, scheduler.now());
         // A timer that fired is spent: the next deadline arms a new one even if it is the same.
-        if (input === tick) deadlines$.next(undefined);
-        deadlines$.next(reducer.nextDeadline());
+        if (input === tick) {
+          armed = undefined;
+          deadlines$.next(undefined);
+        }
+        // Most inputs leave the deadline where it was: then the timer is not even told.
+        const next = reducer.nextDeadline();
+        if (next !== armed) {
+          armed = next;
+          deadlines$.next(next);
+        }
         return output;
       }),
       finalize(() => deadlines$.complete()),

@@ -6,7 +6,7 @@ import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { REBIRTH_METRIC } from "../payload.js";
 import { parseStatePayload } from "../state.js";
-import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
+import { dataTopicLevels, type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
   findNode,
   getNode,
@@ -123,10 +123,9 @@ export class HostSession {
    */
   private quietData(message: MqttMessage, now: number): boolean {
     if (message.retain) return false;
-    const topic = parseTopic(message.topic);
-    if (topic.kind === "node") {
-      if (topic.verb !== "NDATA") return false;
-    } else if (topic.kind !== "device" || topic.verb !== "DDATA") return false;
+    // Unchecked levels: they only find a node and device the session made from checked ones.
+    const topic = dataTopicLevels(message.topic);
+    if (topic === undefined) return false;
     const { model } = this;
     const node = findNode(model, topic.group, topic.edge);
     if (
@@ -137,7 +136,7 @@ export class HostSession {
     )
       return false;
     let table: MetricTable | undefined;
-    if (topic.kind === "device") {
+    if (topic.device !== undefined) {
       const device = node.devices.get(topic.device);
       if (device === undefined || device.status !== "online" || device.awaitingBirth) return false;
       table = device.birth?.metrics;

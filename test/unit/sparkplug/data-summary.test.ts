@@ -140,9 +140,17 @@ describe("DATA summarised for discovery", () => {
               ? edge.ddata("d", { X: random() }, now)
               : edge.ndata({ T: Math.floor(random() * 100) }, now);
       const payload = random() < 0.2 ? mutate(random, publish.payload) : publish.payload;
+      // Now and then a topic one character off (a level emptied, a wildcard, a slash more or
+      // less, another verb): the quick path must leave every one of them to the full one.
+      let topic = publish.topic;
+      if (random() < 0.1) {
+        const at = Math.floor(random() * topic.length);
+        const swap = ["/", "+", "#", "", "N", "D", "x"][Math.floor(random() * 7)]!;
+        topic = topic.slice(0, at) + swap + topic.slice(at + (random() < 0.5 ? 1 : 0));
+      }
       const input = {
         kind: "message" as const,
-        message: { topic: publish.topic, payload, qos: 0 as const, retain: false, at: now },
+        message: { topic, payload, qos: 0 as const, retain: random() < 0.02, at: now },
       };
       const a = full.step(input, now);
       const b = summary.step(input, now);
