@@ -70,7 +70,6 @@ export interface HostModel {
   /** The same nodes by group, then edge: found from a topic's levels without building a key. */
   readonly nodesByGroup: Map<string, Map<string, EdgeNode>>;
   readonly hosts: Map<string, HostApplication>;
-  readonly sequences: Map<string, SequenceTracker<MessageContext>>;
   readonly policy: RebirthPolicy;
   /** Node keys with a pending deadline (reorder, settle, stale, unproven), so ticks skip the rest. */
   readonly timed: Set<string>;
@@ -152,13 +151,9 @@ export function getNode(model: HostModel, group: string, edge: string, now: numb
   return node;
 }
 
-export function sequenceOf(model: HostModel, node: EdgeNode): SequenceTracker<MessageContext> {
-  let tracker = model.sequences.get(node.key);
-  if (!tracker) {
-    tracker = new SequenceTracker<MessageContext>();
-    model.sequences.set(node.key, tracker);
-  }
-  return tracker;
+export function sequenceOf(node: EdgeNode): SequenceTracker<MessageContext> {
+  node.sequence ??= new SequenceTracker<MessageContext>();
+  return node.sequence as SequenceTracker<MessageContext>;
 }
 
 /** Notes that `node` has a deadline at `at` (reorder, settle, stale, unproven): a tick will look at it then. */

@@ -80,7 +80,6 @@ export class HostSession {
       nodes: new Map(),
       nodesByGroup: new Map(),
       hosts: new Map(),
-      sequences: new Map(),
       policy: new RebirthPolicy(options.rebirth, random),
       timed: new Set(),
       timedFrom: undefined,
@@ -148,7 +147,7 @@ export class HostSession {
     if (!summary.ok || summary.unresolved.length > 0) return false;
     if (model.options.checkSequence) {
       const seq = summary.payload.seq;
-      const tracker = model.sequences.get(node.key);
+      const tracker = node.sequence;
       if (seq === undefined || tracker === undefined || !tracker.isNext(seq)) return false;
       tracker.accept(seq, undefined as unknown as MessageContext, now);
     }
@@ -218,8 +217,8 @@ export class HostSession {
 
   /** The earliest deadline the node has (reorder gap, device settle, stale, unproven grace), if any. */
   private deadlineOf(node: EdgeNode): number | undefined {
-    const { options, sequences } = this.model;
-    const gap = sequences.get(node.key)?.gapOpenedAt;
+    const { options } = this.model;
+    const gap = node.sequence?.gapOpenedAt;
     const unproven = node.unprovenSince;
     let next = gap === undefined ? undefined : gap + options.rebirth.reorderTimeoutMs;
     next = earlier(next, node.deviceSettleDeadline);
@@ -367,7 +366,7 @@ export class HostSession {
       this.process(ctx);
       return;
     }
-    const tracker = sequenceOf(this.model, node);
+    const tracker = sequenceOf(node);
     const verdict = tracker.accept(payload.seq, ctx, now);
     switch (verdict.kind) {
       case "in-order": {
@@ -457,14 +456,14 @@ export class HostSession {
   }
 
   private expireGap(out: StepOutput, node: EdgeNode, now: number): void {
-    const { released, missing } = sequenceOf(this.model, node).expire();
+    const { released, missing } = sequenceOf(node).expire();
     out.emit({ kind: "reorder-expired", ...scopeOf(node), missing });
     for (const held of released) this.processHeld(out, held.item, held.heldAt, now);
     requestRebirth(this.model, scopeOf(node), "seq-gap", now);
   }
 
   private onTick(out: StepOutput, now: number): void {
-    const { options, nodes, sequences, timed, timedFrom } = this.model;
+    const { options, nodes, timed, timedFrom } = this.model;
     // A tick for the rebirth policy alone: no node's deadline has come.
     if (timedFrom === undefined || now < timedFrom) return;
     // Recomputed from what is left; a node scheduled during the scan lowers it again.
@@ -476,7 +475,7 @@ export class HostSession {
         timed.delete(key);
         continue;
       }
-      const gap = sequences.get(key)?.gapOpenedAt;
+      const gap = node.sequence?.gapOpenedAt;
       if (gap !== undefined && now >= gap + options.rebirth.reorderTimeoutMs) this.expireGap(out, node, now);
       if (node.deviceSettleDeadline !== undefined && now >= node.deviceSettleDeadline)
         settleDevices(out, node, now);
@@ -488,8 +487,7 @@ export class HostSession {
       }
       if (node.staleDeadline !== undefined && now >= node.staleDeadline) {
         node.staleDeadline = undefined;
-        if (node.stale && node.status !== "offline")
-          markNodeDead(this.model, out, node, now, "silent-after-reconnect");
+        if (node.stale && node.status !== "offline") markNodeDead(out, node, now, "silent-after-reconnect");
       }
       const at = this.deadlineOf(node);
       if (at === undefined) timed.delete(key);
@@ -517,7 +515,7 @@ export class HostSession {
     out.emit({ kind: "broker-lost", broker });
     for (const node of this.model.nodes.values()) {
       if (!livesOn(node, broker)) continue;
-      this.model.sequences.get(node.key)?.forget();
+      node.sequence?.forget();
       if (node.status === "offline") continue;
       node.stale = true;
       node.staleDeadline = undefined;

@@ -1,4 +1,5 @@
 import type { MetricTable } from "../metric-table.js";
+import type { SequenceTracker } from "./sequence.js";
 
 /**
  * Liveness of an edge node or device as the host knows it: `online` after a birth of the
@@ -56,6 +57,8 @@ export interface EdgeNode {
   broker: string | undefined;
   /** The broker its latest message came from (where to ask it for a birth when `broker` is unknown). */
   heardOn: string | undefined;
+  /** Its seq tracking (made at its first sequenced message; on the node, read with it for every DATA). */
+  sequence: SequenceTracker<unknown> | undefined;
 }
 
 /** Another host application, from its STATE messages. */
@@ -89,6 +92,7 @@ export function newEdgeNode(group: string, edge: string, now: number): EdgeNode 
     unprovenSince: undefined,
     broker: undefined,
     heardOn: undefined,
+    sequence: undefined,
   };
 }
 

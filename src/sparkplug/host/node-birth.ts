@@ -34,8 +34,8 @@ export const handleNodeBirth: MessageHandler = (ctx) => {
   node.unprovenSince = undefined;
   node.staleDeadline = undefined;
   if (ctx.message.broker !== undefined) node.broker = ctx.message.broker;
-  if (payload.seq === undefined) sequenceOf(model, node).forget();
-  else sequenceOf(model, node).reset(payload.seq % 256);
+  if (payload.seq === undefined) sequenceOf(node).forget();
+  else sequenceOf(node).reset(payload.seq % 256);
   model.policy.satisfied(node.group, node.edge);
 
   let awaiting = 0;

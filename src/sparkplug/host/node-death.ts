@@ -1,4 +1,4 @@
-import { bdSeqOf, type HostModel, type MessageHandler, type StepOutput, sequenceOf } from "./context.js";
+import { bdSeqOf, type MessageHandler, type StepOutput, sequenceOf } from "./context.js";
 import type { EdgeNode } from "./model.js";
 
 /**
@@ -10,7 +10,7 @@ import type { EdgeNode } from "./model.js";
  * meaningless).
  */
 export const handleNodeDeath: MessageHandler = (ctx) => {
-  const { model, out, topic, payload, now } = ctx;
+  const { out, topic, payload, now } = ctx;
   const messageTopic = ctx.message.topic;
   const node = ctx.node;
   const bdSeq = bdSeqOf(payload);
@@ -54,12 +54,11 @@ export const handleNodeDeath: MessageHandler = (ctx) => {
     return;
   }
   // An unproven node (certificate) whose death matches its birth is dead as well.
-  markNodeDead(model, out, node, now, "ndeath");
+  markNodeDead(out, node, now, "ndeath");
 };
 
 /** Takes a node and every device under it offline, their metrics stale. */
 export function markNodeDead(
-  model: HostModel,
   out: StepOutput,
   node: EdgeNode,
   now: number,
@@ -71,7 +70,7 @@ export function markNodeDead(
   node.deviceSettleDeadline = undefined;
   node.staleDeadline = undefined;
   node.unprovenSince = undefined;
-  sequenceOf(model, node).forget();
+  sequenceOf(node).forget();
   out.emit({ kind: "node-died", group: node.group, edge: node.edge, reason, at: now });
   for (const device of node.devices.values()) {
     device.stale = true;
