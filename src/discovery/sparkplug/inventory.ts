@@ -34,8 +34,6 @@ interface Entry {
   device: DiscoveredDevice;
   /** `<group>/<edge>` of the node it belongs to. */
   node: string;
-  /** The Sparkplug device id, for a device (not an edge node). */
-  deviceId: string | undefined;
   /** While offline and kept for the grace period: when to drop it (host time). */
   expiresAt: number | undefined;
   /**
@@ -46,6 +44,11 @@ interface Entry {
   builtFromNode: unknown;
   builtFromDevice: unknown;
   builtForBroker: string | undefined;
+}
+
+/** The Sparkplug device id of a listed device (undefined for an edge node). */
+function deviceIdOf(device: DiscoveredDevice): string | undefined {
+  return device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
 }
 
 /** A FilterList in words, for the item it leaves out. */
@@ -78,10 +81,11 @@ function propertyValue(value: MetricValue | undefined): string | undefined {
 }
 
 /** What the fleet page shows of an edge node's session (kept per node, not per device). */
-interface NodeFacts {
-  bornAt: number | undefined;
-  bdSeq: string | undefined;
-  diedAt: number | undefined;
+/**
+ * What the fleet page shows of a node beyond the host model (which has its birth, bdSeq and
+ * death): seq gaps and our rebirth requests. Made only for a node that has had one.
+ */
+interface NodeTrouble {
   seqGaps: number;
   rebirths: number;
   lastRebirthAt: number | undefined;
@@ -89,8 +93,8 @@ interface NodeFacts {
 
 export class SparkplugInventory {
   private readonly entries = new Map<string, Entry>();
-  /** Per node key: births, gaps and rebirth requests, from the host's events. */
-  private readonly facts = new Map<string, NodeFacts>();
+  /** Per node key, only for nodes that had any: seq gaps and rebirth requests, from the host's events. */
+  private readonly trouble = new Map<string, NodeTrouble>();
   private readonly idsByNode = new Map<string, Set<string>>();
   private readonly expiring = new Set<string>();
   /**
@@ -133,37 +137,17 @@ export class SparkplugInventory {
   }
 
   private noteFacts(event: HostEvent, now: number): void {
-    switch (event.kind) {
-      case "node-born":
-      case "node-died":
-      case "seq-gap":
-      case "rebirth-requested":
-        break;
-      default:
-        return;
-    }
+    if (event.kind !== "seq-gap" && event.kind !== "rebirth-requested") return;
     const key = nodeKey(event.group, event.edge);
-    let facts = this.facts.get(key);
-    if (facts === undefined) {
-      facts = {
-        bornAt: undefined,
-        bdSeq: undefined,
-        diedAt: undefined,
-        seqGaps: 0,
-        rebirths: 0,
-        lastRebirthAt: undefined,
-      };
-      this.facts.set(this.options.nodes.get(key)?.key ?? key, facts);
+    let trouble = this.trouble.get(key);
+    if (trouble === undefined) {
+      trouble = { seqGaps: 0, rebirths: 0, lastRebirthAt: undefined };
+      this.trouble.set(this.options.nodes.get(key)?.key ?? key, trouble);
     }
-    if (event.kind === "node-born") {
-      facts.bornAt = now;
-      facts.bdSeq = event.bdSeq;
-      facts.diedAt = undefined;
-    } else if (event.kind === "node-died") facts.diedAt = event.at;
-    else if (event.kind === "seq-gap") facts.seqGaps++;
+    if (event.kind === "seq-gap") trouble.seqGaps++;
     else {
-      facts.rebirths++;
-      facts.lastRebirthAt = now;
+      trouble.rebirths++;
+      trouble.lastRebirthAt = now;
     }
   }
 
@@ -174,16 +158,18 @@ export class SparkplugInventory {
   factsOf(id: string): Record<string, string | number> | undefined {
     const [, group, edge] = id.split("/");
     if (group === undefined || edge === undefined) return undefined;
-    const facts = this.facts.get(nodeKey(group, edge));
-    if (facts === undefined) return undefined;
+    const key = nodeKey(group, edge);
+    const node = this.options.nodes.get(key);
+    if (node === undefined) return undefined;
+    const trouble = this.trouble.get(key);
     const out: Record<string, string | number> = {};
-    if (facts.bornAt !== undefined) out["node born"] = new Date(facts.bornAt).toISOString();
-    if (facts.bdSeq !== undefined) out.bdSeq = facts.bdSeq;
-    if (facts.diedAt !== undefined) out["node died"] = new Date(facts.diedAt).toISOString();
-    out["seq gaps"] = facts.seqGaps;
-    out["rebirth requests"] = facts.rebirths;
-    if (facts.lastRebirthAt !== undefined)
-      out["last rebirth request"] = new Date(facts.lastRebirthAt).toISOString();
+    if (node.birth !== undefined) out["node born"] = new Date(node.birth.receivedAt).toISOString();
+    if (node.bdSeq !== undefined) out.bdSeq = node.bdSeq.toString();
+    if (node.diedAt !== undefined) out["node died"] = new Date(node.diedAt).toISOString();
+    out["seq gaps"] = trouble?.seqGaps ?? 0;
+    out["rebirth requests"] = trouble?.rebirths ?? 0;
+    if (trouble?.lastRebirthAt !== undefined)
+      out["last rebirth request"] = new Date(trouble.lastRebirthAt).toISOString();
     return out;
   }
 
@@ -199,8 +185,8 @@ export class SparkplugInventory {
         if (this.keepOffline(id, now)) current.add(this.entries.get(id)?.device.id ?? id);
         continue;
       }
-      const deviceId = device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
-      this.put(id, device, key, deviceId);
+      const deviceId = deviceIdOf(device);
+      this.put(id, device, key);
       if (node && deviceId !== undefined) {
         const entry = this.entries.get(id)!;
         entry.builtFromNode = node.birth;
@@ -445,7 +431,7 @@ export class SparkplugInventory {
     return { id, properties, kind: "sparkplug-device", broker: properties.MQTT_BROKER_URI! };
   }
 
-  private put(id: string, device: DiscoveredDevice, node: string, deviceId: string | undefined): void {
+  private put(id: string, device: DiscoveredDevice, node: string): void {
     const entry = this.entries.get(id);
     this.expiring.delete(id);
     if (entry && sameAkriDevice(entry.device, device)) {
@@ -456,7 +442,6 @@ export class SparkplugInventory {
     this.entries.set(id, {
       device,
       node,
-      deviceId,
       expiresAt: undefined,
       builtFromNode: undefined,
       builtFromDevice: undefined,
@@ -472,8 +457,9 @@ export class SparkplugInventory {
     if (entry === undefined) return undefined;
     const node = this.options.nodes.get(entry.node);
     if (entry.expiresAt !== undefined || node === undefined) return "offline";
-    if (entry.deviceId === undefined) return node.stale ? "stale" : "online";
-    const device = node.devices.get(entry.deviceId);
+    const deviceId = deviceIdOf(entry.device);
+    if (deviceId === undefined) return node.stale ? "stale" : "online";
+    const device = node.devices.get(deviceId);
     return node.stale || device === undefined || device.stale || device.awaitingBirth ? "stale" : "online";
   }
 
