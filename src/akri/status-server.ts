@@ -73,7 +73,10 @@ export class StatusServer {
       }
       if (path === "/devices") {
         const all = url.searchParams.get("all") === "true";
-        const body = JSON.stringify(sources.devices(all), null, 2);
+        // ?all=true is for the page and tools, and large (a few MB at 10,000 devices): compact.
+        const body = all
+          ? JSON.stringify(sources.devices(all))
+          : JSON.stringify(sources.devices(all), null, 2);
         res
           .writeHead(200, { "content-type": "application/json", "cache-control": "no-store" })
           .end(`${body}\n`);

@@ -88,8 +88,8 @@ export function collisionsUnlisted(
  * BLAKE2b digest of 3 bytes of the id (a digest parameterised to 3 bytes, not a truncated
  * 64-byte one), as the agent computes it.
  */
-export function instanceName(configuration: string, id: string): string {
-  return `${configuration}-${deviceHash(id)}`;
+export function instanceName(configuration: string, id: string, hash = deviceHash(id)): string {
+  return `${configuration}-${hash}`;
 }
 
 export function deviceHash(id: string): string {
@@ -119,6 +119,12 @@ export class InstanceHashes {
   private readonly hashOf = new Map<string, string>();
   private readonly idsOf = new Map<string, string[]>();
   private readonly collided = new Set<string>();
+
+  /** The instance hash of an id, hashed once (then remembered with the others). */
+  hash(id: string): string {
+    this.add(id);
+    return this.hashOf.get(id)!;
+  }
 
   /** Hashes a newly listed id. */
   add(id: string): void {
