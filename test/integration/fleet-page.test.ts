@@ -119,6 +119,7 @@ sparkplug:
       devices: { id: string; facts: Record<string, unknown> }[];
     }[];
     expect(streams[0]?.devices.find((d) => d.id === "spBv1.0/Fleet/Line1/Motor")?.facts).toMatchObject({
+      born: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       "node born": expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       bdSeq: "0",
       "seq gaps": 0,
@@ -228,8 +229,12 @@ sparkplug:
         // The feed shows the death, pushed over Server-Sent Events.
         const death = page.locator("#feed li", { hasText: "node-died" }).filter({ hasText: "Fleet/Line1" });
         await eventually(async () => (await death.count()) > 0, "the death in the feed", 10_000);
-        // The search box narrows the table; the keyboard reaches it.
-        await page.focus("#search");
+        // The search box narrows the table; the keyboard reaches it (Tab from the configuration
+        // selector), and the pager's buttons are real buttons.
+        await page.focus("#stream");
+        await page.keyboard.press("Tab");
+        expect(await page.locator("#search").evaluate((el) => el === document.activeElement)).toBe(true);
+        expect(await page.locator("#next").evaluate((el) => el.tagName)).toBe("BUTTON");
         await page.keyboard.type("excluded-by-filter");
         await eventually(
           async () =>

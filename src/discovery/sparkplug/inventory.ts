@@ -152,17 +152,20 @@ export class SparkplugInventory {
   }
 
   /**
-   * What the fleet page shows of an entity: its node's birth (host time) and bdSeq, death,
-   * seq gaps and rebirth requests (ours, counted since the handler started).
+   * What the fleet page shows of an entity: its own birth (host time, a device's DBIRTH),
+   * its node's birth, bdSeq and death, seq gaps and rebirth requests (ours, counted since
+   * the handler started).
    */
   factsOf(id: string): Record<string, string | number> | undefined {
-    const [, group, edge] = id.split("/");
+    const [, group, edge, deviceId] = id.split("/");
     if (group === undefined || edge === undefined) return undefined;
     const key = nodeKey(group, edge);
     const node = this.options.nodes.get(key);
     if (node === undefined) return undefined;
     const trouble = this.trouble.get(key);
     const out: Record<string, string | number> = {};
+    const deviceBirth = deviceId === undefined ? undefined : node.devices.get(deviceId)?.birth;
+    if (deviceBirth !== undefined) out.born = new Date(deviceBirth.receivedAt).toISOString();
     if (node.birth !== undefined) out["node born"] = new Date(node.birth.receivedAt).toISOString();
     if (node.bdSeq !== undefined) out.bdSeq = node.bdSeq.toString();
     if (node.diedAt !== undefined) out["node died"] = new Date(node.diedAt).toISOString();
