@@ -233,7 +233,15 @@ sparkplug:
         // selector), and the pager's buttons are real buttons.
         await page.focus("#stream");
         await page.keyboard.press("Tab");
-        expect(await page.locator("#search").evaluate((el) => el === document.activeElement)).toBe(true);
+        expect(
+          await page
+            .locator("#search")
+            .evaluate(
+              (el) =>
+                (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument
+                  .activeElement === el,
+            ),
+        ).toBe(true);
         expect(await page.locator("#next").evaluate((el) => el.tagName)).toBe("BUTTON");
         await page.keyboard.type("excluded-by-filter");
         await eventually(
