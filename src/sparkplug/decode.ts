@@ -151,6 +151,34 @@ export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataS
   };
 }
 
+/** The header that `quietDataSeq` reuses (it runs for every quiet DATA message). */
+const quietHeader: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined };
+
+/**
+ * The host's quiet lane: the seq of a well-formed, uncompressed DATA payload that has one
+ * and whose every metric `table` resolves; undefined otherwise (then the message takes the
+ * full path, which reports why). Allocates nothing.
+ */
+export function quietDataSeq(bytes: Uint8Array, table: MetricTable): number | undefined {
+  const reader = summaryReader(bytes);
+  summaryTable = table;
+  summaryUnresolved = NO_UNRESOLVED;
+  let header: PayloadHeader;
+  try {
+    header = scanPayload(reader, checkRef, quietHeader);
+  } catch {
+    return undefined;
+  } finally {
+    summaryTable = undefined;
+  }
+  if (summaryUnresolved !== NO_UNRESOLVED) {
+    summaryUnresolved = NO_UNRESOLVED;
+    return undefined;
+  }
+  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) return undefined;
+  return header.seq === undefined ? undefined : Number(header.seq);
+}
+
 function readAndInterpret(bytes: Uint8Array, table: MetricTable | undefined): DecodeResult {
   const reader = createReader(bytes);
   const metrics: Metric[] = [];

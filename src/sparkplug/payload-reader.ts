@@ -104,9 +104,13 @@ export function readPayload(reader: protobuf.Reader, onMetric: (metric: RawMetri
  * checked exactly as `readPayload` checks them: the same bytes fail with the same error at
  * the same offset. The scratch MetricRef is reused between callbacks.
  */
-export function scanPayload(reader: protobuf.Reader, onMetric: (metric: MetricRef) => void): PayloadHeader {
+export function scanPayload(
+  reader: protobuf.Reader,
+  onMetric: (metric: MetricRef) => void,
+  header: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined },
+): PayloadHeader {
   scanScratch.buf = reader.buf as Buffer;
-  return readPayloadWith(reader, scanScratch, scanMetric, onMetric);
+  return readPayloadWith(reader, scanScratch, scanMetric, onMetric, header);
 }
 
 function readPayloadWith<M>(
@@ -114,8 +118,12 @@ function readPayloadWith<M>(
   scratch: M,
   readOne: (reader: protobuf.Reader, end: number, metric: M) => void,
   onMetric: (metric: M) => void,
+  header: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined },
 ): PayloadHeader {
-  const header: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined };
+  header.timestamp = undefined;
+  header.seq = undefined;
+  header.uuid = undefined;
+  header.body = undefined;
   const end = reader.len;
   while (reader.pos < end) {
     const tag = reader.tag();

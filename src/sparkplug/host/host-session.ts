@@ -1,7 +1,13 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
 import { DataType } from "../datatype.js";
-import { type DataSummary, type DecodeResult, decodePayload, summarizeData } from "../decode.js";
+import {
+  type DataSummary,
+  type DecodeResult,
+  decodePayload,
+  quietDataSeq,
+  summarizeData,
+} from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { REBIRTH_METRIC } from "../payload.js";
@@ -143,12 +149,11 @@ export class HostSession {
       table = node.birth?.metrics;
     }
     if (table === undefined) return false;
-    const summary = summarizeData(message.payload, { table });
-    if (!summary.ok || summary.unresolved.length > 0) return false;
+    const seq = quietDataSeq(message.payload, table);
+    if (seq === undefined) return false;
     if (model.options.checkSequence) {
-      const seq = summary.payload.seq;
       const tracker = node.sequence;
-      if (seq === undefined || tracker === undefined || !tracker.isNext(seq)) return false;
+      if (tracker === undefined || !tracker.isNext(seq)) return false;
       tracker.accept(seq, undefined as unknown as MessageContext, now);
     }
     node.lastSeenAt = now;
