@@ -112,29 +112,23 @@ function checkRef(ref: MetricRef): void {
  */
 export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataSummary {
   const table = options?.table;
-  const reader = summaryReader(bytes);
-  summaryTable = table;
-  summaryUnresolved = NO_UNRESOLVED;
-  let header: PayloadHeader;
-  try {
-    header = scanPayload(reader, checkRef);
-  } catch (e) {
-    return { ok: false, error: { message: errorMessage(e), offset: reader.pos } };
-  } finally {
-    summaryTable = undefined;
-  }
-  const unresolved = summaryUnresolved;
-  summaryUnresolved = NO_UNRESOLVED;
+  const scanned = scanData(bytes, table, {
+    timestamp: undefined,
+    seq: undefined,
+    uuid: undefined,
+    body: undefined,
+  });
+  if ("message" in scanned) return { ok: false, error: scanned };
+  const { header, unresolved } = scanned;
   if (header.uuid === COMPRESSED_UUID && header.body !== undefined) {
     const full = decodePayload(bytes, options);
     if (!full.ok) return full;
-    const inner = full.payload.metrics.filter(
-      (m) => m.datatypeSource === "none" || table?.indexOf(m.alias, m.name) === undefined,
-    );
     return {
       ok: true,
       payload: full.payload,
-      unresolved: inner.map((m) => ({ alias: m.alias, name: m.name })),
+      unresolved: full.payload.metrics
+        .filter((m) => resolvedIndex(m, table) === undefined)
+        .map((m) => ({ alias: m.alias, name: m.name })),
     };
   }
   return {
@@ -160,23 +154,49 @@ const quietHeader: PayloadHeader = { timestamp: undefined, seq: undefined, uuid:
  * full path, which reports why). Allocates nothing.
  */
 export function quietDataSeq(bytes: Uint8Array, table: MetricTable): number | undefined {
+  const scanned = scanData(bytes, table, quietHeader);
+  if ("message" in scanned || scanned.unresolved.length > 0) return undefined;
+  const { header } = scanned;
+  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) return undefined;
+  return header.seq === undefined ? undefined : Number(header.seq);
+}
+
+/** What `scanData` found: the header it filled, and the metrics `table` does not resolve. */
+const scanned: { header: PayloadHeader; unresolved: UnresolvedMetric[] } = {
+  header: quietHeader,
+  unresolved: NO_UNRESOLVED,
+};
+
+/**
+ * Scans a DATA payload into `header`, looking each metric up in `table`. Returns one reused
+ * result (read it before the next scan), or the error of malformed bytes with its offset.
+ */
+function scanData(
+  bytes: Uint8Array,
+  table: MetricTable | undefined,
+  header: PayloadHeader,
+): typeof scanned | DecodeError {
   const reader = summaryReader(bytes);
   summaryTable = table;
   summaryUnresolved = NO_UNRESOLVED;
-  let header: PayloadHeader;
   try {
-    header = scanPayload(reader, checkRef, quietHeader);
-  } catch {
-    return undefined;
+    scanned.header = scanPayload(reader, checkRef, header);
+  } catch (e) {
+    return { message: errorMessage(e), offset: reader.pos };
   } finally {
     summaryTable = undefined;
   }
-  if (summaryUnresolved !== NO_UNRESOLVED) {
-    summaryUnresolved = NO_UNRESOLVED;
-    return undefined;
-  }
-  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) return undefined;
-  return header.seq === undefined ? undefined : Number(header.seq);
+  scanned.unresolved = summaryUnresolved;
+  summaryUnresolved = NO_UNRESOLVED;
+  return scanned;
+}
+
+/**
+ * Where a decoded DATA metric sits in its birth table, or undefined when the birth does not
+ * resolve it (untyped and unknown, or typed yet absent: non-compliant but common).
+ */
+export function resolvedIndex(metric: Metric, table: MetricTable | undefined): number | undefined {
+  return metric.datatypeSource === "none" ? undefined : table?.indexOf(metric.alias, metric.name);
 }
 
 function readAndInterpret(bytes: Uint8Array, table: MetricTable | undefined): DecodeResult {

@@ -1,5 +1,13 @@
+import { resolvedIndex, type UnresolvedMetric } from "../decode.js";
 import type { DeviceTopic } from "../topic.js";
-import { getNode, type MessageHandler, requestRebirth, type StepOutput, scopeOf } from "./context.js";
+import {
+  getNode,
+  type MessageContext,
+  type MessageHandler,
+  requestRebirth,
+  type StepOutput,
+  scopeOf,
+} from "./context.js";
 import { getDevice } from "./device-birth.js";
 import type { EdgeNode } from "./model.js";
 
@@ -11,7 +19,7 @@ import type { EdgeNode } from "./model.js";
  * by then are gone.
  */
 export const handleData: MessageHandler = (ctx) => {
-  const { model, out, topic, payload, now } = ctx;
+  const { model, out, topic, now } = ctx;
   const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
   const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
   if (node.status !== "online") {
@@ -36,34 +44,9 @@ export const handleData: MessageHandler = (ctx) => {
       }
     }
   }
-  let unknown = false;
-  if (ctx.unresolved !== undefined) {
-    // Summarised: the decoder already looked each metric up in the birth table.
-    for (const metric of ctx.unresolved) {
-      unknown = true;
-      out.emit({
-        kind: "unknown-metric",
-        ...scopeOf(node, deviceId),
-        alias: metric.alias?.toString(),
-        name: metric.name,
-      });
-    }
-    if (unknown) requestRebirth(model, scopeOf(node), "unknown-metric", now);
-    return;
-  }
-  const table = deviceId === undefined ? node.birth?.metrics : node.devices.get(deviceId)?.birth?.metrics;
-  const track = model.options.trackValues;
-  for (const metric of payload.metrics) {
-    const index = metric.datatypeSource === "none" ? undefined : table?.indexOf(metric.alias, metric.name);
-    if (index !== undefined) {
-      // Historical values are back-fill: they never replace the current value. The last
-      // non-historical occurrence in a payload is the current one (they are in time order).
-      if (track && !metric.isHistorical)
-        table!.setValue(index, metric.value, metric.timestamp ?? payload.timestamp);
-      continue;
-    }
-    // Untyped and unresolved, or typed (non-compliant but common) yet absent from the birth.
-    unknown = true;
+  // Summarised DATA comes with what its birth does not resolve; decoded DATA is looked up here.
+  const unresolved = ctx.unresolved ?? resolveMetrics(ctx, node, deviceId);
+  for (const metric of unresolved) {
     out.emit({
       kind: "unknown-metric",
       ...scopeOf(node, deviceId),
@@ -71,8 +54,32 @@ export const handleData: MessageHandler = (ctx) => {
       name: metric.name,
     });
   }
-  if (unknown) requestRebirth(model, scopeOf(node), "unknown-metric", now);
+  if (unresolved.length > 0) requestRebirth(model, scopeOf(node), "unknown-metric", now);
 };
+
+/**
+ * The metrics of decoded DATA that its birth does not resolve; the others' values are
+ * tracked when the host tracks values.
+ */
+function resolveMetrics(
+  ctx: MessageContext,
+  node: EdgeNode,
+  deviceId: string | undefined,
+): UnresolvedMetric[] {
+  const { payload, model } = ctx;
+  const table = deviceId === undefined ? node.birth?.metrics : node.devices.get(deviceId)?.birth?.metrics;
+  const track = model.options.trackValues;
+  const unresolved: UnresolvedMetric[] = [];
+  for (const metric of payload.metrics) {
+    const index = resolvedIndex(metric, table);
+    if (index === undefined) unresolved.push({ alias: metric.alias, name: metric.name });
+    // Historical values are back-fill: they never replace the current value. The last
+    // non-historical occurrence in a payload is the current one (they are in time order).
+    else if (track && !metric.isHistorical)
+      table!.setValue(index, metric.value, metric.timestamp ?? payload.timestamp);
+  }
+  return unresolved;
+}
 
 /** Ends a birth burst: devices still awaiting their DBIRTH after an NBIRTH are offline. */
 export function settleDevices(out: StepOutput, node: EdgeNode, now: number): void {
