@@ -186,6 +186,14 @@ export class MetricRef {
 /** The one scratch MetricRef of `scanPayload` (synchronous: never in use twice at once). */
 const scanScratch = new MetricRef();
 
+/** A Metric field's tag: every one fits in one byte; the general varint read is the fallback. */
+function metricTag(reader: protobuf.Reader): number {
+  const first = reader.buf[reader.pos]!;
+  if (first >= 0x80) return reader.tag();
+  reader.pos++;
+  return first;
+}
+
 /** protobufjs's length prefix read (`size`: a varint32 that fails as `string`/`bytes` fail). */
 function lengthOf(reader: protobuf.Reader): number {
   return (reader as unknown as { size(): number }).size();
@@ -211,11 +219,8 @@ function scanMetric(reader: protobuf.Reader, end: number, m: MetricRef): void {
   m.alias = undefined;
   m.nameStart = -1;
   m.nameEnd = -1;
-  const buf = reader.buf;
   while (reader.pos < end) {
-    const first = buf[reader.pos]!;
-    const tag = first < 0x80 ? first : reader.tag();
-    if (first < 0x80) reader.pos++;
+    const tag = metricTag(reader);
     switch (tag) {
       case 16: // alias
         m.alias = reader.uint64() as unknown as number | bigint;
@@ -310,71 +315,65 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
   m.datasetValue = undefined;
   m.templateValue = undefined;
   m.extensionValue = undefined;
-  {
-    const buf = reader.buf;
-    while (reader.pos < end) {
-      // Every Metric tag is one byte; the general varint read is the fallback.
-      const first = buf[reader.pos]!;
-      const tag = first < 0x80 ? first : reader.tag();
-      if (first < 0x80) reader.pos++;
-      switch (tag) {
-        case 16: // alias
-          m.alias = reader.uint64() as unknown as number | bigint;
-          break;
-        case 24: // timestamp
-          m.timestamp = reader.uint64() as unknown as number | bigint;
-          break;
-        case 80: // int
-          m.intValue = reader.uint32();
-          break;
-        case 105: // double
-          m.doubleValue = reader.double();
-          break;
-        case 101: // float
-          m.floatValue = reader.float();
-          break;
-        case 112: // boolean
-          m.booleanValue = reader.bool();
-          break;
-        case 88: // long
-          m.longValue = reader.uint64() as unknown as number | bigint;
-          break;
-        case 122: // string
-          m.stringValue = reader.string();
-          break;
-        case 10: // name
-          m.name = reader.string();
-          break;
-        case 32: // datatype
-          m.datatype = reader.uint32();
-          break;
-        case 56: // is_null
-          m.isNull = reader.bool();
-          break;
-        case 40: // is_historical
-          m.isHistorical = reader.bool();
-          break;
-        case 48: // is_transient
-          m.isTransient = reader.bool();
-          break;
-        case 130: // bytes
-          m.bytesValue = reader.bytes();
-          break;
-        case 66: // metadata
-          m.metadata = MetaDataType.decode(reader, reader.uint32()) as RawMetric["metadata"];
-          break;
-        case 74: // properties
-          m.properties = PropertySetType.decode(reader, reader.uint32()) as RawMetric["properties"];
-          break;
-        case 138: // dataset
-          m.datasetValue = DataSetType.decode(reader, reader.uint32()) as RawMetric["datasetValue"];
-          break;
-        case 146: // template
-          m.templateValue = TemplateType.decode(reader, reader.uint32()) as RawMetric["templateValue"];
-          break;
-        default:
-          skip(reader, tag);
-      }
+  while (reader.pos < end) {
+    const tag = metricTag(reader);
+    switch (tag) {
+      case 16: // alias
+        m.alias = reader.uint64() as unknown as number | bigint;
+        break;
+      case 24: // timestamp
+        m.timestamp = reader.uint64() as unknown as number | bigint;
+        break;
+      case 80: // int
+        m.intValue = reader.uint32();
+        break;
+      case 105: // double
+        m.doubleValue = reader.double();
+        break;
+      case 101: // float
+        m.floatValue = reader.float();
+        break;
+      case 112: // boolean
+        m.booleanValue = reader.bool();
+        break;
+      case 88: // long
+        m.longValue = reader.uint64() as unknown as number | bigint;
+        break;
+      case 122: // string
+        m.stringValue = reader.string();
+        break;
+      case 10: // name
+        m.name = reader.string();
+        break;
+      case 32: // datatype
+        m.datatype = reader.uint32();
+        break;
+      case 56: // is_null
+        m.isNull = reader.bool();
+        break;
+      case 40: // is_historical
+        m.isHistorical = reader.bool();
+        break;
+      case 48: // is_transient
+        m.isTransient = reader.bool();
+        break;
+      case 130: // bytes
+        m.bytesValue = reader.bytes();
+        break;
+      case 66: // metadata
+        m.metadata = MetaDataType.decode(reader, reader.uint32()) as RawMetric["metadata"];
+        break;
+      case 74: // properties
+        m.properties = PropertySetType.decode(reader, reader.uint32()) as RawMetric["properties"];
+        break;
+      case 138: // dataset
+        m.datasetValue = DataSetType.decode(reader, reader.uint32()) as RawMetric["datasetValue"];
+        break;
+      case 146: // template
+        m.templateValue = TemplateType.decode(reader, reader.uint32()) as RawMetric["templateValue"];
+        break;
+      default:
+        skip(reader, tag);
     }
   }
 }
