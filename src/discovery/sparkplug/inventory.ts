@@ -51,12 +51,18 @@ function deviceIdOf(device: DiscoveredDevice): string | undefined {
   return device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
 }
 
-/** A FilterList in words, for the item it leaves out. */
-function describeFilter(key: string, filter: FilterList | undefined): (item: string) => string {
-  return (item) =>
-    filter?.action === "Include"
-      ? `${key} Include does not list ${JSON.stringify(item)}`
-      : `${key} Exclude lists ${JSON.stringify(item)}`;
+type Reason = UnlistedEntity["reason"];
+
+/** The reason a FilterList leaves `item` out (naming the list and the item), or undefined if it keeps it. */
+function excludedBy(key: string, filter: FilterList | undefined, item: string): Reason | undefined {
+  if (shouldInclude(filter, item)) return undefined;
+  return {
+    code: "excluded-by-filter",
+    message:
+      filter?.action === "Include"
+        ? `${key} Include does not list ${JSON.stringify(item)}`
+        : `${key} Exclude lists ${JSON.stringify(item)}`,
+  };
 }
 
 /** An unlisted entity's status, from the model. */
@@ -250,29 +256,34 @@ export class SparkplugInventory {
   unlisted(): UnlistedEntity[] {
     const { sparkplug } = this.options;
     const out: UnlistedEntity[] = [];
-    const groupFilter = describeFilter("groupIds", sparkplug.groupIds);
-    const edgeFilter = describeFilter("edgeNodeIds", sparkplug.edgeNodeIds);
-    const deviceFilter = describeFilter("deviceIds", sparkplug.deviceIds);
+    const kindOut = (kind: "devices" | "nodes"): Reason | undefined =>
+      sparkplug.discover === kind
+        ? {
+            code: "not-discovered-kind",
+            message:
+              kind === "devices"
+                ? "discover: devices lists devices, not edge nodes"
+                : "discover: nodes lists edge nodes, not devices",
+          }
+        : undefined;
+    const nodesOut = kindOut("devices");
+    const devicesOut = kindOut("nodes");
     for (const node of this.options.nodes.values()) {
       const nodeId = entityId(node.group, node.edge);
       const nodeTable = node.birth?.metrics;
-      const excluded = !shouldInclude(sparkplug.groupIds, node.group)
-        ? groupFilter(node.group)
-        : !shouldInclude(sparkplug.edgeNodeIds, node.edge)
-          ? edgeFilter(node.edge)
-          : undefined;
-      const nodeStatus = entityStatus(node.status, node.stale);
+      const excluded =
+        excludedBy("groupIds", sparkplug.groupIds, node.group) ??
+        excludedBy("edgeNodeIds", sparkplug.edgeNodeIds, node.edge);
       if (!this.entries.has(nodeId)) {
         const reason =
-          excluded !== undefined
-            ? ({ code: "excluded-by-filter", message: excluded } as const)
-            : sparkplug.discover === "devices"
-              ? ({
-                  code: "not-discovered-kind",
-                  message: "discover: devices lists devices, not edge nodes",
-                } as const)
-              : this.whyNot(node.status, false, nodeTable, undefined, "NBIRTH");
-        if (reason) out.push({ id: nodeId, kind: "sparkplug-node", status: nodeStatus, reason });
+          excluded ?? nodesOut ?? this.whyNot(node.status, false, nodeTable, undefined, "NBIRTH");
+        if (reason)
+          out.push({
+            id: nodeId,
+            kind: "sparkplug-node",
+            status: entityStatus(node.status, node.stale),
+            reason,
+          });
       }
       for (const device of node.devices.values()) {
         const id = entityId(node.group, node.edge, device.id);
@@ -282,22 +293,16 @@ export class SparkplugInventory {
             ? "offline"
             : entityStatus(device.status, node.stale || device.stale, device.awaitingBirth);
         const reason =
-          excluded !== undefined
-            ? ({ code: "excluded-by-filter", message: excluded } as const)
-            : sparkplug.discover === "nodes"
-              ? ({
-                  code: "not-discovered-kind",
-                  message: "discover: nodes lists edge nodes, not devices",
-                } as const)
-              : !shouldInclude(sparkplug.deviceIds, device.id)
-                ? ({ code: "excluded-by-filter", message: deviceFilter(device.id) } as const)
-                : this.whyNot(
-                    node.status === "offline" ? "offline" : device.status,
-                    device.awaitingBirth,
-                    device.birth?.metrics,
-                    nodeTable,
-                    "DBIRTH",
-                  );
+          excluded ??
+          devicesOut ??
+          excludedBy("deviceIds", sparkplug.deviceIds, device.id) ??
+          this.whyNot(
+            node.status === "offline" ? "offline" : device.status,
+            device.awaitingBirth,
+            device.birth?.metrics,
+            nodeTable,
+            "DBIRTH",
+          );
         if (reason) out.push({ id, kind: "sparkplug-device", status, reason });
       }
     }
@@ -311,7 +316,7 @@ export class SparkplugInventory {
     table: MetricTable | undefined,
     fallback: MetricTable | undefined,
     birth: "NBIRTH" | "DBIRTH",
-  ): UnlistedEntity["reason"] | undefined {
+  ): Reason | undefined {
     if (status === "unknown" || awaitingBirth)
       return {
         code: "awaiting-birth",
