@@ -322,35 +322,30 @@ export class DiscoverService {
 
   /** Devices of every open stream's last list, by its Configuration and how they are doing now. */
   private devicesByConfiguration(): { configuration: string; status: string; n: number }[] {
-    const counts = new Map<string, number>();
+    const counts = new Map<string, Record<string, number>>();
     for (const stream of this.streams.values()) {
       const sent = stream.lastSent;
       if (!sent) continue;
       const configuration = configurationOf(stream);
-      for (const status of ["online", "stale", "offline"])
-        counts.set(`${configuration}\n${status}`, counts.get(`${configuration}\n${status}`) ?? 0);
-      for (const device of sent.devices) {
-        const key = `${configuration}\n${sent.statusOf(device.id) ?? "offline"}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
+      let byStatus = counts.get(configuration);
+      if (!byStatus) {
+        byStatus = { online: 0, stale: 0, offline: 0 };
+        counts.set(configuration, byStatus);
       }
-    }
-    return [...counts].map(([key, n]) => {
-      const [configuration, status] = key.split("\n") as [string, string];
-      return { configuration, status, n };
-    });
-  }
-
-  /** Devices of every open stream's last list, by how they are doing now. */
-  private devicesByStatus(): Record<string, number> {
-    const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
-    for (const stream of this.streams.values()) {
-      const sent = stream.lastSent;
-      if (!sent) continue;
       for (const device of sent.devices) {
         const status = sent.statusOf(device.id) ?? "offline";
-        counts[status] = (counts[status] ?? 0) + 1;
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
       }
     }
+    return [...counts].flatMap(([configuration, byStatus]) =>
+      Object.entries(byStatus).map(([status, n]) => ({ configuration, status, n })),
+    );
+  }
+
+  /** Devices of every open stream's last list, by how they are doing now (all Configurations). */
+  private devicesByStatus(): Record<string, number> {
+    const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
+    for (const { status, n } of this.devicesByConfiguration()) counts[status] = (counts[status] ?? 0) + n;
     return counts;
   }
 
