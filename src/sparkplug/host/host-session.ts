@@ -153,8 +153,7 @@ export class HostSession {
     if (seq === undefined) return false;
     if (model.options.checkSequence) {
       const tracker = node.sequence;
-      if (tracker === undefined || !tracker.isNext(seq)) return false;
-      tracker.accept(seq, undefined as unknown as MessageContext, now);
+      if (tracker === undefined || !tracker.acceptNext(seq)) return false;
     }
     node.lastSeenAt = now;
     if (message.broker !== undefined) node.heardOn = message.broker;

@@ -56,9 +56,14 @@ export class SequenceTracker<T> {
     this.gapOpenedAt = undefined;
   }
 
-  /** Is `seq` simply the next one: a base is known, nothing is held and no gap is open? */
-  isNext(seq: number): boolean {
-    return seq === this.expected && this.held.size === 0 && this.gapOpenedAt === undefined;
+  /**
+   * Takes `seq` if it is simply the next one (a base is known, nothing is held, no gap is
+   * open), as `accept` would; false, changing nothing, otherwise.
+   */
+  acceptNext(seq: number): boolean {
+    if (seq !== this.expected || this.held.size > 0 || this.gapOpenedAt !== undefined) return false;
+    this.expected = (seq + 1) % 256;
+    return true;
   }
 
   get hasBase(): boolean {
