@@ -25,13 +25,22 @@ report("ready");
 
 async function publishBatch(
   messages: () => Iterable<{ topic: string; payload: Uint8Array }>,
+  perSecond?: number,
 ): Promise<number> {
   let count = 0;
+  const started = performance.now();
   for (const m of messages()) {
     client.publish(m.topic, m.payload as Buffer, { qos: 0 });
     count++;
-    // Let the socket drain now and then, so that memory stays flat.
-    if (count % 2000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (perSecond !== undefined) {
+      // Paced: a steady stream, the same for whoever receives it, in bursts of a few ms.
+      const due = started + (count / perSecond) * 1000;
+      if (due - performance.now() > 4)
+        await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    } else if (count % 2000 === 0) {
+      // Let the socket drain now and then, so that memory stays flat.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   await client.publishAsync("bench/flush", "", { qos: 1 });
   return count;
@@ -70,9 +79,10 @@ for await (const order of orders()) {
     const total = Number(order.count);
     const nodes = order.nodes === undefined ? undefined : Number(order.nodes);
     const started = Date.now();
+    const perSecond = order.perSecond === undefined ? undefined : Number(order.perSecond);
     const count = await publishBatch(function* () {
       for (let i = 0; i < total; i++) yield fleet.data(next++, nodes);
-    });
+    }, perSecond);
     report("data-done", { count, ms: Date.now() - started });
   } else if (order.do === "exit") {
     await client.endAsync();
