@@ -32,7 +32,9 @@ function keeps(kept: KeptValues, value: MetricValue, name: string): boolean {
  * birth metrics each are two million entries. Definitions (name, datatype) are the same
  * for every device of a kind, so they are interned and shared; aliases, usually a compact
  * range, index a small typed array instead of a Map; the name index is built only when a
- * lookup by name happens; values live in a parallel array only when kept.
+ * lookup by name happens; values live in a parallel array only when kept. And the table
+ * itself has few fields (64 bytes): what most tables never have (kept values, duplicate
+ * aliases) is one field or none.
  */
 
 const INTERN_LIMIT = 200_000;
@@ -62,6 +64,8 @@ const SEQUENTIAL = 1;
  */
 const nameIndexes = new WeakMap<readonly MetricDefinition[], Map<string, number>>();
 const sharedDefinitions = new Map<string, MetricDefinition[]>();
+/** Aliases a birth gave to more than one metric, by table: rare, so not a field of every table. */
+const duplicates = new WeakMap<MetricTable, Uint64[]>();
 
 /**
  * The metrics of one birth (an edge node's NBIRTH or a device's DBIRTH): alias → (name,
@@ -71,22 +75,25 @@ const sharedDefinitions = new Map<string, MetricDefinition[]>();
 export class MetricTable {
   private definitions: MetricDefinition[] = [];
   private aliases: Uint64[] | undefined;
-  private values: MetricValue[] | undefined;
-  private timestamps: (number | undefined)[] | undefined;
+  /**
+   * Kept values and when they were measured, side by side: value of metric i at 2i, its
+   * timestamp at 2i + 1. (Fields are few: there is a table per device; see also `duplicates`.)
+   */
+  private kept: (MetricValue | number | undefined)[] | undefined;
   private aliasOffset = 0;
-  /** The aliases are aliasOffset, aliasOffset + 1, … in birth order (the usual case): no index needed. */
+  /**
+   * The aliases are aliasOffset, aliasOffset + 1, … in birth order (the usual case): no
+   * index needed. Then every metric has an alias, so their count is the table's size.
+   */
   private get sequentialAliases(): boolean {
     return this.aliasIndex === SEQUENTIAL;
   }
-  private aliasCount = 0;
   /**
    * SEQUENTIAL; or, for a compact range of aliases, alias - aliasOffset → index + 1 (0: no
    * such alias); or alias → index, for sparse or very large aliases. (One field for the
    * three: there is a table per device.)
    */
   private aliasIndex: typeof SEQUENTIAL | Int32Array | Map<Uint64, number> | undefined;
-
-  private duplicates: Uint64[] | undefined;
 
   /**
    * Builds the table of a birth's metrics. `templates` supplies definitions that the birth
@@ -174,12 +181,9 @@ export class MetricTable {
       this.aliases[index] = alias;
     }
     if (value !== undefined) {
-      this.values ??= [];
-      this.values[index] = value;
-      if (timestamp !== undefined) {
-        this.timestamps ??= [];
-        this.timestamps[index] = timestamp;
-      }
+      this.kept ??= [];
+      this.kept[2 * index] = value;
+      if (timestamp !== undefined) this.kept[2 * index + 1] = timestamp;
     }
   }
 
@@ -203,7 +207,6 @@ export class MetricTable {
     if (compact && count === this.definitions.length && aliases.every((alias, i) => alias === min + i)) {
       this.aliasOffset = min;
       this.aliasIndex = SEQUENTIAL;
-      this.aliasCount = count;
       this.aliases = undefined;
       return;
     }
@@ -229,13 +232,14 @@ export class MetricTable {
   }
 
   private duplicate(alias: Uint64): void {
-    this.duplicates ??= [];
-    this.duplicates.push(alias);
+    const list = duplicates.get(this);
+    if (list === undefined) duplicates.set(this, [alias]);
+    else list.push(alias);
   }
 
   /** Aliases that the birth gave to more than one metric (a protocol violation). */
   get duplicateAliases(): readonly Uint64[] {
-    return this.duplicates ?? NO_DUPLICATES;
+    return duplicates.get(this) ?? NO_DUPLICATES;
   }
 
   private indexOfAlias(alias: Uint64): number | undefined {
@@ -243,7 +247,7 @@ export class MetricTable {
     if (aliasIndex === SEQUENTIAL) {
       if (typeof alias !== "number") return undefined;
       const index = alias - this.aliasOffset;
-      return index >= 0 && index < this.aliasCount ? index : undefined;
+      return index >= 0 && index < this.definitions.length ? index : undefined;
     }
     if (aliasIndex instanceof Int32Array) {
       if (typeof alias !== "number") return undefined;
@@ -293,21 +297,20 @@ export class MetricTable {
   /** The kept value of a metric (its birth value, or the latest when values are tracked). */
   valueOf(name: string): MetricValue | undefined {
     const index = this.indexOfName(name);
-    return index === undefined ? undefined : this.values?.[index];
+    return index === undefined ? undefined : (this.kept?.[2 * index] as MetricValue | undefined);
   }
 
   /** When the kept value was measured, ms. */
   timestampOf(name: string): number | undefined {
     const index = this.indexOfName(name);
-    return index === undefined ? undefined : this.timestamps?.[index];
+    return index === undefined ? undefined : (this.kept?.[2 * index + 1] as number | undefined);
   }
 
   /** Records the current value of the metric at `index` (hosts that track values). */
   setValue(index: number, value: MetricValue, timestamp: number | undefined): void {
-    this.values ??= [];
-    this.values[index] = value;
-    this.timestamps ??= [];
-    this.timestamps[index] = timestamp;
+    this.kept ??= [];
+    this.kept[2 * index] = value;
+    this.kept[2 * index + 1] = timestamp;
   }
 
   /** The alias of a metric, if it has one. */
@@ -317,7 +320,7 @@ export class MetricTable {
   }
 
   private aliasAt(index: number): Uint64 | undefined {
-    if (this.sequentialAliases) return index < this.aliasCount ? this.aliasOffset + index : undefined;
+    if (this.sequentialAliases) return index < this.definitions.length ? this.aliasOffset + index : undefined;
     return this.aliases?.[index];
   }
 
@@ -328,7 +331,11 @@ export class MetricTable {
     value: MetricValue | undefined;
   }> {
     for (let i = 0; i < this.definitions.length; i++) {
-      yield { definition: this.definitions[i]!, alias: this.aliasAt(i), value: this.values?.[i] };
+      yield {
+        definition: this.definitions[i]!,
+        alias: this.aliasAt(i),
+        value: this.kept?.[2 * i] as MetricValue | undefined,
+      };
     }
   }
 
