@@ -377,3 +377,128 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
     }
   }
 }
+
+/*
+ * The host's quiet lane reads most DATA messages a discovery ever sees, so it gets a reader
+ * of its own: a plain loop over the bytes for the shape DATA nearly always has (seq,
+ * timestamp, metrics of alias or name, timestamp, datatype and a scalar value, every tag one
+ * byte). It reads the same tag literals checked above. Anything else, and anything odd (a
+ * varint longer than its field allows, a field crossing its metric's end, a nested message,
+ * uuid or body, an unknown field), is not judged here: it answers -1 and the message takes
+ * the protobufjs reader, which accepts or reports it. So it never accepts what that reader
+ * rejects; the differential test in test/unit/sparkplug/data-summary.test.ts holds it to it.
+ */
+
+/** Where `quickDataSeq` is in its bytes (one scan at a time, synchronous). */
+let quick = 0;
+
+/**
+ * A varint of at most `maxBytes` bytes (≤ 7: the value stays an exact number) that ends
+ * before `end`; -1 if it is longer or cut off.
+ */
+function quickVarint(buf: Uint8Array, end: number, maxBytes: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < maxBytes && quick < end; i++) {
+    const b = buf[quick++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return value;
+    scale *= 128;
+  }
+  return -1;
+}
+
+/** Steps over a 64-bit varint (at most 10 bytes, as `uint64()` reads it); false if malformed or cut off. */
+function quickSkipVarint64(buf: Uint8Array, end: number): boolean {
+  for (let i = 0; i < 10 && quick < end; i++) if (buf[quick++]! < 0x80) return true;
+  return false;
+}
+
+/** Steps over a string (a length of at most 4 bytes, as protobufjs reads it); its start, or -1. */
+function quickDelimited(buf: Uint8Array, end: number): number {
+  const length = quickVarint(buf, end, 4);
+  const start = quick;
+  if (length < 0 || start + length > end) return -1;
+  quick = start + length;
+  return start;
+}
+
+/** Resolves a top-level DATA metric by alias (else by name), as the host's birth table does. */
+export interface MetricResolver {
+  indexOf(alias: number | undefined, name: string | undefined): number | undefined;
+}
+
+/**
+ * The seq of a DATA payload in the common shape whose every metric `table` resolves, or -1
+ * (then the protobufjs reader decides). Allocates nothing unless a metric is named.
+ */
+export function quickDataSeq(buf: Uint8Array, table: MetricResolver): number {
+  const end = buf.length;
+  let seq = -1;
+  quick = 0;
+  while (quick < end) {
+    const tag = buf[quick++]!;
+    if (tag === 18) {
+      // metrics: a length of at most 4 bytes reads the same as protobufjs's uint32().
+      const length = quickVarint(buf, end, 4);
+      if (length < 0 || quick + length > end) return -1;
+      if (!quickMetric(buf, quick + length, table)) return -1;
+    } else if (tag === 24) {
+      seq = quickVarint(buf, end, 7);
+      if (seq < 0) return -1;
+    } else if (tag === 8) {
+      if (!quickSkipVarint64(buf, end)) return -1;
+    } else return -1;
+  }
+  return seq;
+}
+
+function quickMetric(buf: Uint8Array, end: number, table: MetricResolver): boolean {
+  let alias = -1;
+  let nameStart = -1;
+  let nameEnd = -1;
+  while (quick < end) {
+    switch (buf[quick++]) {
+      case 16: // alias
+        alias = quickVarint(buf, end, 7);
+        if (alias < 0) return false;
+        break;
+      case 24: // timestamp
+      case 88: // long
+        if (!quickSkipVarint64(buf, end)) return false;
+        break;
+      case 32: // datatype
+      case 80: // int
+      case 112: // boolean
+      case 56: // is_null
+      case 40: // is_historical
+      case 48: // is_transient
+        // uint32(): five bytes at most, consumed whole.
+        if (quickVarint(buf, end, 5) < 0) return false;
+        break;
+      case 105: // double
+        quick += 8;
+        if (quick > end) return false;
+        break;
+      case 101: // float
+        quick += 4;
+        if (quick > end) return false;
+        break;
+      case 10: // name
+        nameStart = quickDelimited(buf, end);
+        if (nameStart < 0) return false;
+        nameEnd = quick;
+        break;
+      case 122: // string
+        if (quickDelimited(buf, end) < 0) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  if (alias >= 0 && table.indexOf(alias, undefined) !== undefined) return true;
+  if (nameStart < 0) return false;
+  // Decoded as MetricRef.name decodes it.
+  const name = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("utf8", nameStart, nameEnd);
+  return table.indexOf(undefined, name) !== undefined;
+}

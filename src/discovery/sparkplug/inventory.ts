@@ -2,7 +2,7 @@ import type { HostEvent } from "../../sparkplug/host/events.js";
 import { type Device, type EdgeNode, type EntityStatus, nodeKey } from "../../sparkplug/host/model.js";
 import type { MetricTable } from "../../sparkplug/metric-table.js";
 import type { MetricValue } from "../../sparkplug/payload.js";
-import { edgeTopic, entityId } from "../../sparkplug/topic.js";
+import { entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
 import {
@@ -101,7 +101,8 @@ export class SparkplugInventory {
   private readonly entries = new Map<string, Entry>();
   /** Per node key, only for nodes that had any: seq gaps and rebirth requests, from the host's events. */
   private readonly trouble = new Map<string, NodeTrouble>();
-  private readonly idsByNode = new Map<string, Set<string>>();
+  /** The ids each node has listed (an array: a Set per node costs some 250 bytes more). */
+  private readonly idsByNode = new Map<string, string[]>();
   private readonly expiring = new Set<string>();
   /**
    * No entry in `expiring` expires before this (it may be earlier than the real first
@@ -187,7 +188,7 @@ export class SparkplugInventory {
     const key = node?.key ?? eventKey;
     const wanted = new Map<string, DiscoveredDevice | "offline">();
     if (node) this.collect(node, wanted);
-    const previous = this.idsByNode.get(key) ?? new Set<string>();
+    const previous = this.idsByNode.get(key) ?? [];
     const current = new Set<string>();
     for (const [id, device] of wanted) {
       if (device === "offline") {
@@ -208,7 +209,7 @@ export class SparkplugInventory {
       if (current.has(id)) continue;
       if (!wanted.has(id) && this.entries.has(id)) this.remove(id); // filtered out or gone from the model
     }
-    if (current.size > 0) this.idsByNode.set(key, current);
+    if (current.size > 0) this.idsByNode.set(key, [...current]);
     else this.idsByNode.delete(key);
   }
 
@@ -395,7 +396,7 @@ export class SparkplugInventory {
    */
   private nodeDevice(node: EdgeNode, id: string): DiscoveredDevice {
     const broker = this.brokerOf(node);
-    const topic = edgeTopic("NDATA", node.group, node.edge);
+    const topic = node.dataTopic;
     const properties: Record<string, string> =
       this.allBrokers === undefined
         ? {
@@ -417,7 +418,7 @@ export class SparkplugInventory {
 
   private deviceDevice(node: EdgeNode, device: Device, id: string): DiscoveredDevice {
     const broker = this.brokerOf(node);
-    const topic = edgeTopic("DDATA", node.group, node.edge, device.id);
+    const topic = device.dataTopic;
     const properties: Record<string, string> =
       this.allBrokers === undefined
         ? {
@@ -505,7 +506,11 @@ export class SparkplugInventory {
       } else if (at <= now) {
         this.remove(id);
         const ids = this.idsByNode.get(entry.node);
-        if (ids?.delete(id) && ids.size === 0) this.idsByNode.delete(entry.node);
+        if (ids !== undefined) {
+          const index = ids.indexOf(id);
+          if (index >= 0) ids.splice(index, 1);
+          if (ids.length === 0) this.idsByNode.delete(entry.node);
+        }
       } else {
         next = earlier(next, at);
       }

@@ -84,6 +84,14 @@ export interface HostModel {
    * its current session: Sparkplug keeps a STATE timestamp per server.
    */
   readonly brokers: Map<string, number>;
+  /**
+   * A count of the changes to the model that the quiet lane must hear of: every step that is
+   * not a quiet DATA message makes one, dated on the node it touched (EdgeNode.changedAt) or,
+   * when it may touch any node (time passing, a broker, a STATE), on all of them
+   * (`allChangedAt`).
+   */
+  changes: number;
+  allChangedAt: number;
 }
 
 /** A processed message, or an event that belongs to no message (timers, held-back gaps). */
@@ -130,17 +138,27 @@ export class StepOutput {
   }
 }
 
+/** Something about `node` or its devices may change (the quiet lane re-checks their topics). */
+export function nodeChanged(model: HostModel, node: EdgeNode): void {
+  node.changedAt = ++model.changes;
+}
+
+/** Something about any node may change. */
+export function allChanged(model: HostModel): void {
+  model.allChangedAt = ++model.changes;
+}
+
 /** The edge node, if the session knows it. */
 export function findNode(model: HostModel, group: string, edge: string): EdgeNode | undefined {
   return model.nodesByGroup.get(group)?.get(edge);
 }
 
 /** The edge node, created (unknown, not born) if the session does not know it yet. */
-export function getNode(model: HostModel, group: string, edge: string, now: number): EdgeNode {
+export function getNode(model: HostModel, group: string, edge: string): EdgeNode {
   let edges = model.nodesByGroup.get(group);
   let node = edges?.get(edge);
   if (!node) {
-    node = newEdgeNode(group, edge, now);
+    node = newEdgeNode(group, edge);
     model.nodes.set(node.key, node);
     if (!edges) {
       edges = new Map();

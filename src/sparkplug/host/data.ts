@@ -20,7 +20,7 @@ import type { EdgeNode } from "./model.js";
  */
 export const handleData: MessageHandler = (ctx) => {
   const { model, out, topic, now } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
   if (node.status !== "online") {
     if (deviceId !== undefined) getDevice(node, deviceId);

@@ -1,12 +1,12 @@
 import { MetricTable } from "../metric-table.js";
 import type { DeviceTopic } from "../topic.js";
 import { getNode, type MessageHandler, requestRebirth, scheduleNode, scopeOf } from "./context.js";
-import { type Device, type EdgeNode, newDevice } from "./model.js";
+import { type Device, type EdgeNode, newBirth, newDevice } from "./model.js";
 
 export function getDevice(node: EdgeNode, id: string): Device {
   let device = node.devices.get(id);
   if (!device) {
-    device = newDevice(id);
+    device = newDevice(node, id);
     node.devices.set(id, device);
   }
   return device;
@@ -21,13 +21,13 @@ export function getDevice(node: EdgeNode, id: string): Device {
 export const handleDeviceBirth: MessageHandler = (ctx) => {
   const { model, out, now } = ctx;
   const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const device = getDevice(node, topic.device);
   const metrics = MetricTable.fromBirth(ctx.payload.metrics, node.birth?.metrics, model.options.birthValues);
   for (const alias of metrics.duplicateAliases) {
     out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
   }
-  device.birth = { receivedAt: now, timestamp: ctx.payload.timestamp, source: "live", metrics };
+  device.birth = newBirth(node, now, ctx.payload.timestamp, "live", metrics);
   device.awaitingBirth = false;
   if (node.status !== "online") {
     device.status = "unknown";
@@ -46,7 +46,7 @@ export const handleDeviceBirth: MessageHandler = (ctx) => {
 export const handleUnprovenDeviceBirth: MessageHandler = (ctx) => {
   const { model, out, now, source } = ctx;
   const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const device = getDevice(node, topic.device);
   if (device.status === "online" && !device.stale) return;
   if (device.status === "offline" && device.birth?.source === "live") return; // it died after this birth
@@ -54,7 +54,7 @@ export const handleUnprovenDeviceBirth: MessageHandler = (ctx) => {
   for (const alias of metrics.duplicateAliases) {
     out.emit({ kind: "duplicate-alias", ...scopeOf(node, device.id), alias: alias.toString() });
   }
-  device.birth = { receivedAt: now, timestamp: ctx.payload.timestamp, source, metrics };
+  device.birth = newBirth(node, now, ctx.payload.timestamp, source, metrics);
   // A device that was online before our own outage stays listed: a certificate proves nothing either way.
   if (device.status === "online") return;
   device.status = "unknown";

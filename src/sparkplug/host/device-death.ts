@@ -10,7 +10,7 @@ import { getNode, type MessageHandler, requestRebirth, scopeOf } from "./context
 export const handleDeviceDeath: MessageHandler = (ctx) => {
   const { model, out, now } = ctx;
   const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const device = node.devices.get(topic.device);
   if (node.status !== "online") {
     out.emit({ kind: "data-before-birth", ...scopeOf(node, topic.device), verb: "DDEATH" });

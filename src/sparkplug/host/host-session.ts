@@ -1,23 +1,19 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { earlier } from "../../time/deadline.js";
 import { DataType } from "../datatype.js";
-import {
-  type DataSummary,
-  type DecodeResult,
-  decodePayload,
-  quietDataSeq,
-  summarizeData,
-} from "../decode.js";
+import { type DataSummary, type DecodeResult, decodePayload, summarizeData } from "../decode.js";
 import { encodePayload } from "../encode.js";
 import type { MetricTable } from "../metric-table.js";
 import { REBIRTH_METRIC } from "../payload.js";
 import { parseStatePayload } from "../state.js";
-import { dataTopicLevels, type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
+import { type EdgeTopic, edgeTopic, parseTopic } from "../topic.js";
 import {
+  allChanged,
   findNode,
   getNode,
   type HostModel,
   type MessageContext,
+  nodeChanged,
   type ProcessedMessage,
   requestRebirth,
   StepOutput,
@@ -37,6 +33,7 @@ import { handleNodeBirth, handleUnprovenNodeBirth } from "./node-birth.js";
 import { handleNodeCommand } from "./node-command.js";
 import { handleNodeDeath, markNodeDead } from "./node-death.js";
 import type { HostOptions } from "./options.js";
+import { QuietLane } from "./quiet-lane.js";
 import { RebirthPolicy } from "./rebirth-policy.js";
 
 /** What drives the session: messages, the passing of time, and the broker connection. */
@@ -79,6 +76,7 @@ const QUIET_STEP: HostStep = Object.freeze({
 
 export class HostSession {
   private readonly model: HostModel;
+  private readonly quiet: QuietLane;
 
   constructor(options: HostOptions, random: () => number = Math.random) {
     this.model = {
@@ -90,7 +88,10 @@ export class HostSession {
       timed: new Set(),
       timedFrom: undefined,
       brokers: new Map(),
+      changes: 0,
+      allChangedAt: 0,
     };
+    this.quiet = new QuietLane(this.model);
   }
 
   /** Edge nodes by `<group>/<edge>`. */
@@ -118,48 +119,6 @@ export class HostSession {
     return node.devices.get(topic.device)?.birth?.metrics;
   }
 
-  /**
-   * The common case of discovery, in one pass and without a step's bookkeeping: live DATA,
-   * next in its node's sequence, from an online node (and device) whose birth has every
-   * metric it names. Such a message changes nothing but the node's seq and last-seen time,
-   * and causes no event: it is applied here and the step is empty (it is not recorded in
-   * `processed`, which only `inspect` and the monitor read; they decode values). Anything
-   * else returns false before changing anything, and takes the full path.
-   */
-  private quietData(message: MqttMessage, now: number): boolean {
-    if (message.retain) return false;
-    // Unchecked levels: they only find a node and device the session made from checked ones.
-    const topic = dataTopicLevels(message.topic);
-    if (topic === undefined) return false;
-    const { model } = this;
-    const node = findNode(model, topic.group, topic.edge);
-    if (
-      node === undefined ||
-      node.status !== "online" ||
-      node.stale ||
-      node.deviceSettleDeadline !== undefined
-    )
-      return false;
-    let table: MetricTable | undefined;
-    if (topic.device !== undefined) {
-      const device = node.devices.get(topic.device);
-      if (device === undefined || device.status !== "online" || device.awaitingBirth) return false;
-      table = device.birth?.metrics;
-    } else {
-      table = node.birth?.metrics;
-    }
-    if (table === undefined) return false;
-    const seq = quietDataSeq(message.payload, table);
-    if (seq === undefined) return false;
-    if (model.options.checkSequence) {
-      const tracker = node.sequence;
-      if (tracker === undefined || !tracker.acceptNext(seq)) return false;
-    }
-    node.lastSeenAt = now;
-    if (message.broker !== undefined) node.heardOn = message.broker;
-    return true;
-  }
-
   /** Decodes an edge message with its birth table; DATA only summarised when values are not wanted. */
   private decode(
     topic: EdgeTopic,
@@ -174,11 +133,7 @@ export class HostSession {
 
   /** Applies one input at time `now` (ms). Never throws on any message content. */
   step(input: HostInput, now: number): HostStep {
-    if (
-      input.kind === "message" &&
-      !this.model.options.decodeDataValues &&
-      this.quietData(input.message, now)
-    ) {
+    if (input.kind === "message" && !this.model.options.decodeDataValues && this.quiet.take(input.message)) {
       const due = this.model.policy.nextDeadline();
       if (due === undefined || due > now) return QUIET_STEP;
       const out = new StepOutput();
@@ -186,6 +141,8 @@ export class HostSession {
       return { processed: out.processed, timeline: out.timeline, events: out.events, commands: out.commands };
     }
     const out = new StepOutput();
+    // What is not a message may touch any node (an edge message dates its change on its node).
+    if (input.kind !== "message") allChanged(this.model);
     switch (input.kind) {
       case "message":
         this.onMessage(out, input.message, now);
@@ -240,6 +197,7 @@ export class HostSession {
           out.emit({ kind: "not-sparkplug", topic: message.topic, reason: topic.reason });
           break;
         case "state": {
+          allChanged(this.model);
           const parsed = parseStatePayload(message.payload, topic.version);
           if (!parsed.ok) {
             out.emit({ kind: "protocol-warning", topic: message.topic, message: parsed.error });
@@ -260,6 +218,7 @@ export class HostSession {
           break;
         }
         case "certificate": {
+          allChanged(this.model);
           const decoded = decodePayload(message.payload);
           if (!decoded.ok) {
             out.emit({
@@ -297,6 +256,8 @@ export class HostSession {
   private onEdgeMessage(out: StepOutput, processed: ProcessedMessage, topic: EdgeTopic, now: number): void {
     const { message } = processed;
     const known = findNode(this.model, topic.group, topic.edge);
+    // (A node made by this message is in no quiet route yet.)
+    if (known !== undefined) nodeChanged(this.model, known);
     const decoded = this.decode(topic, message.payload, known);
     if (!decoded.ok) {
       out.emit({
@@ -343,7 +304,7 @@ export class HostSession {
         handleNodeBirth(ctx);
         return;
       default: {
-        const node = known ?? getNode(this.model, topic.group, topic.edge, now);
+        const node = known ?? getNode(this.model, topic.group, topic.edge);
         ctx.node = node;
         this.onSequencedMessage(ctx, node);
       }
@@ -353,7 +314,6 @@ export class HostSession {
   /** DBIRTH, NDATA, DDATA, DDEATH: through the node's seq check, then processed in order. */
   private onSequencedMessage(ctx: MessageContext, node: EdgeNode): void {
     const { out, now, topic, payload, message } = ctx;
-    node.lastSeenAt = now;
     if (message.broker !== undefined) node.heardOn = message.broker;
     this.proveAlive(out, node);
     if (!this.model.options.checkSequence) {
@@ -532,6 +492,7 @@ export class HostSession {
     for (const request of this.model.policy.due(now)) {
       const { group, edge } = request.scope;
       const node = findNode(this.model, group, edge);
+      if (node !== undefined) nodeChanged(this.model, node);
       out.command({
         kind: "publish",
         purpose: "rebirth",

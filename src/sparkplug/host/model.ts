@@ -1,4 +1,5 @@
 import type { MetricTable } from "../metric-table.js";
+import { edgeTopic } from "../topic.js";
 import type { SequenceTracker } from "./sequence.js";
 
 /**
@@ -11,7 +12,7 @@ export type EntityStatus = "online" | "offline" | "unknown";
 /** Where a birth came from: live traffic, a Sparkplug-aware broker's certificate, or a retained message. */
 export type BirthSource = "live" | "certificate" | "retained";
 
-interface Birth {
+export interface Birth {
   /** Host receive time, ms. */
   receivedAt: number;
   /** The payload's timestamp, ms, when it had one. */
@@ -19,10 +20,19 @@ interface Birth {
   source: BirthSource;
   /** Birth metrics: name, alias, datatype, scalar birth values, template members. */
   metrics: MetricTable;
+  /** The edge node whose session it belongs to (its own, or its device's). */
+  readonly node: EdgeNode;
+  /**
+   * The host's quiet lane found DATA on this birth's topic quiet as of this model change
+   * (HostModel.changes; -1: never). See QuietRoutes.
+   */
+  quietAt: number;
 }
 
 export interface Device {
   readonly id: string;
+  /** Its DDATA topic (one string, shared with what discovery lists). */
+  readonly dataTopic: string;
   status: EntityStatus;
   /** Its birth metrics may be out of date: the broker connection was lost, or the node died. */
   stale: boolean;
@@ -38,14 +48,20 @@ export interface EdgeNode {
   readonly edge: string;
   /** `<group>/<edge>`: unique, since ids cannot contain "/". */
   readonly key: string;
+  /** Its NDATA topic (one string, shared with what discovery lists). */
+  readonly dataTopic: string;
+  /**
+   * The last model change (HostModel.changes) that may have touched this node or its
+   * devices: every message of the node that takes the full path, and every rebirth request
+   * sent to it. The quiet lane trusts what it checked only while this stays put.
+   */
+  changedAt: number;
   status: EntityStatus;
   stale: boolean;
   /** bdSeq of the NBIRTH that opened the current session (undefined if it carried none). */
   bdSeq: bigint | undefined;
   birth: Birth | undefined;
   diedAt: number | undefined;
-  /** Last time any message of this node arrived. */
-  lastSeenAt: number;
   devices: Map<string, Device>;
   /** Deadline for devices that have not re-sent their DBIRTH after an NBIRTH. */
   deviceSettleDeadline: number | undefined;
@@ -75,7 +91,7 @@ export function nodeKey(group: string, edge: string): string {
   return `${group}/${edge}`;
 }
 
-export function newEdgeNode(group: string, edge: string, now: number): EdgeNode {
+export function newEdgeNode(group: string, edge: string): EdgeNode {
   return {
     group,
     edge,
@@ -85,7 +101,8 @@ export function newEdgeNode(group: string, edge: string, now: number): EdgeNode 
     bdSeq: undefined,
     birth: undefined,
     diedAt: undefined,
-    lastSeenAt: now,
+    changedAt: 0,
+    dataTopic: edgeTopic("NDATA", group, edge),
     devices: new Map(),
     deviceSettleDeadline: undefined,
     staleDeadline: undefined,
@@ -96,6 +113,24 @@ export function newEdgeNode(group: string, edge: string, now: number): EdgeNode 
   };
 }
 
-export function newDevice(id: string): Device {
-  return { id, status: "unknown", stale: false, birth: undefined, diedAt: undefined, awaitingBirth: false };
+export function newDevice(node: EdgeNode, id: string): Device {
+  return {
+    id,
+    dataTopic: edgeTopic("DDATA", node.group, node.edge, id),
+    status: "unknown",
+    stale: false,
+    birth: undefined,
+    diedAt: undefined,
+    awaitingBirth: false,
+  };
+}
+
+export function newBirth(
+  node: EdgeNode,
+  receivedAt: number,
+  timestamp: number | undefined,
+  source: BirthSource,
+  metrics: MetricTable,
+): Birth {
+  return { receivedAt, timestamp, source, metrics, node, quietAt: -1 };
 }

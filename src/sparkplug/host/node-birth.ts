@@ -10,7 +10,7 @@ import {
   scheduleNode,
   sequenceOf,
 } from "./context.js";
-import type { EdgeNode } from "./model.js";
+import { type EdgeNode, newBirth } from "./model.js";
 
 /**
  * NBIRTH (live): the node is online and this birth replaces its whole model. Devices known
@@ -19,7 +19,7 @@ import type { EdgeNode } from "./model.js";
  */
 export const handleNodeBirth: MessageHandler = (ctx) => {
   const { model, out, topic, payload, now } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const bdSeq = bdSeqOf(payload);
   warnAboutBirth(out, ctx.message.topic, payload, bdSeq);
   const reborn = node.status === "online" && !node.stale && node.bdSeq === bdSeq;
@@ -28,9 +28,8 @@ export const handleNodeBirth: MessageHandler = (ctx) => {
   node.status = "online";
   node.stale = false;
   node.bdSeq = bdSeq;
-  node.birth = { receivedAt: now, timestamp: payload.timestamp, source: "live", metrics };
+  node.birth = newBirth(node, now, payload.timestamp, "live", metrics);
   node.diedAt = undefined;
-  node.lastSeenAt = now;
   node.unprovenSince = undefined;
   node.staleDeadline = undefined;
   if (ctx.message.broker !== undefined) node.broker = ctx.message.broker;
@@ -64,18 +63,13 @@ export const handleNodeBirth: MessageHandler = (ctx) => {
  */
 export const handleUnprovenNodeBirth: MessageHandler = (ctx) => {
   const { model, out, topic, payload, now, source } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge, now);
+  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
   const bdSeq = bdSeqOf(payload);
   // Live knowledge wins, and so does a stale session that this birth belongs to.
   if (node.status === "online" && (!node.stale || node.bdSeq === bdSeq)) return;
   if (node.status === "offline" && node.bdSeq !== undefined && node.bdSeq === bdSeq) return; // that session is over
   node.bdSeq = bdSeq;
-  node.birth = {
-    receivedAt: now,
-    timestamp: payload.timestamp,
-    source,
-    metrics: birthTable(model, out, node, payload),
-  };
+  node.birth = newBirth(node, now, payload.timestamp, source, birthTable(model, out, node, payload));
   // Stale after our own outage, and the node started a new session meanwhile: it takes the
   // new session's tables and bdSeq (so its Will matches), but a broker outage is no death.
   if (node.status === "online") return;

@@ -36,7 +36,11 @@ const AHEAD_WINDOW = 128;
 export class SequenceTracker<T> {
   /** The seq the next message should carry; undefined until a base is known. */
   private expected: number | undefined = undefined;
-  private readonly held = new Map<number, Held<T>>();
+  /**
+   * Messages held back, while a gap is open (and only then: held is never non-empty without
+   * `gapOpenedAt`). Made at the first message held back; most nodes never have one.
+   */
+  private held: Map<number, Held<T>> | undefined = undefined;
   /** The held seq furthest ahead of the expected one. */
   private lastHeld: number | undefined = undefined;
   /** When the current gap opened (undefined: no gap). */
@@ -45,23 +49,23 @@ export class SequenceTracker<T> {
   /** Takes `seq` as the base (NBIRTH): the next message must be seq + 1. */
   reset(seq: number): void {
     this.expected = (seq + 1) % 256;
-    this.held.clear();
+    this.held = undefined;
     this.gapOpenedAt = undefined;
   }
 
   /** Forgets the base (node died, or our broker connection was lost): the next seq is the new base. */
   forget(): void {
     this.expected = undefined;
-    this.held.clear();
+    this.held = undefined;
     this.gapOpenedAt = undefined;
   }
 
   /**
-   * Takes `seq` if it is simply the next one (a base is known, nothing is held, no gap is
-   * open), as `accept` would; false, changing nothing, otherwise.
+   * Takes `seq` if it is simply the next one (a base is known, no gap is open, so nothing is
+   * held), as `accept` would; false, changing nothing, otherwise.
    */
   acceptNext(seq: number): boolean {
-    if (seq !== this.expected || this.held.size > 0 || this.gapOpenedAt !== undefined) return false;
+    if (seq !== this.expected || this.gapOpenedAt !== undefined) return false;
     this.expected = (seq + 1) % 256;
     return true;
   }
@@ -71,7 +75,7 @@ export class SequenceTracker<T> {
   }
 
   get heldCount(): number {
-    return this.held.size;
+    return this.held?.size ?? 0;
   }
 
   /** Classifies an arriving seq; an in-order one advances the counter. */
@@ -81,12 +85,15 @@ export class SequenceTracker<T> {
       return IN_ORDER;
     }
     const ahead = (seq - this.expected + 256) % 256;
-    if (ahead >= AHEAD_WINDOW && this.held.size > 0 && seq === ((this.lastHeld ?? -2) + 1) % 256)
+    const held = this.held;
+    if (ahead >= AHEAD_WINDOW && held !== undefined && seq === ((this.lastHeld ?? -2) + 1) % 256)
       return { kind: "overflow" };
-    if (ahead >= AHEAD_WINDOW || this.held.has(seq)) return { kind: "duplicate" };
+    if (ahead >= AHEAD_WINDOW || held?.has(seq)) return { kind: "duplicate" };
     const expected = this.expected;
-    if (this.held.size === 0) this.lastHeld = undefined;
-    this.held.set(seq, { seq, item, heldAt: now });
+    if (held === undefined) {
+      this.lastHeld = undefined;
+      this.held = new Map([[seq, { seq, item, heldAt: now }]]);
+    } else held.set(seq, { seq, item, heldAt: now });
     // A late message that fills part of the gap does not move the front.
     if (this.lastHeld === undefined || ahead > (this.lastHeld - expected + 256) % 256) this.lastHeld = seq;
     const opened = this.gapOpenedAt === undefined;
@@ -96,16 +103,20 @@ export class SequenceTracker<T> {
 
   /** Held messages that are now in order (after an in-order arrival), advancing the counter. */
   releaseInOrder(): readonly Held<T>[] {
-    if (this.held.size === 0) return NOTHING_HELD;
+    const held = this.held;
+    if (held === undefined) return NOTHING_HELD;
     const out: Held<T>[] = [];
     while (this.expected !== undefined) {
-      const next = this.held.get(this.expected);
+      const next = held.get(this.expected);
       if (!next) break;
-      this.held.delete(this.expected);
+      held.delete(this.expected);
       out.push(next);
       this.expected = (this.expected + 1) % 256;
     }
-    if (this.held.size === 0) this.gapOpenedAt = undefined;
+    if (held.size === 0) {
+      this.held = undefined;
+      this.gapOpenedAt = undefined;
+    }
     return out;
   }
 
@@ -115,16 +126,18 @@ export class SequenceTracker<T> {
     const missing: number[] = [];
     if (this.expected === undefined) return { released, missing };
     let seq = this.expected;
-    while (this.held.size > 0) {
-      const next = this.held.get(seq);
+    const held = this.held;
+    while (held !== undefined && held.size > 0) {
+      const next = held.get(seq);
       if (next) {
-        this.held.delete(seq);
+        held.delete(seq);
         released.push(next);
       } else {
         missing.push(seq);
       }
       seq = (seq + 1) % 256;
     }
+    this.held = undefined;
     this.expected = seq;
     this.gapOpenedAt = undefined;
     return { released, missing };

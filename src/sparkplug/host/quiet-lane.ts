@@ -1,0 +1,86 @@
+import type { MqttMessage } from "../../mqtt/message.js";
+import { quietDataSeq } from "../decode.js";
+import { quickDataSeq } from "../payload-reader.js";
+import { dataTopicLevels } from "../topic.js";
+import { findNode, type HostModel } from "./context.js";
+import type { Birth } from "./model.js";
+
+/*
+ * The host's quiet lane: live DATA, next in its node's seq, from an online node (and
+ * device) whose birth has every metric it names. Such a message changes nothing but the
+ * node's seq (and the broker it was heard on) and causes no event; it is most of what a
+ * host ever receives, so it is applied here in one pass (see HostSession.step).
+ *
+ * What it costs is mostly memory latency: the per-device state of a large plant is never
+ * in the CPU's caches when its next message arrives. So a topic found quiet once is kept
+ * with its birth (which knows its node and table): the next message on it is one Map lookup
+ * away from them, instead of the walk from group to edge node to device to birth. The kept
+ * birth is trusted only while nothing has changed about its node since it was checked:
+ * every step that is not quiet dates a change on the node it touches, or on all nodes
+ * (HostModel.changes, EdgeNode.changedAt, HostModel.allChangedAt), and a topic checked
+ * before that change is checked again in full.
+ */
+export class QuietLane {
+  /** DATA topic → the birth that decodes it, as of `Birth.quietAt`. Keys are the entities' own topic strings. */
+  private readonly births = new Map<string, Birth>();
+  /** The topic string of the entity `check` found. */
+  private checkedTopic = "";
+
+  constructor(private readonly model: HostModel) {}
+
+  /**
+   * Applies `message` if it is quiet DATA and says so. When it is not, nothing has changed
+   * and the message takes the full path, which decides (and reports) what it is.
+   */
+  take(message: MqttMessage): boolean {
+    if (message.retain) return false;
+    const { model } = this;
+    const kept = this.births.get(message.topic);
+    if (kept !== undefined && kept.quietAt >= kept.node.changedAt && kept.quietAt >= model.allChangedAt)
+      return this.apply(kept, message);
+    const birth = this.check(message.topic);
+    if (birth === undefined || !this.apply(birth, message)) return false;
+    birth.quietAt = model.changes;
+    this.births.set(this.checkedTopic, birth);
+    return true;
+  }
+
+  /** The birth of the online node or device whose DATA `topic` is, if DATA on it can be quiet. */
+  private check(topic: string): Birth | undefined {
+    // Unchecked levels: they only find a node and device the session made from checked ones.
+    const levels = dataTopicLevels(topic);
+    if (levels === undefined) return undefined;
+    const node = findNode(this.model, levels.group, levels.edge);
+    if (
+      node === undefined ||
+      node.status !== "online" ||
+      node.stale ||
+      node.deviceSettleDeadline !== undefined
+    )
+      return undefined;
+    if (levels.device === undefined) {
+      this.checkedTopic = node.dataTopic;
+      return node.birth;
+    }
+    const device = node.devices.get(levels.device);
+    if (device === undefined || device.status !== "online" || device.awaitingBirth) return undefined;
+    this.checkedTopic = device.dataTopic;
+    return device.birth;
+  }
+
+  /** Takes the message's seq if every metric is in the birth and it is next; false, changing nothing, if not. */
+  private apply(birth: Birth, message: MqttMessage): boolean {
+    const { payload } = message;
+    // The plain reader first; a payload it does not judge gets the protobufjs one.
+    let seq: number | undefined = quickDataSeq(payload, birth.metrics);
+    if (seq < 0) seq = quietDataSeq(payload, birth.metrics);
+    if (seq === undefined) return false;
+    const { node } = birth;
+    if (this.model.options.checkSequence) {
+      const tracker = node.sequence;
+      if (tracker === undefined || !tracker.acceptNext(seq)) return false;
+    }
+    if (message.broker !== undefined) node.heardOn = message.broker;
+    return true;
+  }
+}
