@@ -70,4 +70,58 @@ describe("device list emission", () => {
     const during = h.lists.filter((l) => l.at > start && l.at <= h.now);
     expect(during.length).toBeGreaterThanOrEqual(1);
   });
+
+  it("under a steady stream sends a list every maxDelay, counted from the last list, not from the first change after it", () => {
+    const h = new EngineHarness(details);
+    h.advance(1000);
+    const e = node(1, 400);
+    h.publish(e.nbirth(h.now));
+    const start = h.lists.length;
+    // A DBIRTH every 7 ms for 2.8 s: the first after each list comes up to 7 ms after it.
+    for (let d = 0; d < 400; d++) h.publish(e.dbirth(`D${d}`, h.now), 7);
+    const at = h.lists.slice(start).map((l) => l.at);
+    expect(at.length).toBeGreaterThanOrEqual(3);
+    // The first list of the stream 250 ms (quietMs) after its first change, then every 1,000 ms.
+    expect(at.slice(1).map((t, i) => t - at[i]!)).toStrictEqual(at.slice(1).map(() => 1000));
+  });
+
+  it("after a quiet spell the first change of a stream waits quietMs, not a whole window", () => {
+    const h = new EngineHarness(details);
+    const e = node(1, 100);
+    h.publish(e.nbirth(h.now));
+    h.advance(5000);
+    const before = h.lists.length;
+    const first = h.now + 50;
+    for (let d = 0; d < 100; d++) h.publish(e.dbirth(`D${d}`, h.now), 50);
+    expect(h.lists[before]!.at - first).toBe(250);
+  });
+
+  it("closes the window earlier by the time the consumer took to deliver the last list, at most a tenth of it", () => {
+    const run = (deliveredMs: number | undefined) => {
+      const h = new EngineHarness(details);
+      h.advance(1000);
+      const e = node(1, 400);
+      h.publish(e.nbirth(h.now));
+      const start = h.lists.length;
+      let seen = start;
+      for (let d = 0; d < 400; d++) {
+        h.publish(e.dbirth(`D${d}`, h.now), 7);
+        // The consumer reports each list written out right after it was made.
+        if (deliveredMs !== undefined && h.lists.length > seen) {
+          seen = h.lists.length;
+          h.input({ kind: "delivered", ms: deliveredMs });
+        }
+      }
+      const at = h.lists.slice(start).map((l) => l.at);
+      return at.slice(1).map((t, i) => t - at[i]!);
+    };
+    expect(new Set(run(undefined))).toStrictEqual(new Set([1000]));
+    // Smoothed: 30 ms a list takes the window from 985 ms towards 970 ms, list by list.
+    const windows = run(30);
+    expect(windows[0]).toBe(985);
+    expect(windows.at(-1)).toBeGreaterThanOrEqual(970);
+    expect(windows.at(-1)).toBeLessThan(985);
+    // A consumer that takes a second per list does not bring lists more than 10% closer.
+    expect(Math.min(...run(1000))).toBeGreaterThanOrEqual(900);
+  });
 });
