@@ -107,32 +107,36 @@ type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buf
  */
 class ListWriter {
   private inFlight = false;
-  private waiting: Buffer | undefined;
+  private waiting: { response: Buffer; madeAt: number } | undefined;
   private ended = false;
 
   constructor(
     private readonly call: DiscoverCall,
     private readonly metrics: HandlerMetrics,
+    /** How long a list took from being made (`madeAt`, performance.now()) to being written out. */
+    private readonly onWritten: (ms: number) => void,
   ) {}
 
-  send(response: Buffer): void {
+  send(response: Buffer, madeAt: number): void {
     if (this.ended) return;
     if (!this.inFlight) {
-      this.write(response);
+      this.write(response, madeAt);
       return;
     }
     if (this.waiting) this.metrics.listsSkipped.inc();
-    this.waiting = response;
+    this.waiting = { response, madeAt };
   }
 
-  private write(response: Buffer): void {
+  private write(response: Buffer, madeAt: number): void {
     this.inFlight = true;
     this.metrics.listsSent.inc();
+    // Written out: HTTP/2 flow control let the last of it go to the agent's socket.
     this.call.write(response, () => {
       this.inFlight = false;
+      if (!this.ended) this.onWritten(performance.now() - madeAt);
       const next = this.waiting;
       this.waiting = undefined;
-      if (next && !this.ended) this.write(next);
+      if (next && !this.ended) this.write(next.response, next.madeAt);
     });
   }
 
@@ -173,7 +177,7 @@ export class DiscoverService {
       this.refuse(call, discovery.error);
       return;
     }
-    const writer = new ListWriter(call, this.options.metrics);
+    const writer = new ListWriter(call, this.options.metrics, (ms) => discovery.delivered(ms));
     const stream = this.run(
       discovery,
       (s, emission) => this.send(s, writer, emission),
@@ -271,6 +275,7 @@ export class DiscoverService {
   /** Sends one list (cut to the agent's limit if it must be), then checks its instance hashes. */
   private send(stream: ActiveStream, writer: ListWriter, emission: DeviceListEmission): void {
     const { metrics } = this.options;
+    const madeAt = performance.now();
     const { bytes, cut, kept } = encodeList(emission.devices, this.maxBytes);
     stream.cut = cut > 0 ? emission.devices.slice(kept) : [];
     if (cut > 0) {
@@ -285,7 +290,7 @@ export class DiscoverService {
     const configuration = configurationOf(stream);
     metrics.listDevices.set({ configuration }, emission.devices.length - cut);
     metrics.listBytes.set({ configuration }, bytes.length);
-    writer.send(bytes);
+    writer.send(bytes, madeAt);
     // Once the list is on the wire, and between other work: the instance hash check.
     void stream.hashes
       .collisionsInSlices(emission.devices)

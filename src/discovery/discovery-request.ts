@@ -39,6 +39,12 @@ export type PreparedDiscovery =
       };
       /** Runs the discovery while subscribed. */
       outputs$: Observable<DiscoveryOutput>;
+      /**
+       * The consumer's word that its last list took `ms` to deliver (from being made to being
+       * written out): lists close their window that much earlier, so that a change reaches the
+       * consumer within the window and not a list's writing time later.
+       */
+      delivered(ms: number): void;
     };
 
 export type DiscoveryFactory = (request: DiscoveryRequest) => PreparedDiscovery;

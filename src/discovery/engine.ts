@@ -15,7 +15,10 @@ import { type ReportEntry, reportEntry } from "./report.js";
  * replay deterministic.
  */
 
-export type EngineInput = DiscoveryInput;
+/** A discovery's inputs, and the consumer's word on how long its last list took to deliver. */
+export type EngineInput = DiscoveryInput | { kind: "delivered"; ms: number };
+
+const TICK: DiscoveryInput = { kind: "tick" };
 
 /** A device list to send: the full current list, sorted by id. */
 export interface DeviceListEmission {
@@ -103,14 +106,19 @@ export class DiscoveryEngine {
     this.emitter.start(now);
   }
 
-  step(input: EngineInput, now: number): EngineOutput {
+  step(engineInput: EngineInput, now: number): EngineOutput {
     const out = this.scratch;
+    let input: DiscoveryInput;
+    if (engineInput.kind === "delivered") {
+      this.emitter.delivered(engineInput.ms);
+      input = TICK;
+    } else input = engineInput;
     if (input.kind === "message") {
       const { topic, payload } = input.message;
-      if (!this.wanted(topic)) input = { kind: "tick" };
+      if (!this.wanted(topic)) input = TICK;
       else if (payload.byteLength > this.maxPayloadBytes) {
         out.report.push(payloadTooLarge(topic, payload.byteLength, this.maxPayloadBytes));
-        input = { kind: "tick" };
+        input = TICK;
       }
     } else if (input.kind === "online") {
       this.emitter.online(now);

@@ -1,4 +1,14 @@
-import { asyncScheduler, defer, filter, map, merge, type Observable, type SchedulerLike, tap } from "rxjs";
+import {
+  asyncScheduler,
+  defer,
+  EMPTY,
+  filter,
+  map,
+  merge,
+  type Observable,
+  type SchedulerLike,
+  tap,
+} from "rxjs";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
 import type { ConnectionStatus } from "../mqtt/connection.js";
@@ -17,6 +27,8 @@ export interface DiscoverySource {
   status$: Observable<ConnectionStatus>;
   /** Where commands go (rebirth NCMDs, STATE); absent for replay. */
   publish?: (command: DiscoveryCommand) => void;
+  /** How long each list took its consumer to deliver, ms (live only). */
+  delivered$?: Observable<number>;
 }
 
 const TICK: EngineInput = { kind: "tick" };
@@ -42,6 +54,7 @@ export function runDiscovery(
         filter((input): input is EngineInput => input !== undefined),
       ),
       source.messages$.pipe(map((message): EngineInput => ({ kind: "message", message }))),
+      source.delivered$?.pipe(map((ms): EngineInput => ({ kind: "delivered", ms }))) ?? EMPTY,
     );
     const outputs$ = runReducer(engine, inputs$, TICK, scheduler);
     const { publish } = source;

@@ -1,4 +1,4 @@
-import { defer, finalize, merge, type Observable } from "rxjs";
+import { defer, finalize, merge, type Observable, Subject } from "rxjs";
 import { type BrokerDetails, type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryRequest, PreparedDiscovery } from "../discovery/discovery-request.js";
@@ -46,6 +46,8 @@ export interface LiveDiscoveryOptions {
   host?: DiscovererOptions["host"];
   /** Sees the connections once made (for /devices: which brokers are connected). */
   onConnections?: (connections: readonly BrokerConnection[]) => void;
+  /** How long each list took to deliver, ms (see PreparedDiscovery.delivered). */
+  delivered$?: Observable<number>;
 }
 
 /** This process's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
@@ -104,6 +106,7 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
         connections.length === 1 ? connections[0]!.messages$ : merge(...connections.map((c) => c.messages$)),
       status$: merge(...connections.map((c) => c.status$)),
       publish,
+      ...(options.delivered$ ? { delivered$: options.delivered$ } : {}),
     }).pipe(
       finalize(() => {
         for (const connection of connections) connection.unsubscribe(engine.subscriptions);
@@ -136,6 +139,7 @@ export function prepareLiveDiscovery(
   const credentials = parseBrokerCredentials(request.properties, names);
   if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
   let connections: readonly BrokerConnection[] = [];
+  const delivered = new Subject<number>();
   return {
     ok: true,
     warnings: [...parsed.warnings, ...credentials.warnings],
@@ -156,6 +160,8 @@ export function prepareLiveDiscovery(
       onConnections: (made) => {
         connections = made;
       },
+      delivered$: delivered,
     }),
+    delivered: (ms) => delivered.next(ms),
   };
 }
