@@ -10,6 +10,8 @@ interface PublisherOptions {
   url: string;
   shape: FleetShape;
   clientId: string;
+  /** TCP_NODELAY on its socket (mqtt.js leaves Nagle's algorithm on). */
+  noDelay?: boolean;
 }
 
 const { options, report, orders } = helperContext<PublisherOptions>();
@@ -21,6 +23,7 @@ const client = mqtt.connect(options.url, {
   reconnectPeriod: 0,
 });
 await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+if (options.noDelay) (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 report("ready");
 
 async function publishBatch(
