@@ -15,7 +15,8 @@
  * `maxDelayMs` is how long a change may wait until the consumer has the list, and a large
  * list takes a while to write (2.5 MB, 10,000 devices, take 10-30 ms to reach the agent
  * through HTTP/2's flow control). So the consumer says how long its last list took
- * (`delivered`) and the window closes that much earlier, by at most a tenth of it.
+ * (`delivered`) and the window closes earlier by the longest of the last few deliveries (one
+ * slow write, a GC pause, is likely to come again soon), by at most a tenth of it.
  */
 
 export interface EmitterTiming {
@@ -36,6 +37,9 @@ export const defaultEmitterTiming: EmitterTiming = {
   maxDelayMs: 1000,
 };
 
+/** How many recent delivery times the lead is the longest of. */
+const DELIVERIES_KEPT = 4;
+
 export class ListEmitter {
   private startedAt: number | undefined;
   private firstSent = false;
@@ -44,6 +48,9 @@ export class ListEmitter {
   private settleFrom: number | undefined;
   /** When the last list was due. */
   private lastListAt = Number.NEGATIVE_INFINITY;
+  /** The last few lists' delivery times, ms (a ring). */
+  private readonly deliveries: number[] = [];
+  private nextDelivery = 0;
   /** How much earlier than `maxDelayMs` a list goes out under a steady stream: its delivery time. */
   private leadMs = 0;
 
@@ -82,14 +89,12 @@ export class ListEmitter {
     return Math.min(this.lastChange! + quietMs, latest);
   }
 
-  /**
-   * The last list took `ms` to reach the consumer (from being made to being written out).
-   * Smoothed, so that one slow write does not move the next list much.
-   */
+  /** The last list took `ms` to reach the consumer (from being made to being written out). */
   delivered(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    const smoothed = (this.leadMs + ms) / 2;
-    this.leadMs = Math.min(smoothed, this.timing.maxDelayMs / 10);
+    this.deliveries[this.nextDelivery] = ms;
+    this.nextDelivery = (this.nextDelivery + 1) % DELIVERIES_KEPT;
+    this.leadMs = Math.min(Math.max(...this.deliveries), this.timing.maxDelayMs / 10);
   }
 
   /** Is a list due at `now`? (The caller still sends it only if its content differs from the last.) */
