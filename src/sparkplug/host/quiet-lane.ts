@@ -9,7 +9,9 @@ import type { Birth } from "./model.js";
  * The host's quiet lane: live DATA, next in its node's seq, from an online node (and
  * device) whose birth has every metric it names. Such a message changes nothing but the
  * node's seq (and the broker it was heard on) and causes no event; it is most of what a
- * host ever receives, so it is applied here in one pass (see HostSession.step).
+ * host ever receives, so it is applied here in one pass and its step is a shared empty one
+ * (see HostSession.step; it is not recorded in `processed`, which only `inspect` and the
+ * monitor read, and they decode values, so they never take this lane).
  *
  * What it costs is mostly memory latency: the per-device state of a large plant is never
  * in the CPU's caches when its next message arrives. So a topic found quiet once is kept
