@@ -1,5 +1,6 @@
 import type protobuf from "protobufjs";
-import { PayloadType, type RawMetric } from "./proto.js";
+import type { MetricTable } from "./metric-table.js";
+import { asBuffer, PayloadType, type RawMetric } from "./proto.js";
 
 /*
  * The hot path of decoding: the Payload message and its top-level Metrics, read field by
@@ -423,16 +424,11 @@ function quickDelimited(buf: Uint8Array, end: number): number {
   return start;
 }
 
-/** Resolves a top-level DATA metric by alias (else by name), as the host's birth table does. */
-export interface MetricResolver {
-  indexOf(alias: number | undefined, name: string | undefined): number | undefined;
-}
-
 /**
  * The seq of a DATA payload in the common shape whose every metric `table` resolves, or -1
  * (then the protobufjs reader decides). Allocates nothing unless a metric is named.
  */
-export function quickDataSeq(buf: Uint8Array, table: MetricResolver): number {
+export function quickDataSeq(buf: Uint8Array, table: MetricTable): number {
   const end = buf.length;
   let seq = -1;
   quick = 0;
@@ -453,7 +449,7 @@ export function quickDataSeq(buf: Uint8Array, table: MetricResolver): number {
   return seq;
 }
 
-function quickMetric(buf: Uint8Array, end: number, table: MetricResolver): boolean {
+function quickMetric(buf: Uint8Array, end: number, table: MetricTable): boolean {
   let alias = -1;
   let nameStart = -1;
   let nameEnd = -1;
@@ -499,6 +495,6 @@ function quickMetric(buf: Uint8Array, end: number, table: MetricResolver): boole
   if (alias >= 0 && table.indexOf(alias, undefined) !== undefined) return true;
   if (nameStart < 0) return false;
   // Decoded as MetricRef.name decodes it.
-  const name = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString("utf8", nameStart, nameEnd);
+  const name = asBuffer(buf).toString("utf8", nameStart, nameEnd);
   return table.indexOf(undefined, name) !== undefined;
 }

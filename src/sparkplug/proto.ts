@@ -190,7 +190,8 @@ export interface RawTemplate {
   isDefinition?: boolean;
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
+/** The bytes as a Buffer: themselves if they are one, else a view of the same memory. */
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

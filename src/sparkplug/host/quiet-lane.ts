@@ -3,7 +3,7 @@ import { quietDataSeq } from "../decode.js";
 import { quickDataSeq } from "../payload-reader.js";
 import { dataTopicLevels } from "../topic.js";
 import { findNode, type HostModel } from "./context.js";
-import type { Birth } from "./model.js";
+import type { Birth, Device, EdgeNode } from "./model.js";
 
 /*
  * The host's quiet lane: live DATA, next in its node's seq, from an online node (and
@@ -25,8 +25,6 @@ import type { Birth } from "./model.js";
 export class QuietLane {
   /** DATA topic → the birth that decodes it, as of `Birth.quietAt`. Keys are the entities' own topic strings. */
   private readonly births = new Map<string, Birth>();
-  /** The topic string of the entity `check` found. */
-  private checkedTopic = "";
 
   constructor(private readonly model: HostModel) {}
 
@@ -40,15 +38,17 @@ export class QuietLane {
     const kept = this.births.get(message.topic);
     if (kept !== undefined && kept.quietAt >= kept.node.changedAt && kept.quietAt >= model.allChangedAt)
       return this.apply(kept, message);
-    const birth = this.check(message.topic);
+    const entity = this.check(message.topic);
+    if (entity === undefined) return false;
+    const { birth } = entity;
     if (birth === undefined || !this.apply(birth, message)) return false;
     birth.quietAt = model.changes;
-    this.births.set(this.checkedTopic, birth);
+    this.births.set(entity.dataTopic, birth);
     return true;
   }
 
-  /** The birth of the online node or device whose DATA `topic` is, if DATA on it can be quiet. */
-  private check(topic: string): Birth | undefined {
+  /** The online node or device whose DATA `topic` is, if DATA on it can be quiet. */
+  private check(topic: string): EdgeNode | Device | undefined {
     // Unchecked levels: they only find a node and device the session made from checked ones.
     const levels = dataTopicLevels(topic);
     if (levels === undefined) return undefined;
@@ -60,14 +60,10 @@ export class QuietLane {
       node.deviceSettleDeadline !== undefined
     )
       return undefined;
-    if (levels.device === undefined) {
-      this.checkedTopic = node.dataTopic;
-      return node.birth;
-    }
+    if (levels.device === undefined) return node;
     const device = node.devices.get(levels.device);
     if (device === undefined || device.status !== "online" || device.awaitingBirth) return undefined;
-    this.checkedTopic = device.dataTopic;
-    return device.birth;
+    return device;
   }
 
   /** Takes the message's seq if every metric is in the birth and it is next; false, changing nothing, if not. */
