@@ -309,7 +309,13 @@ function responseDeviceCount(bytes: Buffer): number {
  * A Discover call made over plain HTTP/2, as the agent's gRPC client makes it, that can
  * stop reading (`pause`): its flow-control window then stays shut and the handler's
  * writes stall, exactly as with an agent that hangs. Counts the devices of each response.
+ * Its windows are the agent's: tonic leaves hyper's HTTP/2 client defaults in place
+ * (hyper src/proto/h2/client.rs: DEFAULT_STREAM_WINDOW 2 MiB, DEFAULT_CONN_WINDOW 5 MiB),
+ * not the protocol's 64 KiB.
  */
+const AGENT_STREAM_WINDOW = 2 * 1024 * 1024;
+const AGENT_CONNECTION_WINDOW = 5 * 1024 * 1024;
+
 export class RawDiscoverCall {
   readonly received: { at: number; bytes: number; devices: number }[] = [];
   status: string | undefined;
@@ -320,8 +326,10 @@ export class RawDiscoverCall {
   constructor(registered: Registered, details: string) {
     this.session = http2.connect("http://localhost", {
       createConnection: () => connect(registered.endpoint),
+      settings: { initialWindowSize: AGENT_STREAM_WINDOW },
     });
     this.session.on("error", () => undefined);
+    this.session.once("connect", () => this.session.setLocalWindowSize(AGENT_CONNECTION_WINDOW));
     this.request = this.session.request({
       ":method": "POST",
       ":path": "/v0.DiscoveryHandler/Discover",

@@ -60,8 +60,8 @@ describe("list delivery time", () => {
     cleanup.push(() => agent.cancel());
     await eventually(() => service.size === 1, "the stream to open");
     agent.pause();
-    // Some 300 KB: far more than the agent's 64 KiB HTTP/2 window.
-    const devices = Array.from({ length: 3000 }, (_, i) => device(i));
+    // Some 3 MB: more than the agent's 2 MiB HTTP/2 stream window.
+    const devices = Array.from({ length: 30_000 }, (_, i) => device(i));
     const emission = {
       at: Date.now(),
       devices,
@@ -75,7 +75,8 @@ describe("list delivery time", () => {
     agent.resume();
     await eventually(() => agent.received.length === 1, "the list to arrive");
     await eventually(() => delivered.length === 1, "its delivery time");
-    expect(agent.received[0]!.devices).toBe(3000);
+    expect(agent.received[0]!.bytes).toBeGreaterThan(2 * 1024 * 1024);
+    expect(agent.received[0]!.devices).toBe(30_000);
     expect(delivered[0]).toBeGreaterThanOrEqual(400);
     expect(delivered[0]).toBeLessThan(10_000);
   });
