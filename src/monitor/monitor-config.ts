@@ -1,6 +1,10 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrokerCredentials, credentialsFromEnvironment } from "../mqtt/credentials.js";
+import {
+  type BrokerCredentials,
+  credentialsForSuffixes,
+  credentialsFromEnvironment,
+} from "../mqtt/credentials.js";
 import { CERTIFICATES_PREFIX, edgeTopic, entityId } from "../sparkplug/topic.js";
 
 /*
@@ -52,7 +56,9 @@ export interface MonitorConfig {
   mqttVersion: 3 | 5;
   /**
    * Each broker's credentials, in the order of `brokers`: the unsuffixed MQTT_* secrets, with
-   * several brokers overridden by a broker's own by position (MQTT_PASSWORD_2 for the second).
+   * several brokers overridden by a broker's own: by its name in MQTT_BROKER_NAMES
+   * (MQTT_PASSWORD_SITE_B, as the handler reads discoveryProperties), else by its position
+   * (MQTT_PASSWORD_2 for the second).
    */
   credentials: BrokerCredentials[];
   httpHost: string;
@@ -237,12 +243,29 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       error: `MONITOR_MAX_PAYLOAD_BYTES: expected a whole number of bytes (at least 1024), got "${maxText}"`,
     };
 
-  // With several brokers, a broker's own secrets are suffixed with its position in
-  // MQTT_BROKER_URIS (the order of discoveryDetails.brokers): MQTT_PASSWORD_1, MQTT_PASSWORD_2, ...
-  const positions = brokers.length > 1 ? brokers.map((_, i) => String(i + 1)) : [];
-  const credentials = credentialsFromEnvironment(env, positions);
-  if (!credentials.ok) return { ok: false, error: credentials.error };
-  warnings.push(...credentials.warnings);
+  // With several brokers, a broker's own secrets are suffixed with its name, as the handler
+  // takes them (MQTT_BROKER_NAMES, in the order of MQTT_BROKER_URIS), or with its position
+  // (MQTT_PASSWORD_1, MQTT_PASSWORD_2, ...; also what older handlers' monitors read). By name
+  // wins: reordering `brokers` then never swaps passwords.
+  const namesText = property("MQTT_BROKER_NAMES");
+  const names = namesText === undefined ? [] : namesText.split(/\s+/).filter((n) => n !== "");
+  if (names.length > 0 && names.length !== brokers.length)
+    return {
+      ok: false,
+      error: `MQTT_BROKER_NAMES: expected one name per broker of MQTT_BROKER_URIS (${brokers.length}), got ${names.length}`,
+    };
+  const suffixesOf = (i: number): string[] =>
+    brokers.length > 1 ? [...(names[i] !== undefined ? [names[i]!.toUpperCase()] : []), String(i + 1)] : [];
+  const suffixes = [...new Set(brokers.flatMap((_, i) => suffixesOf(i)))];
+  const parsed = credentialsFromEnvironment(env, suffixes);
+  if (!parsed.ok) return { ok: false, error: parsed.error };
+  warnings.push(...parsed.warnings);
+  const credentials: BrokerCredentials[] = [];
+  for (const [i] of brokers.entries()) {
+    const own = credentialsForSuffixes(parsed, suffixesOf(i));
+    if (!own.ok) return { ok: false, error: own.error };
+    credentials.push(own.credentials);
+  }
 
   // Stable across container restarts (same pod name), so the persistent session is found again.
   const pod = env.HOSTNAME || hostname() || "monitor";
@@ -257,7 +280,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       instanceHash: hash,
       clientId,
       mqttVersion: versionText === "3" ? 3 : 5,
-      credentials: brokers.map((_, i) => credentials.byBroker.get(String(i + 1)) ?? credentials.credentials),
+      credentials,
       httpHost: flags.httpHost ?? env.MONITOR_HTTP_HOST ?? "0.0.0.0",
       httpPort,
       allowCommands: flags.allowCommands === true || flag(env.MONITOR_ALLOW_COMMANDS),

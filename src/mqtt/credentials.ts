@@ -25,6 +25,8 @@ export type CredentialsResult =
       credentials: BrokerCredentials;
       /** Each named broker's own, merged over the shared ones. */
       byBroker: ReadonlyMap<string, BrokerCredentials>;
+      /** Each named broker's own alone (only what its suffixed names set). */
+      own: ReadonlyMap<string, BrokerCredentials>;
       warnings: string[];
     }
   | { ok: false; error: string };
@@ -104,7 +106,28 @@ export function parseBrokerCredentials(
   if (sets.some((c) => c.password !== undefined && c.username === undefined)) {
     warnings.push("MQTT_PASSWORD is set without MQTT_USERNAME; MQTT 3.1.1 brokers will refuse it");
   }
-  return { ok: true, credentials, byBroker, warnings };
+  return { ok: true, credentials, byBroker, own, warnings };
+}
+
+/**
+ * One broker's credentials when it answers to several suffixes (the device monitor knows a
+ * broker by name and by position): the shared ones, overridden by each suffix's own in the
+ * order given, the first winning. Fails like the handler when a certificate lacks its key.
+ */
+export function credentialsForSuffixes(
+  result: Extract<CredentialsResult, { ok: true }>,
+  suffixes: readonly string[],
+): { ok: true; credentials: BrokerCredentials } | { ok: false; error: string } {
+  const merged: BrokerCredentials = { ...result.credentials };
+  let from = "";
+  for (const suffix of [...suffixes].reverse()) {
+    const own = result.own.get(suffix);
+    if (own === undefined || Object.keys(own).length === 0) continue;
+    Object.assign(merged, own);
+    from = `_${suffix}`;
+  }
+  const problem = problemOf(merged, from);
+  return problem === undefined ? { ok: true, credentials: merged } : { ok: false, error: problem };
 }
 
 /** Credentials for the command line, from the environment variables of the same names. */

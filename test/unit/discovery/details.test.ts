@@ -175,6 +175,7 @@ describe("credentials from discoveryProperties", () => {
       ok: true,
       credentials: {},
       byBroker: new Map(),
+      own: new Map(),
       warnings: ["unknown discoveryProperties entry OTHER is ignored"],
     });
   });

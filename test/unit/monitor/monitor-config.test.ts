@@ -55,6 +55,35 @@ describe("monitor configuration from the environment", () => {
     expect(one.ok && one.config.credentials).toStrictEqual([{ username: "plant", password: "shared" }]);
   });
 
+  it("takes each broker's own secrets by its name in MQTT_BROKER_NAMES, as the handler does, so reordering brokers swaps nothing", () => {
+    const secrets = {
+      MQTT_USERNAME: "plant",
+      MQTT_PASSWORD: "shared",
+      MQTT_PASSWORD_SITE_B: "site-b",
+      MQTT_PASSWORD_1: "first-by-position",
+    };
+    const env = (uris: string, names: string) => ({
+      ...akri({ ...device, MQTT_BROKER_URIS: uris, MQTT_BROKER_NAMES: names }, "8120FE"),
+      ...secrets,
+    });
+    const inOrder = monitorConfig(env("tcp://a:1883 tcp://b:1883", "SITE_A SITE_B"));
+    expect(inOrder.ok && inOrder.config.credentials).toStrictEqual([
+      { username: "plant", password: "first-by-position" },
+      { username: "plant", password: "site-b" },
+    ]);
+    // The Configuration lists site_b first now: it keeps its own password; the position
+    // fallback goes with the position.
+    const reordered = monitorConfig(env("tcp://b:1883 tcp://a:1883", "SITE_B SITE_A"));
+    expect(reordered.ok && reordered.config.credentials).toStrictEqual([
+      { username: "plant", password: "site-b" },
+      { username: "plant", password: "shared" },
+    ]);
+    const wrong = monitorConfig(env("tcp://a:1883 tcp://b:1883", "ONLY_ONE"));
+    expect(wrong.ok ? "accepted" : wrong.error).toBe(
+      "MQTT_BROKER_NAMES: expected one name per broker of MQTT_BROKER_URIS (2), got 1",
+    );
+  });
+
   it("reads a Sparkplug device from the properties Akri injects (plain and hash-suffixed)", () => {
     const result = monitorConfig({ ...akri(device, "8120FE"), HOSTNAME: "pump-pod" });
     expect(result.ok).toBe(true);
