@@ -319,9 +319,14 @@ export class DiscoverService {
   /** Devices of every open stream's last list, by the broker they live on. */
   private devicesByBroker(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const stream of this.streams.values())
-      for (const device of stream.lastSent?.devices ?? [])
-        if (device.broker !== undefined) counts[device.broker] = (counts[device.broker] ?? 0) + 1;
+    for (const stream of this.streams.values()) {
+      const sent = stream.lastSent;
+      if (sent === undefined) continue;
+      for (const device of sent.devices) {
+        const broker = sent.brokerOf(device.id);
+        if (broker !== undefined) counts[broker] = (counts[broker] ?? 0) + 1;
+      }
+    }
     return counts;
   }
 
@@ -380,7 +385,7 @@ export class DiscoverService {
             id: d.id,
             kind: d.kind,
             status: stream.lastSent?.statusOf(d.id) ?? "offline",
-            broker: d.broker ?? null,
+            broker: stream.lastSent?.brokerOf(d.id) ?? null,
             instanceHash: hash,
             instanceName: instanceName(configuration ?? "<configuration>", d.id, hash),
             properties: d.properties,

@@ -7,7 +7,7 @@ import {
 import type { DeviceListEmission } from "../discovery/engine.js";
 
 /** A list with how each of its devices is doing. */
-type Listed = Pick<DeviceListEmission, "devices" | "statusOf">;
+type Listed = Pick<DeviceListEmission, "devices" | "statusOf" | "brokerOf">;
 
 /*
  * The human view of a device list: one row per device with its Akri instance name, as a
@@ -30,17 +30,21 @@ function keyProperties(device: DiscoveredDevice): string {
 }
 
 /** Devices on more than one broker: the table says which each is on. */
-function severalBrokers(devices: readonly DiscoveredDevice[]): boolean {
-  const first = devices[0]?.broker;
-  return devices.some((d) => d.broker !== first);
+function severalBrokers({ devices, brokerOf }: Listed): boolean {
+  const first = devices[0] === undefined ? undefined : brokerOf(devices[0].id);
+  return devices.some((d) => brokerOf(d.id) !== first);
 }
 
-function deviceRows({ devices, statusOf }: Listed, configuration: string, brokers: boolean): string[][] {
+function deviceRows(
+  { devices, statusOf, brokerOf }: Listed,
+  configuration: string,
+  brokers: boolean,
+): string[][] {
   return devices.map((d) => [
     d.id,
     KIND[d.kind],
     statusOf(d.id) ?? "",
-    ...(brokers ? [d.broker ?? ""] : []),
+    ...(brokers ? [brokerOf(d.id) ?? ""] : []),
     instanceName(configuration, d.id),
     keyProperties(d),
   ]);
@@ -64,7 +68,7 @@ const HEADERS = ["DEVICE ID", "KIND", "STATUS", "AKRI INSTANCE", "DATA TOPIC / P
 
 /** The list as plain text lines. */
 export function renderDeviceTable(list: Listed, configuration: string): string[] {
-  const brokers = severalBrokers(list.devices);
+  const brokers = severalBrokers(list);
   return formatTable(headers(brokers), deviceRows(list, configuration, brokers));
 }
 
@@ -78,7 +82,7 @@ export function redrawDeviceTable(
 ): void {
   const rows = out.rows ?? 40;
   const columns = out.columns ?? 120;
-  const brokers = severalBrokers(list.devices);
+  const brokers = severalBrokers(list);
   const table = formatTable(headers(brokers), deviceRows(list, configuration, brokers), columns);
   const room = Math.max(3, rows - 3 - footer.length);
   const shown = table.slice(0, room);

@@ -151,7 +151,7 @@ export interface BrokerDetails {
   /** What its own secrets are suffixed with (MQTT_PASSWORD_<NAME>); undefined for the only broker of serverUrls. */
   name: string | undefined;
   serverUrls: string[];
-  /** Its serverUrls, comma-joined: the broker's identity, and a device's MQTT_BROKER_URI. */
+  /** Its serverUrls, comma-joined: the broker's identity (and MQTT_BROKER_URI when it is the first). */
   uri: string;
 }
 

@@ -4,6 +4,7 @@ import blake from "blakejs";
 export const STANDARD_PROPERTIES: ReadonlySet<string> = new Set([
   "MQTT_BROKER_URI",
   "MQTT_BROKER_URIS",
+  "MQTT_BROKER_NAMES",
   "SPARKPLUG_GROUP_ID",
   "SPARKPLUG_EDGE_NODE_ID",
   "SPARKPLUG_DEVICE_ID",
@@ -18,11 +19,14 @@ export interface AkriDevice {
   properties: Record<string, string>;
 }
 
-/** What discovery knows about a listed device beyond what Akri needs (for tables and /devices). */
+/**
+ * What discovery knows about a listed device beyond what Akri needs (for tables and /devices).
+ * Where it is now (its broker, its status) is not here: a listed device never changes while
+ * it is listed (every node's agent would conflict applying the change), so that is read
+ * from the mode's model when asked (`Discoverer.brokerOf`, `statusOf`).
+ */
 export interface DiscoveredDevice extends AkriDevice {
   kind: "sparkplug-device" | "sparkplug-node" | "topic";
-  /** The broker it lives on (its serverUrls, comma-joined), when the mode knows. */
-  broker?: string;
 }
 
 /**

@@ -52,6 +52,8 @@ export interface Discoverer {
   list(): DiscoveredDevice[];
   /** How a listed device is doing now (undefined: not listed). */
   statusOf(id: string): DeviceStatus | undefined;
+  /** The broker a listed device is on now (its serverUrls, comma-joined), when the mode knows. */
+  brokerOf(id: string): string | undefined;
   /** Facts about an entity for people (its session's birth, gaps, rebirths…), when the mode has any. */
   factsOf(id: string): Record<string, string | number> | undefined;
   /** Every entity seen but not listed now, with why (computed when asked). */

@@ -26,6 +26,8 @@ export interface DeviceListEmission {
   devices: DiscoveredDevice[];
   /** How a device of the list is doing now (not when the list was made). */
   statusOf: (id: string) => DeviceStatus | undefined;
+  /** The broker a device of the list is on now (never in its properties, which must not change). */
+  brokerOf: (id: string) => string | undefined;
   /** What discovery has seen but not listed, now, and why. */
   unlisted: () => UnlistedEntity[];
   /** Facts about an entity for people, now (see Discoverer.factsOf). */
@@ -78,6 +80,7 @@ export class DiscoveryEngine {
   /** Where the next step puts its output (kept while steps leave it empty). */
   private scratch: EngineOutput = { emissions: [], commands: [], report: [], listed: [] };
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
+  private readonly brokerOf = (id: string) => this.discoverer.brokerOf(id);
   private readonly unlisted = () => this.discoverer.unlisted();
   private readonly factsOf = (id: string) => this.discoverer.factsOf(id);
 
@@ -147,6 +150,7 @@ export class DiscoveryEngine {
       at: now,
       devices,
       statusOf: this.statusOf,
+      brokerOf: this.brokerOf,
       unlisted: this.unlisted,
       factsOf: this.factsOf,
     });

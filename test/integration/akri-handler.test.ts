@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestAgent } from "../support/akri-agent.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
+import { mappedId } from "../support/mapped-id.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { TahuEdgeNode, type TahuMetric } from "../support/tahu-edge.js";
 
@@ -75,8 +76,11 @@ configurationName: akri-sparkplug
       devices: { Motor: motor, Pump: motor },
     });
     nodes.push(line);
-    await call.waitForIds(["spBv1.0/Akri/Line/Motor", "spBv1.0/Akri/Line/Pump"], "born");
-    expect(call.lists.at(-1)?.find((d) => d.id === "spBv1.0/Akri/Line/Motor")?.properties).toStrictEqual({
+    // The mapped value is part of each id (the README's rule), so a changed one is a new Instance.
+    const model = { HARDWARE_MODEL: "M-9" };
+    const motorId = mappedId("spBv1.0/Akri/Line/Motor", model);
+    await call.waitForIds([motorId, mappedId("spBv1.0/Akri/Line/Pump", model)], "born");
+    expect(call.lists.at(-1)?.find((d) => d.id === motorId)?.properties).toStrictEqual({
       MQTT_BROKER_URI: broker.url,
       SPARKPLUG_GROUP_ID: "Akri",
       SPARKPLUG_EDGE_NODE_ID: "Line",
@@ -86,12 +90,12 @@ configurationName: akri-sparkplug
     });
     expect(await handler.metric('akri_mqtt_devices{status="online"}')).toBe(2);
     line.deviceDeath("Pump");
-    await call.waitForIds(["spBv1.0/Akri/Line/Motor"], "Pump died");
+    await call.waitForIds([motorId], "Pump died");
     const inventory = JSON.parse((await handler.get("/devices")).body) as {
       devices: { id: string; instanceName: string }[];
     }[];
     expect(inventory[0]?.devices[0]).toMatchObject({
-      id: "spBv1.0/Akri/Line/Motor",
+      id: motorId,
       instanceName: expect.stringMatching(/^akri-sparkplug-[0-9a-f]{6}$/),
     });
     await line.kill();
@@ -178,8 +182,9 @@ configurationName: akri-sparkplug
         devices: { Motor: motor },
       });
       nodes.push(twin);
-      await callA.waitForIds(["spBv1.0/Twin/E/Motor"], "node A");
-      await callB.waitForIds(["spBv1.0/Twin/E/Motor"], "node B");
+      const id = mappedId("spBv1.0/Twin/E/Motor", { HARDWARE_MODEL: "M-9" });
+      await callA.waitForIds([id], "node A");
+      await callB.waitForIds([id], "node B");
       expect(callB.lists.at(-1)).toStrictEqual(callA.lists.at(-1));
       callA.cancel();
       callB.cancel();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { brokerProperties } from "../../src/discovery/broker-properties.js";
 import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import { monitorConfig } from "../../src/monitor/monitor-config.js";
 import { parseBrokerCredentials } from "../../src/mqtt/credentials.js";
@@ -220,9 +221,11 @@ describe("deployment examples", () => {
     ]);
     // The monitor's pod: the device's properties as Akri injects them, plus the pod spec's env.
     const container = configuration.spec.brokerSpec.brokerPodSpec.containers[0];
+    const listed = brokerProperties(brokers);
     const env: Record<string, string> = {
-      MQTT_BROKER_URI: brokers[1]!.uri,
-      MQTT_BROKER_URIS: brokers.map((b) => b.uri).join(" "),
+      MQTT_BROKER_URI: listed.uri,
+      MQTT_BROKER_URIS: listed.uris!,
+      MQTT_BROKER_NAMES: listed.names!,
       SPARKPLUG_GROUP_ID: "Plant1",
       SPARKPLUG_EDGE_NODE_ID: "Line3",
       SPARKPLUG_DEVICE_ID: "Pump7",
@@ -249,6 +252,8 @@ describe("deployment examples", () => {
     expect(values.custom.configuration.discoveryHandlerName).toBe("mqtt");
     const parsed = parseDiscoveryDetails(values.custom.configuration.discoveryDetails);
     expect(parsed.ok && parsed.details.mode).toBe("sparkplug");
+    // Instance names shown by the handler are the ones Akri makes: <configuration>-<hash>.
+    expect(parsed.ok && parsed.details.configurationName).toBe(values.custom.configuration.name);
     expect(parsed.ok && parsed.warnings).toStrictEqual([]);
     // The chart's brokerPod takes env, not args: the image's entrypoint reads AKRI_MQTT_COMMAND.
     expect(values.custom.configuration.brokerPod.env.AKRI_MQTT_COMMAND).toBe("monitor");

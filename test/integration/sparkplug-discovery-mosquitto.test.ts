@@ -52,7 +52,8 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
   });
 
   it("lists devices with the exact ids and properties, filters them, and drops the dead", async () => {
-    const all = discover(`sparkplug:\n  properties:\n    HARDWARE_MODEL: Properties/Hardware Model`);
+    const all = discover("sparkplug: {}");
+    const mapped = discover(`sparkplug:\n  properties:\n    HARDWARE_MODEL: Properties/Hardware Model`);
     const filtered = discover(`sparkplug:
   groupIds: {action: Include, items: [Plant1]}
   edgeNodeIds: {action: Exclude, items: [test-node]}
@@ -73,9 +74,21 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
       ],
       "all devices",
     );
+    // Mapped values are part of a device's identity (`#` and 8 hex digits of them), so that
+    // a changed value is a new Instance rather than a changed shared one.
+    await eventually(() => mapped.latest()?.devices.length === 4, "all devices, mapped");
+    const mappedMotor = mapped.latest()?.devices.find((d) => d.id.startsWith("spBv1.0/Plant1/LineA/Motor#"));
+    expect(mappedMotor?.id).toMatch(/^spBv1\.0\/Plant1\/LineA\/Motor#[0-9a-f]{8}$/);
     expect(
       all.latest()?.devices.find((d) => d.id === "spBv1.0/Plant1/LineA/Motor")?.properties,
     ).toStrictEqual({
+      MQTT_BROKER_URI: broker.url,
+      SPARKPLUG_GROUP_ID: "Plant1",
+      SPARKPLUG_EDGE_NODE_ID: "LineA",
+      SPARKPLUG_DEVICE_ID: "Motor",
+      SPARKPLUG_DATA_TOPIC: "spBv1.0/Plant1/DDATA/LineA/Motor",
+    });
+    expect(mappedMotor?.properties).toStrictEqual({
       MQTT_BROKER_URI: broker.url,
       SPARKPLUG_GROUP_ID: "Plant1",
       SPARKPLUG_EDGE_NODE_ID: "LineA",
@@ -88,7 +101,7 @@ describe.skipIf(!mosquittoAvailable())("Sparkplug discovery with Mosquitto and T
       ["spBv1.0/Plant1/LineA", "spBv1.0/Plant1/test-node", "spBv1.0/Plant2/LineX"],
       "nodes",
     );
-    // Three discoveries with the same broker settings share one connection.
+    // Four discoveries with the same broker settings share one connection.
     expect(pool.size).toBe(1);
 
     lineA.deviceDeath("Pump");

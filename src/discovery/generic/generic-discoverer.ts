@@ -1,3 +1,4 @@
+import { brokerProperties } from "../broker-properties.js";
 import type { GenericDiscoveryDetails } from "../details.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
@@ -22,6 +23,7 @@ export class GenericDiscoverer implements Discoverer {
       idleTimeoutSeconds: details.idleTimeoutSeconds,
       offlineGraceSeconds: details.offlineGraceSeconds,
       brokers: details.brokers.map((b) => b.uri),
+      brokerProperties: brokerProperties(details.brokers),
     });
   }
 
@@ -57,6 +59,10 @@ export class GenericDiscoverer implements Discoverer {
 
   statusOf(id: string): DeviceStatus | undefined {
     return this.presence.statusOf(id);
+  }
+
+  brokerOf(id: string): string | undefined {
+    return this.presence.brokerOf(id);
   }
 
   factsOf(id: string): Record<string, string | number> | undefined {

@@ -1,6 +1,7 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { topicMatches } from "../../mqtt/topic-filter.js";
 import { earlier } from "../../time/deadline.js";
+import type { BrokerProperties } from "../broker-properties.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedCode, UnlistedEntity } from "../device.js";
 import { sortDevices } from "../device.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
@@ -13,6 +14,11 @@ import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js
  * Retained messages are old news of unknown age: they never make a device present unless
  * their JSON payload carries a timestamp within the idle timeout. A broker outage pauses
  * the idle clock, so an outage never empties the list.
+ *
+ * With several brokers, the same id on two brokers is one device, on the broker it last
+ * published on (`brokerOf`, for /devices). Its properties never follow it: they come from
+ * the Configuration, because a listed device's properties must never change (every node's
+ * agent would get a 409 applying the change; see broker-properties.ts).
  */
 
 export interface PresenceOptions {
@@ -22,6 +28,8 @@ export interface PresenceOptions {
   offlineGraceSeconds: number;
   /** The brokers' identities (their serverUrls, comma-joined); the first stands for a source that names none. */
   brokers: readonly string[];
+  /** The broker properties every device gets, from the Configuration. */
+  brokerProperties: BrokerProperties;
 }
 
 interface Seen {
@@ -29,7 +37,7 @@ interface Seen {
   lastSeen: number;
   /** Silent past the idle timeout, kept listed for the grace period. */
   idle: boolean;
-  /** The broker it last published on (its MQTT_BROKER_URI). */
+  /** The broker it last published on (where it is now; not a property). */
   broker: string;
 }
 
@@ -141,15 +149,10 @@ export class GenericPresence {
       existing.idle = false;
       this.noteDeadline(existing);
       // Several brokers: a device lives on the one it last published on.
-      if (existing.broker !== broker) {
-        existing.broker = broker;
-        existing.device = this.device(match.id, match.filter, broker);
-        this.listed.push(existing.device);
-        this.version++;
-      }
+      existing.broker = broker;
       return undefined;
     }
-    const device = this.device(match.id, match.filter, broker);
+    const device = this.device(match.id, match.filter);
     this.notListed.delete(match.id);
     const entry = { device, lastSeen: at, idle: false, broker };
     this.seen.set(match.id, entry);
@@ -159,17 +162,21 @@ export class GenericPresence {
     return { kind: "device-appeared", id: match.id, topic: message.topic };
   }
 
-  private device(id: string, filter: string, broker: string): DiscoveredDevice {
+  private device(id: string, filter: string): DiscoveredDevice {
+    const broker = this.options.brokerProperties;
     return {
       id,
       kind: "topic",
-      broker,
-      properties: {
-        MQTT_BROKER_URI: broker,
-        ...(this.options.brokers.length > 1 ? { MQTT_BROKER_URIS: this.options.brokers.join(" ") } : {}),
-        MQTT_TOPIC: filter,
-        MQTT_DEVICE_ID: id,
-      },
+      properties:
+        broker.uris === undefined
+          ? { MQTT_BROKER_URI: broker.uri, MQTT_TOPIC: filter, MQTT_DEVICE_ID: id }
+          : {
+              MQTT_BROKER_URI: broker.uri,
+              MQTT_BROKER_URIS: broker.uris,
+              MQTT_BROKER_NAMES: broker.names!,
+              MQTT_TOPIC: filter,
+              MQTT_DEVICE_ID: id,
+            },
     };
   }
 
@@ -262,6 +269,11 @@ export class GenericPresence {
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /** The broker a listed device last published on. */
+  brokerOf(id: string): string | undefined {
+    return this.seen.get(id)?.broker;
   }
 
   /** Online while it publishes; offline once idle (listed for the grace period). */

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import type { HostEvent } from "../../sparkplug/host/events.js";
 import { type Device, type EdgeNode, type EntityStatus, nodeKey } from "../../sparkplug/host/model.js";
 import type { MetricTable } from "../../sparkplug/metric-table.js";
 import type { MetricValue } from "../../sparkplug/payload.js";
 import { entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
+import type { BrokerProperties } from "../broker-properties.js";
 import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
 import {
   type DeviceStatus,
@@ -19,11 +21,23 @@ import { type FilterList, shouldInclude } from "../filter-list.js";
  * listed (`discover`, FilterLists, birthMetrics selectors), with which id and properties.
  * Kept incrementally: a lifecycle event refreshes only the entries of its edge node, so a
  * 100,000-device plant costs per change, not per message.
+ *
+ * A listed device's properties are the same on every node and never change while it is
+ * listed: every node's agent applies the shared Instance with server-side apply and no
+ * force, so a changed property is a 409 on every node, forever (reference/akri.md §3). So
+ * the broker properties come from the Configuration alone (where a node is now is
+ * `brokerOf`, for /devices), and mapped birth values are part of the device's identity:
+ * with `sparkplug.properties`, the id ends in `#` and 8 hex digits of the mapped values, so
+ * a rebirth that changes one lists a new id (a new Instance) and the old one leaves. Every
+ * node, even one whose handler starts after the change, computes the same id from the same
+ * birth. (`#` cannot occur in a Sparkplug id: it is an MQTT wildcard.)
  */
 
 export interface InventoryOptions {
   /** The brokers' identities (their serverUrls, comma-joined), in the order the details give them. */
   brokers: readonly string[];
+  /** The broker properties every entity gets, from the Configuration. */
+  brokerProperties: BrokerProperties;
   sparkplug: SparkplugDetails;
   offlineGraceSeconds: number;
   /** The host model's edge nodes, by node key: where each listed entity's status is read. */
@@ -37,13 +51,21 @@ interface Entry {
   /** While offline and kept for the grace period: when to drop it (host time). */
   expiresAt: number | undefined;
   /**
-   * What the device was built from (the births whose values it maps, the broker it names):
-   * while they are the same objects, a refresh of its node reuses it instead of building it
-   * again. (Three fields, not a tuple: an array a device is 80 bytes at 100,000 devices.)
+   * What the device was built from (the births whose values it maps): while they are the
+   * same objects, a refresh of its node reuses it instead of building it again. (Two fields,
+   * not a tuple: an array a device is 80 bytes at 100,000 devices.)
    */
   builtFromNode: unknown;
   builtFromDevice: unknown;
-  builtForBroker: string | undefined;
+}
+
+/** Where a mapped device's identity suffix starts (`#`, never part of a Sparkplug id). */
+const SUFFIX = "#";
+
+/** The entry key (the Sparkplug entity id) of a listed id, which may carry the mapped values' suffix. */
+function entityKey(id: string): string {
+  const at = id.indexOf(SUFFIX);
+  return at < 0 ? id : id.slice(0, at);
 }
 
 /** The Sparkplug device id of a listed device (undefined for an edge node). */
@@ -110,15 +132,15 @@ export class SparkplugInventory {
    * deadline, so it must not walk every offline device each time.
    */
   private expiringFrom: number | undefined;
-  /** Several brokers: every one, for a device's MQTT_BROKER_URIS (what a monitor follows it across). */
-  private readonly allBrokers: string | undefined;
+  /** The property mappings' keys, sorted: the order their values enter the identity suffix. */
+  private readonly mappedKeys: readonly string[];
   /** Bumped whenever what Akri would see (ids, properties) changes. */
   version = 0;
   /** Devices listed, or listed anew with other properties, since the last `drainListed`. */
   private listed: DiscoveredDevice[] = [];
 
   constructor(private readonly options: InventoryOptions) {
-    this.allBrokers = options.brokers.length > 1 ? options.brokers.join(" ") : undefined;
+    this.mappedKeys = Object.keys(options.sparkplug.properties).sort();
   }
 
   /**
@@ -164,7 +186,7 @@ export class SparkplugInventory {
    * the handler started).
    */
   factsOf(id: string): Record<string, string | number> | undefined {
-    const [, group, edge, deviceId] = id.split("/");
+    const [, group, edge, deviceId] = entityKey(id).split("/");
     if (group === undefined || edge === undefined) return undefined;
     const key = nodeKey(group, edge);
     const node = this.options.nodes.get(key);
@@ -190,9 +212,13 @@ export class SparkplugInventory {
     if (node) this.collect(node, wanted);
     const previous = this.idsByNode.get(key) ?? [];
     const current = new Set<string>();
+    // The ids kept per node are entry keys; without mappings a listed id is its key, and
+    // that one string is kept rather than another copy.
+    const keyOf = (id: string): string =>
+      this.mappedKeys.length === 0 ? (this.entries.get(id)?.device.id ?? id) : id;
     for (const [id, device] of wanted) {
       if (device === "offline") {
-        if (this.keepOffline(id, now)) current.add(this.entries.get(id)?.device.id ?? id);
+        if (this.keepOffline(id, now)) current.add(keyOf(id));
         continue;
       }
       const deviceId = deviceIdOf(device);
@@ -201,9 +227,8 @@ export class SparkplugInventory {
         const entry = this.entries.get(id)!;
         entry.builtFromNode = node.birth;
         entry.builtFromDevice = node.devices.get(deviceId)?.birth;
-        entry.builtForBroker = node.broker ?? node.heardOn;
       }
-      current.add(this.entries.get(id)!.device.id);
+      current.add(keyOf(id));
     }
     for (const id of previous) {
       if (current.has(id)) continue;
@@ -240,8 +265,7 @@ export class SparkplugInventory {
           entry.builtFromDevice !== undefined &&
           entry.expiresAt === undefined &&
           entry.builtFromNode === node.birth &&
-          entry.builtFromDevice === device.birth &&
-          entry.builtForBroker === (node.broker ?? node.heardOn);
+          entry.builtFromDevice === device.birth;
         wanted.set(id, reuse ? entry.device : this.deviceDevice(node, device, id));
       } else if (device.status === "offline" || node.status === "offline") {
         wanted.set(id, "offline");
@@ -367,77 +391,94 @@ export class SparkplugInventory {
     return propertyValue(table.valueOf(selector.name)) === String(selector.equals);
   }
 
+  /**
+   * Adds the mapped birth values to `properties` and returns the id suffix they make: `#`
+   * and 8 hex digits of a SHA-256 of the mapping keys and values (absent ones included), or
+   * "" without mappings. The same birth gives the same suffix on every node.
+   */
   private mapped(
     properties: Record<string, string>,
     table: MetricTable | undefined,
     fallback?: MetricTable,
-  ): void {
-    for (const [key, metric] of Object.entries(this.options.sparkplug.properties)) {
+  ): string {
+    const keys = this.mappedKeys;
+    if (keys.length === 0) return "";
+    const mappings = this.options.sparkplug.properties;
+    const values: (string | null)[] = [];
+    for (const key of keys) {
+      const metric = mappings[key]!;
       const value = propertyValue(table?.valueOf(metric)) ?? propertyValue(fallback?.valueOf(metric));
       if (value !== undefined) properties[key] = value;
+      values.push(value ?? null);
     }
+    const digest = createHash("sha256")
+      .update(JSON.stringify([keys, values]))
+      .digest("hex");
+    return SUFFIX + digest.slice(0, 8);
   }
 
-  /**
-   * The broker of a node's entities: the one its session lives on (with several brokers it
-   * moves, and its devices' MQTT_BROKER_URI with it).
-   */
-  private brokerOf(node: EdgeNode): string {
+  /** The broker a listed entity's node is on now (for /devices and the fleet page; never a property). */
+  brokerOf(id: string): string | undefined {
+    const entry = this.entries.get(entityKey(id));
+    if (entry === undefined) return undefined;
     const { brokers } = this.options;
-    if (this.allBrokers === undefined) return brokers[0]!;
-    const on = node.broker ?? node.heardOn;
-    return on !== undefined && brokers.includes(on) ? on : brokers[0]!;
+    if (brokers.length === 1) return brokers[0];
+    const node = this.options.nodes.get(entry.node);
+    const on = node?.broker ?? node?.heardOn;
+    return on !== undefined && brokers.includes(on) ? on : undefined;
   }
 
   /*
-   * Property objects are built as literals of one fixed key order (MQTT_BROKER_URIS only
-   * with several brokers), never by spreading: V8 gives every spread-built object its own
-   * hidden class, some 300 bytes a device at 100,000 devices.
+   * Property objects are built as literals of one fixed key order (MQTT_BROKER_URIS and
+   * MQTT_BROKER_NAMES only with several brokers), never by spreading: V8 gives every
+   * spread-built object its own hidden class, some 300 bytes a device at 100,000 devices.
    */
   private nodeDevice(node: EdgeNode, id: string): DiscoveredDevice {
-    const broker = this.brokerOf(node);
+    const broker = this.options.brokerProperties;
     const topic = node.dataTopic;
     const properties: Record<string, string> =
-      this.allBrokers === undefined
+      broker.uris === undefined
         ? {
-            MQTT_BROKER_URI: broker,
+            MQTT_BROKER_URI: broker.uri,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DATA_TOPIC: topic,
           }
         : {
-            MQTT_BROKER_URI: broker,
-            MQTT_BROKER_URIS: this.allBrokers,
+            MQTT_BROKER_URI: broker.uri,
+            MQTT_BROKER_URIS: broker.uris,
+            MQTT_BROKER_NAMES: broker.names!,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DATA_TOPIC: topic,
           };
-    this.mapped(properties, node.birth?.metrics);
-    return { id, properties, kind: "sparkplug-node", broker: properties.MQTT_BROKER_URI! };
+    const suffix = this.mapped(properties, node.birth?.metrics);
+    return { id: suffix === "" ? id : id + suffix, properties, kind: "sparkplug-node" };
   }
 
   private deviceDevice(node: EdgeNode, device: Device, id: string): DiscoveredDevice {
-    const broker = this.brokerOf(node);
+    const broker = this.options.brokerProperties;
     const topic = device.dataTopic;
     const properties: Record<string, string> =
-      this.allBrokers === undefined
+      broker.uris === undefined
         ? {
-            MQTT_BROKER_URI: broker,
+            MQTT_BROKER_URI: broker.uri,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DEVICE_ID: device.id,
             SPARKPLUG_DATA_TOPIC: topic,
           }
         : {
-            MQTT_BROKER_URI: broker,
-            MQTT_BROKER_URIS: this.allBrokers,
+            MQTT_BROKER_URI: broker.uri,
+            MQTT_BROKER_URIS: broker.uris,
+            MQTT_BROKER_NAMES: broker.names!,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DEVICE_ID: device.id,
             SPARKPLUG_DATA_TOPIC: topic,
           };
-    this.mapped(properties, device.birth?.metrics, node.birth?.metrics);
-    return { id, properties, kind: "sparkplug-device", broker: properties.MQTT_BROKER_URI! };
+    const suffix = this.mapped(properties, device.birth?.metrics, node.birth?.metrics);
+    return { id: suffix === "" ? id : id + suffix, properties, kind: "sparkplug-device" };
   }
 
   private put(id: string, device: DiscoveredDevice, node: string): void {
@@ -454,7 +495,6 @@ export class SparkplugInventory {
       expiresAt: undefined,
       builtFromNode: undefined,
       builtFromDevice: undefined,
-      builtForBroker: undefined,
     });
     this.listed.push(device);
     this.version++;
@@ -462,7 +502,7 @@ export class SparkplugInventory {
 
   /** How a listed entity is doing, from the host model. */
   statusOf(id: string): DeviceStatus | undefined {
-    const entry = this.entries.get(id);
+    const entry = this.entries.get(entityKey(id));
     if (entry === undefined) return undefined;
     const node = this.options.nodes.get(entry.node);
     if (entry.expiresAt !== undefined || node === undefined) return "offline";

@@ -3,6 +3,7 @@ import { type HostInput, HostSession } from "../../sparkplug/host/host-session.j
 import { stateWill } from "../../sparkplug/host/host-state.js";
 import { type HostOptions, hostOptions } from "../../sparkplug/host/options.js";
 import { earlier } from "../../time/deadline.js";
+import { brokerProperties } from "../broker-properties.js";
 import type { SparkplugDiscoveryDetails } from "../details.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
@@ -56,6 +57,7 @@ export class SparkplugDiscoverer implements Discoverer {
     );
     this.inventory = new SparkplugInventory({
       brokers: details.brokers.map((b) => b.uri),
+      brokerProperties: brokerProperties(details.brokers),
       sparkplug: sp,
       offlineGraceSeconds: details.offlineGraceSeconds,
       nodes: this.session.nodes,
@@ -94,6 +96,10 @@ export class SparkplugDiscoverer implements Discoverer {
 
   statusOf(id: string): DeviceStatus | undefined {
     return this.inventory.statusOf(id);
+  }
+
+  brokerOf(id: string): string | undefined {
+    return this.inventory.brokerOf(id);
   }
 
   factsOf(id: string): Record<string, string | number> | undefined {

@@ -66,6 +66,7 @@ describe("list delivery time", () => {
       at: Date.now(),
       devices,
       statusOf: () => "online" as const,
+      brokerOf: () => undefined,
       unlisted: () => [],
       factsOf: () => undefined,
     };

@@ -78,7 +78,7 @@ describe("discoveryDetails with several brokers", () => {
 const on = (broker: string, publish: EdgePublish) => ({ ...publish, broker });
 
 describe("devices of several brokers", () => {
-  it("lists each device with the broker its node lives on, which follows the node when it moves", () => {
+  it("gives every device the same broker properties, from the Configuration, wherever its node is; the node's broker now is brokerOf", () => {
     const h = new EngineHarness(`${twoBrokers}sparkplug: {discover: both}`);
     const first = new EdgeNodeEncoder("G", "Line", 1n);
     first.defineDevice("Motor", {
@@ -86,12 +86,19 @@ describe("devices of several brokers", () => {
     });
     for (const p of first.births(h.now)) h.deliver(on(A, p));
     h.settle();
-    const uris = () => h.lists.at(-1)!.devices.map((d) => [d.id, d.properties.MQTT_BROKER_URI, d.broker]);
-    expect(uris()).toStrictEqual([
-      ["spBv1.0/G/Line", A, A],
-      ["spBv1.0/G/Line/Motor", A, A],
+    const listsBefore = h.lists.length;
+    const last = () => h.lists.at(-1)!;
+    const where = () => last().devices.map((d) => [d.id, last().brokerOf(d.id)]);
+    expect(where()).toStrictEqual([
+      ["spBv1.0/G/Line", A],
+      ["spBv1.0/G/Line/Motor", A],
     ]);
-    expect(h.lists.at(-1)!.devices[0]!.properties.MQTT_BROKER_URIS).toBe(`${A} ${B}`);
+    const properties = last().devices.map((d) => d.properties);
+    for (const p of properties) {
+      expect(p.MQTT_BROKER_URI).toBe(A);
+      expect(p.MQTT_BROKER_URIS).toBe(`${A} ${B}`);
+      expect(p.MQTT_BROKER_NAMES).toBe("1 SITE_B");
+    }
     const moved = new EdgeNodeEncoder("G", "Line", 2n);
     moved.defineDevice("Motor", {
       metrics: [{ name: "Speed", alias: 1, datatype: DataType.Double, value: 0 }],
@@ -99,13 +106,16 @@ describe("devices of several brokers", () => {
     for (const p of moved.births(h.now)) h.deliver(on(B, p));
     h.deliver(on(A, first.will(h.now)));
     h.settle();
-    expect(uris()).toStrictEqual([
-      ["spBv1.0/G/Line", B, B],
-      ["spBv1.0/G/Line/Motor", B, B],
+    // Nothing Akri sees changed: no new list, the same properties; /devices follows the node.
+    expect(h.lists.length).toBe(listsBefore);
+    expect(last().devices.map((d) => d.properties)).toStrictEqual(properties);
+    expect(where()).toStrictEqual([
+      ["spBv1.0/G/Line", B],
+      ["spBv1.0/G/Line/Motor", B],
     ]);
   });
 
-  it("generic discovery: one device per topic, on the broker it last published on; each broker's outage stops only its devices' idle clocks", () => {
+  it("generic discovery: one device per topic, on the broker it last published on, with the Configuration's broker properties; each broker's outage stops only its devices' idle clocks", () => {
     const h = new EngineHarness(`${twoBrokers}topics: [robots/+]\nidleTimeoutSeconds: 10`);
     h.input({ kind: "online", broker: A, willTimestamp: h.now });
     h.input({ kind: "online", broker: B, willTimestamp: h.now });
@@ -118,11 +128,32 @@ describe("devices of several brokers", () => {
     });
     h.deliver(msg("robots/r1", A));
     h.deliver(msg("robots/r2", B));
+    h.advance(1500);
+    const properties = h.lists.at(-1)!.devices.map((d) => d.properties);
+    const listsBefore = h.lists.length;
     h.deliver(msg("robots/r1", B));
-    h.settle();
-    expect(h.lists.at(-1)!.devices.map((d) => [d.id, d.broker])).toStrictEqual([
+    h.advance(1500);
+    expect(h.lists.length).toBe(listsBefore);
+    const last = h.lists.at(-1)!;
+    expect(last.devices.map((d) => [d.id, last.brokerOf(d.id)])).toStrictEqual([
       ["robots/r1", B],
       ["robots/r2", B],
+    ]);
+    expect(properties).toStrictEqual([
+      {
+        MQTT_BROKER_URI: A,
+        MQTT_BROKER_URIS: `${A} ${B}`,
+        MQTT_BROKER_NAMES: "1 SITE_B",
+        MQTT_TOPIC: "robots/r1",
+        MQTT_DEVICE_ID: "robots/r1",
+      },
+      {
+        MQTT_BROKER_URI: A,
+        MQTT_BROKER_URIS: `${A} ${B}`,
+        MQTT_BROKER_NAMES: "1 SITE_B",
+        MQTT_TOPIC: "robots/r2",
+        MQTT_DEVICE_ID: "robots/r2",
+      },
     ]);
     h.deliver(msg("robots/r3", A));
     h.input({ kind: "offline", broker: B });

@@ -50,7 +50,6 @@ describe("generic discovery", () => {
       {
         id: "robots/r1/joints",
         kind: "topic",
-        broker: "tcp://mosquitto.iot:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://mosquitto.iot:1883",
           MQTT_TOPIC: "robots/r1/joints",
@@ -60,7 +59,6 @@ describe("generic discovery", () => {
       {
         id: "system/cpu/load",
         kind: "topic",
-        broker: "tcp://mosquitto.iot:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://mosquitto.iot:1883",
           MQTT_TOPIC: "system/cpu/load",

@@ -31,7 +31,6 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Motor",
         kind: "sparkplug-device",
-        broker: "tcp://broker-a:1883,tcp://broker-b:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
@@ -43,7 +42,6 @@ describe("Sparkplug devices as Akri devices", () => {
       {
         id: "spBv1.0/plant1/line1/Sensor",
         kind: "sparkplug-device",
-        broker: "tcp://broker-a:1883,tcp://broker-b:1883",
         properties: {
           MQTT_BROKER_URI: "tcp://broker-a:1883,tcp://broker-b:1883",
           SPARKPLUG_GROUP_ID: "plant1",
@@ -116,6 +114,48 @@ describe("Sparkplug devices as Akri devices", () => {
     });
     expect(sensor?.properties.HARDWARE_MODEL).toBeUndefined();
     expect(sensor?.properties.HARDWARE_MAKE).toBe("Acme");
+  });
+
+  it("makes mapped values part of the id, so a rebirth that changes one lists a new id (a new Instance) instead of changing a listed device's properties", () => {
+    const details = `${base}offlineGraceSeconds: 30\nsparkplug:\n  discover: both\n  properties: {HARDWARE_MAKE: Properties/Hardware Make}`;
+    const h = new EngineHarness(details);
+    for (const p of edge("g", "e", "Acme", 1n).births(h.now)) h.publish(p);
+    h.settle();
+    const before = h.lists.at(-1)!;
+    const ids = before.devices.map((d) => d.id);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(/^spBv1\.0\/g\/e(\/Motor|\/Sensor)?#[0-9a-f]{8}$/);
+    // The suffix is the mapped values': the node and its devices share it here.
+    expect(new Set(ids.map((id) => id.split("#")[1])).size).toBe(1);
+    for (const id of ids) {
+      expect(before.statusOf(id)).toBe("online");
+      expect(before.brokerOf(id)).toBe("tcp://broker-a:1883,tcp://broker-b:1883");
+      expect(before.factsOf(id)).toHaveProperty("bdSeq", "1");
+    }
+    // A rebirth with another make: new ids, and the old ones leave at once (not after the
+    // grace period: the entity is alive, it is the identity that changed).
+    for (const p of edge("g", "e", "Other", 2n).births(h.now)) h.publish(p);
+    h.settle();
+    const after = h.lists.at(-1)!;
+    expect(after.devices.map((d) => d.properties.HARDWARE_MAKE)).toStrictEqual(["Other", "Other", "Other"]);
+    expect(after.devices.map((d) => d.id).filter((id) => ids.includes(id))).toStrictEqual([]);
+    expect(after.devices.map((d) => d.id.split("#")[0])).toStrictEqual(ids.map((id) => id.split("#")[0]));
+    // A handler that starts after the change (or replays only the new birth) lists the same ids.
+    const late = new EngineHarness(details);
+    for (const p of edge("g", "e", "Other", 2n).births(late.now)) late.publish(p);
+    late.settle();
+    expect(late.lists.at(-1)!.devices).toStrictEqual(after.devices);
+    // Back to the first make: the first ids again, the same on every node.
+    for (const p of edge("g", "e", "Acme", 3n).births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.ids()).toStrictEqual(ids);
+  });
+
+  it("leaves ids as they are without property mappings", () => {
+    const h = new EngineHarness(`${base}sparkplug: {birthMetrics: [{name: Properties/Hardware Make}]}`);
+    for (const p of edge("g", "e").births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.ids()).toStrictEqual(["spBv1.0/g/e/Motor", "spBv1.0/g/e/Sensor"]);
   });
 
   it("drops a device at its DDEATH and all of a node's at a valid NDEATH, but not at a stale one", () => {

@@ -1,0 +1,31 @@
+import type { BrokerDetails } from "./details.js";
+
+/*
+ * The broker properties of a Configuration's devices (design.md §5). They come from the
+ * Configuration alone, never from where a device is now: a listed device's properties must
+ * be the same on every node and never change while it is listed, because every node's agent
+ * applies the shared Instance with server-side apply and no force, and any change of a
+ * co-owned field is a 409 that stops that node's reconcile (reference/akri.md §3).
+ */
+
+export interface BrokerProperties {
+  /** MQTT_BROKER_URI: the serverUrls, comma-joined; with `brokers`, the first broker's. */
+  uri: string;
+  /** MQTT_BROKER_URIS, with several brokers: every one, space-separated, each comma-joined. */
+  uris: string | undefined;
+  /**
+   * MQTT_BROKER_NAMES, with several brokers: their names in the same order, upper-case (a
+   * broker without a name is its position), so a workload finds each broker's own secrets
+   * (MQTT_PASSWORD_<NAME>) by name, as the handler does.
+   */
+  names: string | undefined;
+}
+
+export function brokerProperties(brokers: readonly BrokerDetails[]): BrokerProperties {
+  const several = brokers.length > 1;
+  return {
+    uri: brokers[0]!.uri,
+    uris: several ? brokers.map((b) => b.uri).join(" ") : undefined,
+    names: several ? brokers.map((b, i) => b.name ?? String(i + 1)).join(" ") : undefined,
+  };
+}
