@@ -36,7 +36,12 @@ export interface DeviceSnapshot {
   diedAt: number | undefined;
   lastMessageAt: number | undefined;
   messages: number;
-  broker: { connected: boolean; url: string | undefined };
+  /**
+   * The connection (`url`: a listener we are connected to) and, with several brokers, where
+   * the device is now (`on`: the broker its node lives on, or a generic device last published
+   * on, as its serverUrls comma-joined). Its properties never say that: they must not change.
+   */
+  broker: { connected: boolean; url: string | undefined; on: string | undefined };
   commandsEnabled: boolean;
   metrics: MetricSnapshot[];
 }

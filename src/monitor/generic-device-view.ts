@@ -57,6 +57,8 @@ export class GenericDeviceView implements DeviceView {
   private lastMessageAt: number | undefined;
   private connected = false;
   private brokerUrl: string | undefined;
+  /** The broker it last published on (its serverUrls, comma-joined), with several brokers. */
+  private lastBroker: string | undefined;
 
   constructor(private readonly device: GenericDevice) {}
 
@@ -67,6 +69,7 @@ export class GenericDeviceView implements DeviceView {
   apply(message: MqttMessage): void {
     this.messages++;
     this.lastMessageAt = message.at;
+    if (message.broker !== undefined) this.lastBroker = message.broker;
     const isNew = !this.topics.has(message.topic);
     if (isNew && this.topics.size >= MAX_TOPICS) {
       this.dropped++;
@@ -132,7 +135,7 @@ export class GenericDeviceView implements DeviceView {
       diedAt: undefined,
       lastMessageAt: this.lastMessageAt,
       messages: this.messages,
-      broker: { connected: this.connected, url: this.brokerUrl },
+      broker: { connected: this.connected, url: this.brokerUrl, on: this.lastBroker },
       // Commands are Sparkplug DCMDs: a generic device takes none.
       commandsEnabled: false,
       metrics,

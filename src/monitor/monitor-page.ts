@@ -89,7 +89,8 @@ function showStatus(status, stale, connected) {
   const label = !connected ? status + " (broker disconnected)" : stale && status === "online" ? "online (stale)" : status;
   badge.textContent = label;
   badge.className = "badge " + (stale && status === "online" ? "stale" : status);
-  $("broker").textContent = (connected ? "connected to " : "not connected to ") + (state && state.broker.url ? state.broker.url : "the broker");
+  const on = state && state.broker.on && state.broker.on !== state.broker.url ? "; the device is on " + state.broker.on : "";
+  $("broker").textContent = (connected ? "connected to " : "not connected to ") + (state && state.broker.url ? state.broker.url : "the broker") + on;
   for (const entry of rows.values()) entry.tr.classList.toggle("stale", status !== "online" || stale);
 }
 

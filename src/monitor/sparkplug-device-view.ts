@@ -173,7 +173,7 @@ export class SparkplugDeviceView implements DeviceView {
       diedAt: entity?.diedAt,
       lastMessageAt: this.lastMessageAt,
       messages: this.messages,
-      broker: { connected: this.connected, url: this.brokerUrl },
+      broker: { connected: this.connected, url: this.brokerUrl, on: this.entities().node?.broker },
       commandsEnabled: this.commandsEnabled,
       metrics,
     };

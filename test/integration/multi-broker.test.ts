@@ -226,6 +226,8 @@ describe.skipIf(!mosquittoAvailable())("one host on two independent brokers", ()
       "the monitor showing the DATA the device sent on B",
       15_000,
     );
+    // Where it is now is in /state (never in the properties it was started with).
+    expect((await monitor.state()).broker.on).toBe(b.url);
   }, 30_000);
 
   it("asks a node on B for a rebirth on B only", async () => {
