@@ -101,21 +101,12 @@ export class ConfigurationController {
     this.registry.terminateRequest(name);
   }
 
-  /** reconcile_on: a reconcile as soon as none is running. */
+  /** reconcile_on: a reconcile now, or right after the one running. */
   request(name: string): void {
-    this.scheduleIn(name, 0);
-  }
-
-  /** Delay of the next error requeue (for tests watching the backoff). */
-  backoffOf(name: string): number | undefined {
-    return this.slots.get(name)?.backoffMs;
-  }
-
-  private scheduleIn(name: string, delayMs: number): void {
     const slot = this.slots.get(name);
     if (!slot || slot.deleted) return;
     if (slot.running) slot.again = true;
-    else this.setTimer(slot, delayMs);
+    else this.setTimer(slot, 0);
   }
 
   private setTimer(slot: Slot, delayMs: number): void {
