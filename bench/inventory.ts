@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       about: {
         mode: "sparkplug",
         configurationName: "bench",
+        inventoryAccess: "loopback",
         brokers: () => [{ uri: "tcp://bench:1883", connected: true }],
       },
       outputs$,
