@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentRequest, TestAgent } from "../support/akri-agent.js";
+import { runCli } from "../support/cli.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
@@ -226,6 +227,33 @@ ${extra}`;
       } finally {
         for (const abort of aborts) abort.abort();
       }
+    });
+
+    it("serve --inventory-access cluster (a DaemonSet of one's own) opens every stream to other addresses", async () => {
+      const directory = await mkdtemp(join(tmpdir(), "akri-inventory-open-"));
+      const own = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "node-b" }, [
+        "--http-host",
+        "0.0.0.0",
+        "--inventory-access",
+        "cluster",
+      ]);
+      const ownAgent = new TestAgent(directory);
+      try {
+        await ownAgent.start();
+        await ownAgent.waitForRegistrations(1);
+        const request = ownAgent.apply("closed", details("Closed"));
+        await eventually(() => (request.calls[0]?.lists.length ?? 0) >= 1, "the stream's first list");
+        const answer = await namespace.get(`http://${namespace.hostAddress}:${own.httpPort}/devices`);
+        expect(answer.status).toBe(200);
+        expect((JSON.parse(answer.body) as StreamJson[]).length).toBe(1);
+        request.terminate();
+      } finally {
+        await own.stop();
+        await ownAgent.stop();
+      }
+      const refused = await runCli(["serve", "--inventory-access", "everyone"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--inventory-access must be loopback or cluster, got "everyone"');
     });
 
     it("sends x-content-type-options: nosniff with every response", async () => {
