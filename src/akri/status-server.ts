@@ -67,14 +67,14 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
 }
 
 export class StatusServer {
+  private readonly server = createServer((req, res) => this.handle(req, res));
+  /** Open /events clients. */
   private eventStreams = 0;
 
   private constructor(
     private readonly options: StatusServerOptions,
     private readonly sources: StatusSources,
   ) {}
-
-  private readonly server = createServer((req, res) => this.handle(req, res));
 
   static async start(options: StatusServerOptions, sources: StatusSources): Promise<StatusServer> {
     const status = new StatusServer(options, sources);
