@@ -1,6 +1,6 @@
 /*
  * The layers of ARCHITECTURE.md, enforced by `npm run lint`. From the bottom: mqtt/ (and the
- * shared time/, log, metrics) → sparkplug/ (the protocol) → discovery/ (the mode-neutral core)
+ * shared time/, http/, log, metrics) → sparkplug/ (the protocol) → discovery/ (the mode-neutral core)
  * and its modes → streams/ (the RxJS glue) → akri/, monitor/, demo/ → cli/ (composition).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -43,6 +43,14 @@ module.exports = {
       severity: "error",
       from: { path: "^src/discovery/(sparkplug|generic)/" },
       to: { path: "^src/discovery/(modes/|(sparkplug|generic)/)", pathNot: "^src/discovery/$1/" },
+    },
+    {
+      name: "http-is-shared-at-the-bottom",
+      comment:
+        "What every HTTP server of ours checks (who asks, by what name) knows nothing of what it serves.",
+      severity: "error",
+      from: { path: "^src/http/" },
+      to: { path: "^src/(mqtt|sparkplug|discovery|streams|akri|monitor|demo|cli)/" },
     },
     {
       name: "mqtt-is-the-bottom-layer",

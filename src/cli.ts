@@ -27,6 +27,16 @@ program
   )
   .option("--http-port <port>", "port of /healthz, /metrics and /devices (0 picks a free one)", "8080")
   .option("--http-host <address>", "address the HTTP endpoints bind to", "0.0.0.0")
+  .option(
+    "--inventory-access <who>",
+    "who may read the plant inventory (/, /devices, /events): loopback (the pod itself and kubectl port-forward, and other clients only for Configurations with inventoryAccess: cluster) or cluster (every client, every Configuration)",
+    "loopback",
+  )
+  .option(
+    "--allowed-hosts <names>",
+    "comma-separated host names the inventory may be addressed to, besides IPs, localhost and cluster names",
+    "",
+  )
   .action(serveCommand);
 
 program

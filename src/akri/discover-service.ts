@@ -1,5 +1,6 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Subscription } from "rxjs";
+import type { InventoryAccess } from "../discovery/details.js";
 import {
   collisionsUnlisted,
   type DiscoveredDevice,
@@ -15,6 +16,7 @@ import type { DeviceListEmission } from "../discovery/engine.js";
 import { log } from "../log.js";
 import { FleetEvents } from "./fleet-events.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
+import { InventoryCache, liveFingerprint } from "./inventory-cache.js";
 import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "./proto.js";
 
 /*
@@ -152,6 +154,9 @@ export class DiscoverService {
   private readonly maxBytes: number;
   /** What the discoveries reported, for the fleet page's live feed (GET /events). */
   readonly events = new FleetEvents();
+  /** Counts what the streams produced that /devices shows (the inventory cache's key). */
+  private shown = 0;
+  private readonly inventoryCache = new InventoryCache();
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -224,6 +229,8 @@ export class DiscoverService {
     const subscription: Subscription = discovery.outputs$.subscribe({
       next: (output) => {
         events.observe(output);
+        // Most outputs are a message that changed nothing anyone sees.
+        if (output.report.length + output.listed.length + output.emissions.length > 0) this.shown++;
         if (output.report.length > 0) this.events.publish(stream.id, output.report);
         // Devices the next list will hold: encoded and hashed now, while traffic flows,
         // rather than all at once when the list is due.
@@ -244,6 +251,7 @@ export class DiscoverService {
       subscription.unsubscribe();
       events.close();
       this.streams.delete(stream.id);
+      this.shown++;
       this.options.metrics.streams.set(this.streams.size);
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
@@ -263,6 +271,7 @@ export class DiscoverService {
       collisions: [],
     };
     this.streams.set(stream.id, stream);
+    this.shown++;
     this.options.metrics.streamsTotal.inc();
     this.options.metrics.streams.set(this.streams.size);
     log.info(
@@ -299,6 +308,7 @@ export class DiscoverService {
 
   /** Warns about ids whose Akri instance hashes collide (Akri would keep one of each pair). */
   private reportCollisions(stream: ActiveStream, collisions: [string, string][]): void {
+    if (collisions.length > 0 || stream.collisions.length > 0) this.shown++;
     stream.collisions = collisions;
     if (collisions.length === 0) return;
     this.options.metrics.collisions.inc(collisions.length);
@@ -364,13 +374,44 @@ export class DiscoverService {
     for (const stream of [...this.streams.values()]) stream.close("handler shutting down");
   }
 
+  /** Whether a stream's Configuration opened its inventory to clients off the pod's loopback. */
+  openToCluster(stream: number): boolean {
+    return this.streams.get(stream)?.about.inventoryAccess === "cluster";
+  }
+
+  /** Whether any open stream's Configuration did. */
+  anyOpenToCluster(): boolean {
+    for (const stream of this.streams.values()) if (stream.about.inventoryAccess === "cluster") return true;
+    return false;
+  }
+
+  /**
+   * The body of GET /devices for a client of the pod's own loopback (every stream) or of the
+   * cluster (only the streams whose Configuration opened it to the cluster). Built again
+   * only when what it shows has changed (see inventory-cache.ts).
+   */
+  inventoryJson(all: boolean, client: InventoryAccess): string {
+    const streams = [...this.streams.values()].filter(
+      (s) => client === "loopback" || s.about.inventoryAccess === "cluster",
+    );
+    return this.inventoryCache.get(
+      `${client}${all ? "/all" : ""}`,
+      `${this.shown}/${liveFingerprint(streams)}`,
+      () => {
+        const inventory = this.inventory(streams, all);
+        // ?all=true is for the page and tools, and large (a few MB at 10,000 devices): compact.
+        return `${all ? JSON.stringify(inventory) : JSON.stringify(inventory, null, 2)}\n`;
+      },
+    );
+  }
+
   /**
    * The JSON inventory of /devices: each stream's last list; with `all`, also every entity
    * seen but not listed, with why (its discovery's reasons, and the Akri layer's own: ids
    * whose instance hash collides, devices cut to fit the agent's message limit).
    */
-  inventory(all = false): unknown {
-    return [...this.streams.values()].map((stream) => {
+  private inventory(streams: readonly ActiveStream[], all: boolean): unknown {
+    return streams.map((stream) => {
       const { configurationName: configuration, mode } = stream.about;
       return {
         stream: stream.id,

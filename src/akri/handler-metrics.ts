@@ -3,8 +3,9 @@ import { metricFactory } from "../metrics.js";
 
 /*
  * The Akri side of the handler's Prometheus metrics (served on /metrics): Discover streams,
- * the lists sent on them and what became of them, and registrations with the agent. What
- * arrives from brokers and what discoveries make of it count themselves in the same registry.
+ * the lists sent on them and what became of them, registrations with the agent, and what
+ * the HTTP side refused. What arrives from brokers and what discoveries make of it count
+ * themselves in the same registry.
  */
 
 export class HandlerMetrics {
@@ -22,6 +23,8 @@ export class HandlerMetrics {
   readonly overflowCut;
   readonly collisions;
   readonly registrations;
+  readonly httpRefused;
+  readonly eventStreams;
 
   /** Where the device gauges read their counts at each scrape. */
   private devicesByStatus: () => Record<string, number> = () => ({});
@@ -82,6 +85,12 @@ export class HandlerMetrics {
       "Discovered ids whose Akri instance hashes collide",
     );
     this.registrations = counter("registrations_total", "Registrations with the Akri agent", ["result"]);
+    this.httpRefused = counter(
+      "http_refused_total",
+      "HTTP requests refused: the inventory asked for from off the pod's loopback (not_loopback) or by a name that is not ours (host), or no room for another event stream (event_streams_full)",
+      ["reason"],
+    );
+    this.eventStreams = gauge("http_event_streams", "Open /events (Server-Sent Events) clients");
   }
 
   /** Reads the device gauges' counts (by status, by broker) at each scrape. */

@@ -30,15 +30,17 @@ async function startPage(
     ready: () => ({ ok: true, detail: "demo" }),
     metrics: () => metrics.text(),
     metricsContentType: metrics.registry.contentType,
-    devices: (all: boolean) => service.inventory(all),
-    events: service.events,
+    inventory: service,
+    counts: metrics.handler,
   };
+  // On this machine's loopback only, so nothing but this machine's own clients reach it.
+  const options = { host: "127.0.0.1", inventoryAccess: "loopback", allowedHosts: [] } as const;
   let server: StatusServer;
   try {
-    server = await StatusServer.start("127.0.0.1", wanted, sources);
+    server = await StatusServer.start({ ...options, port: wanted }, sources);
   } catch (e) {
     if (port !== undefined || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
-    server = await StatusServer.start("127.0.0.1", 0, sources);
+    server = await StatusServer.start({ ...options, port: 0 }, sources);
   }
   return { server, url: `http://127.0.0.1:${server.port}/` };
 }

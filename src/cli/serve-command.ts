@@ -16,12 +16,15 @@ export interface ServeOptions {
   name: string;
   httpPort: string;
   httpHost: string;
+  inventoryAccess: string;
+  allowedHosts: string;
 }
 
 /**
  * `akri-mqtt serve`: the Akri discovery handler. Serves v0.DiscoveryHandler, registers with
- * the agent (and again whenever the agent restarts), and exposes /healthz, /metrics and
- * /devices. SIGTERM: STATE deaths published, socket removed, exit 0.
+ * the agent (and again whenever the agent restarts), and exposes /healthz, /metrics and the
+ * plant inventory (/, /devices, /events). SIGTERM: STATE deaths published, socket removed,
+ * exit 0.
  */
 export async function serveCommand(options: ServeOptions): Promise<void> {
   const port = Number(options.httpPort);
@@ -30,6 +33,13 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(options.name))
     throw new UsageError(`--name must be a plain name, got "${options.name}"`);
+  const inventoryAccess = options.inventoryAccess;
+  if (inventoryAccess !== "loopback" && inventoryAccess !== "cluster")
+    throw new UsageError(`--inventory-access must be loopback or cluster, got "${inventoryAccess}"`);
+  const allowedHosts = options.allowedHosts
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
   // Listening for SIGTERM from the start: a pod deleted while it starts still exits cleanly.
   const stopped = untilStopped();
   const directory = process.env.DISCOVERY_HANDLERS_DIRECTORY || "/var/lib/akri";
@@ -63,16 +73,19 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
   });
   const server = await HandlerServer.start(endpoint, service.handler);
-  const status = await StatusServer.start(options.httpHost, port, {
-    ready: () =>
-      registration.isRegistered
-        ? { ok: true, detail: `registered as ${options.name} (${service.size} Discover stream(s))` }
-        : { ok: false, detail: "not registered with the Akri agent yet" },
-    metrics: () => metrics.text(),
-    metricsContentType: metrics.registry.contentType,
-    devices: (all) => service.inventory(all),
-    events: service.events,
-  });
+  const status = await StatusServer.start(
+    { host: options.httpHost, port, inventoryAccess, allowedHosts },
+    {
+      ready: () =>
+        registration.isRegistered
+          ? { ok: true, detail: `registered as ${options.name} (${service.size} Discover stream(s))` }
+          : { ok: false, detail: "not registered with the Akri agent yet" },
+      metrics: () => metrics.text(),
+      metricsContentType: metrics.registry.contentType,
+      inventory: service,
+      counts: metrics.handler,
+    },
+  );
   registration.start();
 
   await stopped;

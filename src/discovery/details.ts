@@ -136,9 +136,18 @@ const detailsSchema = z.object({
     .default(16 * 1024 * 1024),
   /** The Akri Configuration's name, when given: only used to show instance names. */
   configurationName: z.string().min(1).optional(),
+  /**
+   * Who may read this Configuration's stream on the handler's fleet page, /devices and
+   * /events: the pod's own loopback only (kubectl port-forward), or any client that reaches
+   * the pod. Here because Akri's chart lets an operator set discoveryDetails, and not the
+   * handler's arguments or environment.
+   */
+  inventoryAccess: z.enum(["loopback", "cluster"]).default("loopback"),
 });
 
 export type SparkplugDetails = z.infer<typeof sparkplugSchema>;
+/** Who may read a stream's plant inventory: the pod's own loopback, or anyone who reaches the pod. */
+export type InventoryAccess = z.infer<typeof detailsSchema>["inventoryAccess"];
 export type BirthMetricSelector = z.infer<typeof selector>;
 
 type Parsed = z.infer<typeof detailsSchema>;
@@ -158,7 +167,12 @@ export interface BrokerDetails {
 /** What every mode has: where the brokers are, who we are on them, and how lists behave. */
 type CommonDetails = Pick<
   Parsed,
-  "clientId" | "mqttVersion" | "offlineGraceSeconds" | "maxPayloadBytes" | "configurationName"
+  | "clientId"
+  | "mqttVersion"
+  | "offlineGraceSeconds"
+  | "maxPayloadBytes"
+  | "configurationName"
+  | "inventoryAccess"
 > & {
   /** The brokers, from `serverUrls` (one) or `brokers` (several). */
   brokers: BrokerDetails[];
@@ -293,13 +307,15 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
   if (mode === "sparkplug" && data.topics !== undefined) warnings.push("topics is ignored in sparkplug mode");
   const brokers = brokersOf(data);
   if (!brokers.ok) return brokers;
-  const { clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName } = data;
+  const { clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName, inventoryAccess } =
+    data;
   const common: CommonDetails = {
     brokers: brokers.brokers,
     clientId,
     mqttVersion,
     offlineGraceSeconds,
     maxPayloadBytes,
+    inventoryAccess,
   };
   if (configurationName !== undefined) common.configurationName = configurationName;
   const details: DiscoveryDetails =

@@ -1,4 +1,5 @@
 import type { Observable } from "rxjs";
+import type { InventoryAccess } from "./details.js";
 import type { DiscoveredDevice } from "./device.js";
 import type { DeviceListEmission } from "./engine.js";
 import type { ReportEntry } from "./report.js";
@@ -34,6 +35,8 @@ export type PreparedDiscovery =
       about: {
         mode: string;
         configurationName: string | undefined;
+        /** Whether clients off the handler pod's loopback may read this stream's inventory. */
+        inventoryAccess: InventoryAccess;
         /** Each broker (its serverUrls, comma-joined) and whether it is connected now. */
         brokers: () => readonly { uri: string; connected: boolean }[];
       };

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { isIP } from "node:net";
+import { hostAllowed } from "../http/host-header.js";
 import { log } from "../log.js";
 import type { DeviceChange, DeviceView } from "./device-view.js";
 import { MONITOR_PAGE } from "./monitor-page.js";
@@ -27,23 +27,6 @@ export interface MonitorServerSources {
   commandToken?: string | undefined;
   /** Extra host names a command may be addressed to. */
   allowedHosts?: readonly string[];
-}
-
-/**
- * Whether a command addressed to `host` can come from a legitimate client: an IP address,
- * localhost, a cluster name (service, service.namespace.svc, ….cluster.local) or an
- * allowed name. Anything else may be a DNS-rebinding page in someone's browser.
- */
-function commandHostAllowed(hostHeader: string | undefined, allowed: readonly string[] = []): boolean {
-  if (!hostHeader) return false;
-  const host = hostHeader
-    .toLowerCase()
-    .replace(/:\d+$/, "")
-    .replace(/^\[(.*)\]$/, "$1");
-  if (isIP(host) !== 0 || host === "localhost") return true;
-  if (allowed.includes(host)) return true;
-  if (!host.includes(".")) return true; // a Service in the same namespace
-  return /\.svc$|\.svc\.cluster\.local$|\.cluster\.local$/.test(host);
 }
 
 function sameToken(given: string, expected: string): boolean {
@@ -136,7 +119,7 @@ export class MonitorServer {
           return;
         }
       }
-      if (!commandHostAllowed(req.headers.host, sources.allowedHosts)) {
+      if (!hostAllowed(req.headers.host, sources.allowedHosts)) {
         json(res, 403, {
           error: `commands addressed to host ${JSON.stringify(req.headers.host ?? "")} are refused: use the Service name or an IP, or list the name in MONITOR_ALLOWED_HOSTS`,
         });

@@ -146,6 +146,7 @@ export function prepareLiveDiscovery(
     about: {
       mode: details.mode,
       configurationName: details.configurationName,
+      inventoryAccess: details.inventoryAccess,
       brokers: () =>
         details.brokers.map((b) => ({
           uri: b.uri,

@@ -118,6 +118,11 @@ configurationName: akri-sparkplug
       "serverUrls: [tcp://b:1883]\nsparkplug: {groupIds: {action: Include}}",
       "sparkplug.groupIds.items: required",
     ],
+    [
+      "an inventoryAccess that is neither loopback nor cluster",
+      "serverUrls: [tcp://b:1883]\ninventoryAccess: everyone",
+      'inventoryAccess: expected one of "loopback", "cluster", got "everyone"',
+    ],
   ])("refuses %s with INVALID_ARGUMENT naming the problem, at call time", async (_what, yaml, message) => {
     const call = agent.discover(agent.registrations[0]!, yaml);
     const error = await call.waitForError();

@@ -43,7 +43,12 @@ describe("list delivery time", () => {
       discover: () => ({
         ok: true,
         warnings: [],
-        about: { mode: "sparkplug", configurationName: undefined, brokers: () => [] },
+        about: {
+          mode: "sparkplug",
+          configurationName: undefined,
+          inventoryAccess: "loopback",
+          brokers: () => [],
+        },
         outputs$: outputs,
         delivered: (ms) => delivered.push(ms),
       }),

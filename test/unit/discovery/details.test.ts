@@ -80,6 +80,12 @@ sparkplug:
     expect(details.sparkplug.properties).toStrictEqual({ HARDWARE_MODEL: "Properties/Hardware Model" });
   });
 
+  it("keeps a Configuration's inventory on the handler pod's loopback unless inventoryAccess opens it", () => {
+    expect(ok("serverUrls: [tcp://b]").details.inventoryAccess).toBe("loopback");
+    expect(ok("serverUrls: [tcp://b]\ninventoryAccess: cluster").details.inventoryAccess).toBe("cluster");
+    expect(ok("serverUrls: [tcp://b]\ninventoryAccess: cluster").warnings).toStrictEqual([]);
+  });
+
   it("warns about unknown keys, naming them", () => {
     const { warnings } = ok(
       "serverUrls: [tcp://b]\ntimeoutSeconds: 5\nsparkplug: {hostid: x, rebirth: {max: 1}}",
@@ -133,6 +139,10 @@ sparkplug:
     ["serverUrls: [tcp://a]\nmode: generic", "topics: required in generic mode"],
     ["serverUrls: [tcp://a]\ntopics: [a/#/b]", 'topics[0]: "#" must be a whole level and the last one'],
     ["serverUrls: [tcp://a]\ntopics: [a/+]\ndeviceId: 'a/{x'", 'deviceId: level "{x" must be a literal'],
+    [
+      "serverUrls: [tcp://a]\ninventoryAccess: everyone",
+      'inventoryAccess: expected one of "loopback", "cluster", got "everyone"',
+    ],
     ["serverUrls: [tcp://a\n", "discoveryDetails is not valid YAML"],
     ["- serverUrls", "discoveryDetails: expected a map of settings, got a list"],
   ])("rejects %j: %s", (text, message) => {
