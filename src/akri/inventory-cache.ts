@@ -11,8 +11,9 @@ import type { DeviceListEmission } from "../discovery/engine.js";
  * list sent, each report entry, each newly listed device, instance-hash collisions): births,
  * deaths, seq gaps, rebirth requests, what is listed and why not all come with one of those.
  * Second, a fingerprint of what changes with no output at all but people watch: each listed
- * device's status, read live from the model (a stale node proven alive by its traffic, a
- * generic device gone idle), and each broker's connection. It costs a status lookup per
+ * device's status and, with several brokers, the broker it is on, both read live from the
+ * model (a stale node proven alive by its traffic, a generic device gone idle or publishing
+ * on another broker), and each broker's connection. It costs a status lookup per
  * listed device, 1-2 ms at 10,000 (npm run bench:inventory). What neither covers changes
  * under every message and is read as a time (a generic device's "last message"), or is
  * rarely looked at (the status of an entity that is not listed): the age limit bounds how
@@ -26,24 +27,31 @@ const STATUS_CODES: Record<DeviceStatus, number> = { online: 1, stale: 2, offlin
 
 /** What of a stream the fingerprint reads. */
 interface ShownStream {
-  lastSent: Pick<DeviceListEmission, "devices" | "statusOf"> | undefined;
-  about: { brokers: () => readonly { connected: boolean }[] };
+  lastSent: Pick<DeviceListEmission, "devices" | "statusOf" | "brokerOf"> | undefined;
+  about: { brokers: () => readonly { uri: string; connected: boolean }[] };
 }
 
 /**
- * A number that changes when any listed device's status or any broker's connection does
+ * A number that changes when any listed device's status, any listed device's broker (with
+ * several) or any broker's connection does
  * (a polynomial hash: one change always moves it; two at once cancel with odds of 1 in 2^32,
  * and the age limit catches even that).
  */
 export function liveFingerprint(streams: readonly ShownStream[]): number {
   let hash = streams.length;
   for (const stream of streams) {
-    for (const broker of stream.about.brokers())
-      hash = (Math.imul(hash, 31) + (broker.connected ? 1 : 2)) | 0;
+    const brokers = stream.about.brokers();
+    for (const broker of brokers) hash = (Math.imul(hash, 31) + (broker.connected ? 1 : 2)) | 0;
     const sent = stream.lastSent;
     if (!sent) continue;
-    for (const device of sent.devices)
+    const several = brokers.length > 1;
+    for (const device of sent.devices) {
       hash = (Math.imul(hash, 31) + STATUS_CODES[sent.statusOf(device.id) ?? "offline"]) | 0;
+      if (several) {
+        const on = sent.brokerOf(device.id);
+        hash = (Math.imul(hash, 31) + brokers.findIndex((b) => b.uri === on)) | 0;
+      }
+    }
   }
   return hash;
 }
