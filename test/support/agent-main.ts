@@ -22,6 +22,7 @@ const report = () => {
     configuration: r.configuration,
     streams: r.calls.length,
     open: r.openStreams,
+    requeries: r.requeries,
     ids: r.ids(),
   }));
   const text = JSON.stringify(view);
