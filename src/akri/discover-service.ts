@@ -57,6 +57,8 @@ export interface DiscoverServiceOptions {
    * would double the streams of all the others.
    */
   onLastStreamCancelled: () => void;
+  /** A Discover call came (valid or not): the agent has our endpoint and has not stopped it. */
+  onDiscoverCall?: () => void;
   maxResponseBytes?: number;
 }
 
@@ -169,6 +171,7 @@ export class DiscoverService {
 
   /** The grpc-js handler for Discover. */
   readonly handler = (call: DiscoverCall): void => {
+    this.options.onDiscoverCall?.();
     const properties: Record<string, Uint8Array | undefined> = {};
     for (const [name, data] of Object.entries(call.request.discoveryProperties ?? {}))
       properties[name] = data.vec;

@@ -61,6 +61,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     metrics: metrics.handler,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
+    onDiscoverCall: () => registration.discoverCalled(),
   });
   const server = await HandlerServer.start(endpoint, service.handler);
   const status = await StatusServer.start(options.httpHost, port, {
