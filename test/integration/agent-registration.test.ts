@@ -1,11 +1,15 @@
+import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentLives } from "../support/agent-lives.js";
 import { AgentProcess } from "../support/agent-process.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
+import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
 
 /*
  * Registration as Akri 0.13.26's agent makes it matter: every registration makes each live
@@ -147,4 +151,73 @@ describe("an agent that restarts while the handler registers", () => {
       "agent lives registered with more than once",
     ).toStrictEqual([]);
   }, 120_000);
+});
+
+describe.skipIf(!mosquittoAvailable())("a handler told to stop (SIGTERM) with a Discover stream open", () => {
+  const running: { kill(): Promise<void> }[] = [];
+
+  afterEach(async () => {
+    for (const p of running.splice(0)) await p.kill();
+  });
+
+  it("takes no Discover call while it stops, neither the agent's at-once query again nor a new Configuration's; then its STATE death, no socket, exit 0", async () => {
+    const broker = await Mosquitto.start();
+    running.push({ kill: () => broker.stop() });
+    // The handler reaches the broker through a proxy that can hold the broker's answers: its
+    // STATE death then waits for an acknowledgement, and the test for as long as it likes.
+    const proxy = await TcpProxy.start(broker.port);
+    running.push({ kill: () => proxy.stop() });
+    const details = (group: string) =>
+      `serverUrls: [${proxy.url}]\nsparkplug: {groupIds: {action: Include, items: [${group}]}}\n`;
+    const directory = await mkdtemp(join(tmpdir(), "akri-shutdown-"));
+    const agent = await AgentProcess.start(directory);
+    running.push(agent);
+    agent.apply("plant", details("A"));
+    const handler = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "node-a" });
+    running.push(handler);
+
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: "state-watcher" });
+    running.push({ kill: () => watcher.endAsync() });
+    const states: boolean[] = [];
+    watcher.on("message", (_topic, payload) => {
+      if (payload.length > 0) states.push((JSON.parse(payload.toString()) as { online: boolean }).online);
+    });
+    await watcher.subscribeAsync("spBv1.0/STATE/akri-mqtt-node-a");
+    await eventually(() => agent.request("plant")?.open === 1, "the Configuration's stream", 10_000);
+    await eventually(() => states.at(-1) === true, "the handler's STATE birth", 10_000);
+
+    proxy.hold();
+    const mark = lineCount(handler);
+    handler.signal("SIGTERM");
+    const since = (msg: string) => logLines(handler, mark).filter((l) => l.msg === msg);
+    await eventually(
+      () => since("Discover stream closed").length === 1,
+      "the handler to end its discovery",
+      10_000,
+    );
+    // While it waits for the broker: the agent, which saw the first Configuration's stream
+    // end, queries again at once; and a new Configuration is applied, for which it queries
+    // every endpoint registered under the name (new_request). Neither may find a handler.
+    agent.apply("plant-b", details("B"));
+    const queriedAgain = () => (agent.request("plant")?.requeries ?? 0) > 0;
+    const queried = () => {
+      const b = agent.request("plant-b");
+      // With no endpoint left to query, nothing; else a call that failed and is retried.
+      return b !== undefined && (b.streams === 0 || b.requeries > 0);
+    };
+    await eventually(
+      () => since("Discover stream opened").length > 0 || (queriedAgain() && queried()),
+      "the agent's queries to be answered or refused",
+      10_000,
+    );
+    const queriedAgainWhileStopping = handler.exitCode === undefined && agent.request("plant")!.requeries > 0;
+    proxy.release();
+    await eventually(() => handler.exitCode !== undefined, "the handler to exit", 10_000);
+    expect(handler.exitCode, handler.output).toBe(0);
+    expect(since("Discover stream opened"), "Discover calls the stopping handler took").toStrictEqual([]);
+    expect(queriedAgainWhileStopping, "the agent queried again while the handler was stopping").toBe(true);
+    expect(agent.request("plant")).toMatchObject({ streams: 1, open: 0 });
+    await eventually(() => states.at(-1) === false, "the handler's STATE death", 5000);
+    expect(existsSync(join(directory, "mqtt.sock"))).toBe(false);
+  }, 60_000);
 });
