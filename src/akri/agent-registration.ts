@@ -1,11 +1,12 @@
 import { type FSWatcher, watch } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { basename, dirname } from "node:path";
-import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { log } from "../log.js";
 import { backoffDelay } from "../time/backoff.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
-import { RegistrationClient } from "./proto.js";
+import type { RegisterRequest } from "./proto.js";
+import { connectUnix, registerOver } from "./registration-call.js";
 
 /*
  * Registration with the Akri agent (v0.Registration on agent-registration.sock). The agent
@@ -17,21 +18,20 @@ import { RegistrationClient } from "./proto.js";
  * open nothing drops). The real agent (`run_registration_server`) removes its stale socket
  * and binds the same path at once; on ext4 the new socket usually gets the old inode number,
  * so a socket is known by device, inode and change/birth time together (a new bind always
- * has a new ctime). Besides: retry with backoff while the agent is absent, and register
- * again when the agent cancels our last open stream (it may have dropped our endpoint after
- * a failed connection); nothing periodic.
+ * has a new ctime). The registration goes over a connection we open ourselves, between two
+ * looks at the socket that agree: so it reaches the agent we record it for, never one that
+ * rebound in between (which would then be registered with twice).
+ *
+ * Besides: retry with backoff while the agent is absent; and register again when the agent
+ * cancels our last open stream, since it may have stopped our endpoint after a failed
+ * connection (NetworkEndpoint::query), unless a Discover call comes first: the agent only
+ * calls endpoints it has and has not stopped, so a call proves it still has us. Nothing
+ * periodic.
  */
-
-export interface RegistrationRequest {
-  name: string;
-  endpoint: string;
-  endpointType: 0 | 1;
-  shared: boolean;
-}
 
 export interface AgentRegistrationOptions {
   socketPath: string;
-  request: RegistrationRequest;
+  request: RegisterRequest;
   metrics?: HandlerMetrics;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -41,11 +41,10 @@ export interface AgentRegistrationOptions {
   pollMs?: number;
 }
 
-type RegisterCall = (
-  request: RegistrationRequest,
-  options: { deadline: number },
-  callback: (err: ServiceError | null) => void,
-) => void;
+/** How long one connection or call to the agent may take. */
+const CALL_TIMEOUT_MS = 5000;
+/** Times in a row a registration may find the socket replaced while connecting before backing off. */
+const REBOUND_RETRIES = 3;
 
 /** Which socket is at the path: device, inode, change and birth time (undefined: none). */
 async function socketIdentity(path: string): Promise<string | undefined> {
@@ -62,8 +61,14 @@ export class AgentRegistration {
   private registeredWith: string | undefined;
   /** The socket seen at the last check (undefined: none). */
   private seen: string | undefined;
-  /** A registration was asked for whatever the socket (our last stream was cancelled). */
-  private forced = false;
+  /**
+   * A registration was asked for whatever the socket (our last stream was cancelled): the
+   * number of that request, 0 when none is pending.
+   */
+  private forced = 0;
+  private forcedRequests = 0;
+  /** A registration call is on its way to the agent. */
+  private calling = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When `timer` fires. */
@@ -89,13 +94,34 @@ export class AgentRegistration {
 
   /**
    * The agent may have dropped our registration (it cancelled our last stream): register
-   * again, with this agent too, once the coalescing window has passed.
+   * again, with this agent too, once the coalescing window has passed, unless a Discover
+   * call comes first.
    */
   requestReregistration(reason: string): void {
     if (this.stopped) return;
     log.info({ reason }, "re-registering with the Akri agent");
-    this.forced = true;
+    this.forced = ++this.forcedRequests;
     this.schedule(this.options.coalesceMs ?? 500);
+  }
+
+  /**
+   * A Discover call came: the agent has our endpoint and has not stopped it (it queries no
+   * other), so a re-registration asked for before is not needed, and would only make each
+   * of the agent's live requests open one more stream.
+   */
+  discoverCalled(): void {
+    if (this.forced === 0) return;
+    this.forced = 0;
+    log.info(
+      this.calling
+        ? "a Discover call came while re-registering: the agent had our endpoint after all"
+        : "no need to re-register: a Discover call came after our last stream was cancelled",
+    );
+  }
+
+  /** Whether the agent at `agent` needs a registration (undefined: no socket, try and fail). */
+  private needed(agent: string | undefined): boolean {
+    return agent === undefined || agent !== this.registeredWith || this.forced !== 0;
   }
 
   /** Registers if the agent at the socket has not been registered with (or one was asked for). */
@@ -106,42 +132,82 @@ export class AgentRegistration {
       return;
     }
     this.inProgress = true;
-    const { socketPath, request } = this.options;
-    const agent = await socketIdentity(socketPath);
-    this.seen = agent;
-    const forced = this.forced;
-    if (agent !== undefined && agent === this.registeredWith && !forced) {
+    try {
+      await this.register();
+    } finally {
       this.finish();
+    }
+  }
+
+  private async register(): Promise<void> {
+    const { socketPath, request } = this.options;
+    for (let tries = 1; ; tries++) {
+      const agent = await socketIdentity(socketPath);
+      this.seen = agent;
+      if (!this.needed(agent) || this.stopped) return;
+      let connection: Socket | undefined;
+      try {
+        if (agent === undefined) throw Object.assign(new Error("no socket"), { code: "ENOENT" });
+        connection = await connectUnix(socketPath, CALL_TIMEOUT_MS);
+        // The same socket before and after connecting: the connection reached that agent.
+        const reached = await socketIdentity(socketPath);
+        this.seen = reached;
+        if (reached !== agent) {
+          connection.destroy();
+          if (tries < REBOUND_RETRIES) {
+            log.info(
+              { agent: socketPath },
+              "the agent's registration socket was replaced while connecting; again",
+            );
+            continue;
+          }
+          throw new Error("the agent's registration socket keeps being replaced");
+        }
+        // Looked at again just before the call: a Discover call may have made it needless.
+        if (!this.needed(agent) || this.stopped) {
+          connection.destroy();
+          return;
+        }
+        const forced = this.forced;
+        this.calling = true;
+        try {
+          await registerOver(connection, request, CALL_TIMEOUT_MS);
+        } finally {
+          this.calling = false;
+        }
+        this.registeredWith = agent;
+        // A re-registration asked for while this one was on its way still stands.
+        if (this.forced === forced) this.forced = 0;
+        this.attempt = 0;
+        this.lastError = undefined;
+        this.options.metrics?.registrations.inc({ result: "ok" });
+        log.info(
+          { name: request.name, endpoint: request.endpoint, agent: socketPath },
+          "registered with the Akri agent",
+        );
+      } catch (e) {
+        connection?.destroy();
+        this.failed(e as NodeJS.ErrnoException);
+      }
       return;
     }
-    try {
-      if (agent === undefined) throw Object.assign(new Error("no socket"), { code: "ENOENT" });
-      await this.call(request);
-      this.registeredWith = agent;
-      if (forced) this.forced = false;
-      this.attempt = 0;
-      this.lastError = undefined;
-      this.options.metrics?.registrations.inc({ result: "ok" });
-      log.info(
-        { name: request.name, endpoint: request.endpoint, agent: socketPath },
-        "registered with the Akri agent",
+  }
+
+  /** A registration failed: retry after a backoff, and say so (now and then when it goes on). */
+  private failed(e: NodeJS.ErrnoException): void {
+    const { socketPath } = this.options;
+    this.options.metrics?.registrations.inc({ result: "error" });
+    const message = e.code === "ENOENT" ? "the agent's registration socket does not exist yet" : e.message;
+    const delay = this.backoff();
+    // Say it when it changes, then only now and then: an absent agent must not flood the log.
+    if (message !== this.lastError || (this.attempt & (this.attempt - 1)) === 0) {
+      log.warn(
+        { agent: socketPath, err: message, retryInMs: delay, attempt: this.attempt },
+        "cannot register with the Akri agent; retrying",
       );
-    } catch (e) {
-      this.options.metrics?.registrations.inc({ result: "error" });
-      const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
-      const message = missing ? "the agent's registration socket does not exist yet" : (e as Error).message;
-      const delay = this.backoff();
-      // Say it when it changes, then only now and then: an absent agent must not flood the log.
-      if (message !== this.lastError || (this.attempt & (this.attempt - 1)) === 0) {
-        log.warn(
-          { agent: socketPath, err: message, retryInMs: delay, attempt: this.attempt },
-          "cannot register with the Akri agent; retrying",
-        );
-      }
-      this.lastError = message;
-      this.schedule(delay);
     }
-    this.finish();
+    this.lastError = message;
+    this.schedule(delay);
   }
 
   /** After a run: a trigger that came meanwhile is looked at again (the socket may have changed). */
@@ -151,20 +217,6 @@ export class AgentRegistration {
       this.rerun = false;
       void this.check();
     }
-  }
-
-  private call(request: RegistrationRequest): Promise<void> {
-    const client = new RegistrationClient(`unix://${this.options.socketPath}`, credentials.createInsecure());
-    return new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 5000;
-      const register = (client as unknown as { RegisterDiscoveryHandler: RegisterCall })
-        .RegisterDiscoveryHandler;
-      register.call(client, request, { deadline }, (err) => {
-        client.close();
-        if (err) reject(err);
-        else resolve();
-      });
-    });
   }
 
   private backoff(): number {

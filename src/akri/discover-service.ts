@@ -59,6 +59,8 @@ export interface DiscoverServiceOptions {
    * would double the streams of all the others.
    */
   onLastStreamCancelled: () => void;
+  /** A Discover call came (valid or not): the agent has our endpoint and has not stopped it. */
+  onDiscoverCall?: () => void;
   maxResponseBytes?: number;
 }
 
@@ -151,6 +153,8 @@ class ListWriter {
 export class DiscoverService {
   private nextId = 1;
   private readonly streams = new Map<number, ActiveStream>();
+  /** The agent's open Discover calls, by stream: ended at shutdown. */
+  private readonly calls = new Map<number, DiscoverCall>();
   private readonly maxBytes: number;
   /** What the discoveries reported, for the fleet page's live feed (GET /events). */
   readonly events = new FleetEvents();
@@ -174,6 +178,7 @@ export class DiscoverService {
 
   /** The grpc-js handler for Discover. */
   readonly handler = (call: DiscoverCall): void => {
+    this.options.onDiscoverCall?.();
     const properties: Record<string, Uint8Array | undefined> = {};
     for (const [name, data] of Object.entries(call.request.discoveryProperties ?? {}))
       properties[name] = data.vec;
@@ -188,13 +193,21 @@ export class DiscoverService {
       (s, emission) => this.send(s, writer, emission),
       () => writer.end(),
     );
+    this.calls.set(stream.id, call);
     call.on("cancelled", () => {
+      this.calls.delete(stream.id);
       const open = this.streams.has(stream.id);
       stream.close("cancelled by the agent");
       if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
     });
-    call.on("error", (e) => stream.close(`stream error: ${(e as Error).message}`));
-    call.on("close", () => stream.close("closed"));
+    call.on("error", (e) => {
+      this.calls.delete(stream.id);
+      stream.close(`stream error: ${(e as Error).message}`);
+    });
+    call.on("close", () => {
+      this.calls.delete(stream.id);
+      stream.close("closed");
+    });
   };
 
   /**
@@ -369,9 +382,17 @@ export class DiscoverService {
     return counts;
   }
 
-  /** Ends every stream's discovery (shutdown): connections publish STATE death as they close. */
+  /**
+   * Shutdown: ends every stream's discovery (its connections publish STATE death as they
+   * close) and every Discover call (status OK, after the list on its way). The agent queries
+   * again at once when a request loses its last stream, so the server must have stopped
+   * taking calls before this.
+   */
   stopAll(): void {
+    const calls = [...this.calls.values()];
+    this.calls.clear();
     for (const stream of [...this.streams.values()]) stream.close("handler shutting down");
+    for (const call of calls) call.end();
   }
 
   /** Whether a stream's Configuration opened its inventory to clients off the pod's loopback. */

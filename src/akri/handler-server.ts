@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Server, ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
@@ -37,6 +38,9 @@ export function handlerEndpoint(name: string, directory: string, podIp: string |
 }
 
 export class HandlerServer {
+  /** Resolves once every open call has ended after `refuseNewCalls`. */
+  private drained: Promise<void> | undefined;
+
   private constructor(
     private readonly server: Server,
     readonly endpoint: HandlerEndpoint,
@@ -61,18 +65,30 @@ export class HandlerServer {
     return new HandlerServer(server, endpoint);
   }
 
-  /** Stops serving (open streams end with the process) and removes the socket. */
+  /**
+   * Takes no new call: the listener closes (a Unix socket's file goes with it) and open
+   * connections are told to open no new stream (GOAWAY); the calls already open go on until
+   * they end. The agent connects afresh for each query, and one that cannot connect stops
+   * our endpoint (NetworkEndpoint::query): nothing more is asked of a handler going away.
+   */
+  refuseNewCalls(): void {
+    if (this.drained) return;
+    this.drained = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    if (this.endpoint.socketPath) rmSync(this.endpoint.socketPath, { force: true });
+  }
+
+  /** Stops serving: the open calls get a second to end, then are cut; the socket is removed. */
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+    this.refuseNewCalls();
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
         this.server.forceShutdown();
         resolve();
       }, 1000);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
     });
+    await Promise.race([this.drained, cut]);
+    clearTimeout(timer);
     if (this.endpoint.socketPath) await rm(this.endpoint.socketPath, { force: true });
   }
 }

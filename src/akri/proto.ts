@@ -18,7 +18,24 @@ const packageDefinition = loadSync(protoPath, {
 
 const v0 = (loadPackageDefinition(packageDefinition) as GrpcObject).v0 as GrpcObject;
 
-export const RegistrationClient = v0.Registration as ServiceClientConstructor;
+const registerMethod = (v0.Registration as ServiceClientConstructor).service.RegisterDiscoveryHandler!;
+
+/** v0.Registration/RegisterDiscoveryHandler's HTTP/2 path. */
+export const REGISTER_PATH = registerMethod.path;
+
+/** v0.RegisterDiscoveryHandlerRequest as sent (endpointType: 0 UDS, 1 NETWORK). */
+export interface RegisterRequest {
+  name: string;
+  endpoint: string;
+  endpointType: 0 | 1;
+  shared: boolean;
+}
+
+/** A RegisterDiscoveryHandlerRequest as the agent will receive it. */
+export function encodeRegisterRequest(request: RegisterRequest): Buffer {
+  return registerMethod.requestSerialize(request);
+}
+
 const DiscoveryHandlerService = (v0.DiscoveryHandler as ServiceClientConstructor)
   .service as ServiceDefinition;
 

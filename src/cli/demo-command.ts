@@ -117,6 +117,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   fleet.start(urls);
   await untilStopped(seconds);
   stopDiscovery();
+  api.refuseNewCalls();
   service.stopAll();
   await page.server.stop();
   await Promise.all([connectionPool.settled(), pool.settled()]);

@@ -23,8 +23,8 @@ export interface ServeOptions {
 /**
  * `akri-mqtt serve`: the Akri discovery handler. Serves v0.DiscoveryHandler, registers with
  * the agent (and again whenever the agent restarts), and exposes /healthz, /metrics and the
- * plant inventory (/, /devices, /events). SIGTERM: STATE deaths published, socket removed,
- * exit 0.
+ * plant inventory (/, /devices, /events). SIGTERM: no new Discover call taken (the socket is
+ * removed first), the open streams ended, STATE deaths published, exit 0.
  */
 export async function serveCommand(options: ServeOptions): Promise<void> {
   const port = Number(options.httpPort);
@@ -71,6 +71,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     metrics: metrics.handler,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
+    onDiscoverCall: () => registration.discoverCalled(),
   });
   const server = await HandlerServer.start(endpoint, service.handler);
   const status = await StatusServer.start(
@@ -89,8 +90,11 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   registration.start();
 
   await stopped;
-  log.info("shutting down: publishing STATE death, removing the socket");
+  log.info("shutting down: taking no new Discover call, ending the streams, publishing STATE death");
   registration.stop();
+  // In this order: when a Configuration's last stream ends, the agent queries again at once
+  // (new_request); it must find no handler here, not start a discovery in one going away.
+  server.refuseNewCalls();
   service.stopAll();
   await pool.settled();
   await server.stop();

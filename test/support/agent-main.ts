@@ -13,26 +13,35 @@ const directory = process.argv[2];
 if (!directory) throw new Error("usage: agent-main <directory>");
 
 const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
-const agent = new TestAgent(directory, (registered) => say({ event: "registered", ...registered }));
 const requests = new Map<string, ReturnType<TestAgent["apply"]>>();
 
-await agent.start();
-const socket = await stat(agent.socketPath);
-say({ event: "listening", inode: socket.ino, pid: process.pid });
-
-// What each request's streams look like, whenever it changes.
+/** Says what each request's streams look like, if that changed since it was last said. */
 let last = "";
-setInterval(() => {
+const report = () => {
   const view = [...requests.values()].map((r) => ({
     configuration: r.configuration,
     streams: r.calls.length,
     open: r.openStreams,
+    requeries: r.requeries,
     ids: r.ids(),
   }));
   const text = JSON.stringify(view);
   if (text !== last) say({ event: "requests", requests: view });
   last = text;
-}, 50);
+};
+
+// A registration's new streams are opened before it is reported, so the view that follows it is current.
+const agent = new TestAgent(directory, (registered) => {
+  say({ event: "registered", ...registered });
+  report();
+});
+
+await agent.start();
+const socket = await stat(agent.socketPath);
+say({ event: "listening", inode: socket.ino, pid: process.pid });
+
+// Whenever it changes (streams open as the handler answers and end at any time).
+setInterval(report, 50);
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   const order = JSON.parse(line) as { apply?: string; details?: string; delete?: string };

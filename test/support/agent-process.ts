@@ -10,6 +10,8 @@ export interface RequestView {
   /** Discover streams ever opened for it. */
   streams: number;
   open: number;
+  /** Times the agent re-created it after the handler ended its last stream. */
+  requeries: number;
   ids: string[];
 }
 

@@ -29,6 +29,14 @@ import { eventually } from "./live-host.js";
  * - A request (`apply`, one per Configuration) queries every endpoint registered under its
  *   handler name (new_request) and lists the union of its streams' latest lists, the first
  *   occurrence of an id winning; deleting it cancels all its streams (terminate_request).
+ * - When the handler ends a request's last open stream (or its connection dies), the request
+ *   is removed and re-created at once, querying every registered endpoint again with no
+ *   backoff (handle_stream returns; watch_devices drops the endpoint's receiver and, with none
+ *   left, returns; new_request at the reconcile that follows). An endpoint that cannot be
+ *   connected to is stopped and forgotten (NetworkEndpoint::query), the request fails, and it
+ *   is retried after 1 s, 2 s, 4 s... (discovery_configuration_controller.rs, error_policy:
+ *   500 ms doubled at each failure, no cap); while failing it is not in the registry, so a new
+ *   registration reaches it only at its next retry.
  * - `discover` is one query on one endpoint (NetworkEndpoint::query), for tests of the
  *   stream itself.
  * It uses its own copy of the proto (snake_case field names, as Akri's Rust code sees them).
@@ -41,6 +49,8 @@ const definition = loadSync(packageFile("test/support/akri-v0.proto", import.met
 });
 const v0 = (loadPackageDefinition(definition) as GrpcObject).v0 as GrpcObject;
 const Registration = v0.Registration as ServiceClientConstructor;
+/** v0.Registration as the stand-ins serve it (snake_case fields, enums as names). */
+export const RegistrationService = Registration.service;
 const DiscoveryHandler = v0.DiscoveryHandler as ServiceClientConstructor;
 
 export interface Registered {
@@ -75,7 +85,7 @@ export class TestAgent {
   async start(): Promise<void> {
     await rm(this.socketPath, { force: true });
     const server = new Server();
-    server.addService(Registration.service, {
+    server.addService(RegistrationService, {
       RegisterDiscoveryHandler: (
         call: { request: Registered },
         callback: (err: null, response: object) => void,
@@ -121,8 +131,14 @@ export class TestAgent {
     options: { handlerName?: string; properties?: Record<string, Buffer | undefined> } = {},
   ): AgentRequest {
     const handlerName = options.handlerName ?? "mqtt";
-    const request = new AgentRequest(configuration, handlerName, (registered) =>
-      this.discover(registered, details, options.properties),
+    const request = new AgentRequest(
+      configuration,
+      handlerName,
+      (registered) => this.discover(registered, details, options.properties),
+      {
+        endpoints: () => [...this.endpoints.values()].filter((r) => r.name === handlerName),
+        stop: (registered) => this.endpoints.delete(`${registered.name}@${registered.endpoint}`),
+      },
     );
     this.requests.get(configuration)?.terminate();
     this.requests.set(configuration, request);
@@ -160,25 +176,85 @@ export class TestAgent {
   }
 }
 
+/** The agent's registry as a request sees it: the endpoints registered under its name. */
+interface EndpointRegistry {
+  endpoints(): Registered[];
+  /** The endpoint could not be connected to: it is stopped and removed (NetworkEndpoint::query). */
+  stop(registered: Registered): void;
+}
+
+/** Whether an endpoint accepts a connection, as the agent's `get_client` finds out before Discover. */
+function reachable(registered: Registered): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket =
+      registered.endpoint_type === "UDS"
+        ? connect(registered.endpoint)
+        : connect(Number(new URL(registered.endpoint).port), new URL(registered.endpoint).hostname);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 /** One Configuration's request in the agent: its Discover streams, one or more per endpoint. */
 export class AgentRequest {
   readonly calls: DiscoverCall[] = [];
+  /** How many times the agent re-created it after the handler ended its last stream (new_request). */
+  requeries = 0;
   private terminated = false;
+  /** Re-created but failed: waiting for the next retry, out of the registry's reach. */
+  private failing = false;
+  private retry: NodeJS.Timeout | undefined;
+  private backoffMs = 500;
 
   constructor(
     readonly configuration: string,
     readonly handlerName: string,
     private readonly open: (registered: Registered) => DiscoverCall,
+    private readonly registry?: EndpointRegistry,
   ) {}
 
   /** Opens one more stream on an endpoint (the old ones stay, as in watch_devices). */
   query(registered: Registered): void {
-    if (!this.terminated) this.calls.push(this.open(registered));
+    if (this.terminated || this.failing) return;
+    const call = this.open(registered);
+    this.calls.push(call);
+    call.onFinished(() => this.streamFinished());
   }
 
   /** Streams still open. */
   get openStreams(): number {
     return this.calls.filter((c) => c.isOpen).length;
+  }
+
+  /** The handler ended a stream: with none left open, the request is re-created at once. */
+  private streamFinished(): void {
+    if (this.terminated || this.failing || this.openStreams > 0 || !this.registry) return;
+    this.requeries++;
+    void this.recreate();
+  }
+
+  /** new_request: every registered endpoint at once; any that cannot be reached fails it all. */
+  private async recreate(): Promise<void> {
+    const registry = this.registry!;
+    const endpoints = registry.endpoints();
+    const reached = await Promise.all(endpoints.map(reachable));
+    if (this.terminated) return;
+    endpoints.forEach((registered, i) => {
+      if (!reached[i]) registry.stop(registered);
+    });
+    if (endpoints.length === 0 || reached.includes(false)) {
+      // No handler, or an unavailable one: error_policy requeues after 500 ms doubled, no cap.
+      this.failing = true;
+      this.backoffMs *= 2;
+      this.retry = setTimeout(() => void this.recreate(), this.backoffMs);
+      return;
+    }
+    this.failing = false;
+    this.backoffMs = 500;
+    for (const registered of endpoints) this.query(registered);
   }
 
   /** The union of the streams' latest lists (by id, the first occurrence wins). */
@@ -199,6 +275,7 @@ export class AgentRequest {
 
   terminate(): void {
     this.terminated = true;
+    clearTimeout(this.retry);
     for (const call of this.calls) call.cancel();
   }
 }
@@ -209,6 +286,8 @@ export class DiscoverCall {
   ended = false;
   cancelled = false;
 
+  private readonly finished: (() => void)[] = [];
+
   constructor(
     private readonly stream: ClientReadableStream<{ devices: TestDevice[] }>,
     private readonly closeClient: () => void,
@@ -218,10 +297,22 @@ export class DiscoverCall {
     );
     stream.on("error", (err: ServiceError) => {
       this.error = err;
+      this.finish();
     });
     stream.on("end", () => {
       this.ended = true;
+      this.finish();
     });
+  }
+
+  /** Runs `listener` when the handler ends the stream or it fails (not when the agent cancels it). */
+  onFinished(listener: () => void): void {
+    this.finished.push(listener);
+  }
+
+  private finish(): void {
+    if (this.cancelled) return;
+    for (const listener of this.finished.splice(0)) listener();
   }
 
   ids(): string[] {

@@ -5,10 +5,13 @@ import { freePort } from "./mosquitto.js";
  * TCP between a client and a broker that a test can cut (a network partition: the client
  * loses the broker while everyone else stays connected), turn into a black hole that
  * accepts connections and never answers, or into a listener that reads the CONNECT and hangs
- * up without a CONNACK, whatever the MQTT version (what RabbitMQ 3.10 does to MQTT 5 only).
+ * up without a CONNACK, whatever the MQTT version (what RabbitMQ 3.10 does to MQTT 5 only),
+ * or hold the broker's answers on the connections it has.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  /** Each broker-side connection and the client it answers. */
+  private readonly answers = new Map<Socket, Socket>();
   private mode: "forward" | "refuse" | "blackhole" | "hangup" = "forward";
 
   private constructor(
@@ -54,9 +57,29 @@ export class TcpProxy {
     socket.on("close", () => upstream.destroy());
     upstream.on("close", () => socket.destroy());
     this.sockets.add(upstream);
-    upstream.on("close", () => this.sockets.delete(upstream));
+    this.answers.set(upstream, socket);
+    upstream.on("close", () => {
+      this.sockets.delete(upstream);
+      this.answers.delete(upstream);
+    });
     socket.pipe(upstream);
     upstream.pipe(socket);
+  }
+
+  /**
+   * The broker's answers (acknowledgements included) stop reaching the clients already
+   * connected, until `release`: a broker that has stopped answering, the connection still up.
+   */
+  hold(): void {
+    for (const upstream of this.answers.keys()) {
+      upstream.unpipe();
+      upstream.pause();
+    }
+  }
+
+  /** What `hold` kept goes through, and what follows. */
+  release(): void {
+    for (const [upstream, socket] of this.answers) upstream.pipe(socket);
   }
 
   /** Drops every connection and refuses new ones until `restore`. */
