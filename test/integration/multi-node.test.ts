@@ -285,10 +285,12 @@ describe.skipIf(!available)("three nodes applying the same Instances (issue 22)"
     ds.some((d) => byDevice("Sensor")(d) && d.properties.HARDWARE_MODEL === model) &&
     !ds.some((d) => byDevice("Sensor")(d) && d.properties.HARDWARE_MODEL !== model);
 
-  it("(c) a mapped birth metric changed by a rebirth: the new value is on every node, the old on none", async () => {
-    const configuration = deploy("issue22-mapped", mappedDetails("Mapped", "akri-mapped"));
-    await subscribedEverywhere(a.url, "akri-mapped");
-    const device = await mappedDevice("Mapped", configuration);
+  /** Deploys a Configuration mapping the model, and changes the device's model from M-100 to M-200 by a rebirth. */
+  async function modelChanged(name: string, group: string) {
+    const hostId = `akri-${group.toLowerCase()}`;
+    const configuration = deploy(name, mappedDetails(group, hostId));
+    await subscribedEverywhere(a.url, hostId);
+    const device = await mappedDevice(group, configuration);
     await device.changeModel("M-200");
     await cluster.settle(
       configuration,
@@ -296,20 +298,16 @@ describe.skipIf(!available)("three nodes applying the same Instances (issue 22)"
       hasModel("M-200"),
     );
     await expectSettled(configuration);
+    return { configuration, device };
+  }
+
+  it("(c) a mapped birth metric changed by a rebirth: the new value is on every node, the old on none", async () => {
+    const { configuration } = await modelChanged("issue22-mapped", "Mapped");
     await expectModel(configuration, "M-200", "M-100");
   }, 60_000);
 
   it("(d) after that change, a node's handler restarts and its agent comes back to the same properties", async () => {
-    const configuration = deploy("issue22-restart", mappedDetails("Restart", "akri-restart"));
-    await subscribedEverywhere(a.url, "akri-restart");
-    const device = await mappedDevice("Restart", configuration);
-    await device.changeModel("M-200");
-    await cluster.settle(
-      configuration,
-      "the device listed with HARDWARE_MODEL M-200 only",
-      hasModel("M-200"),
-    );
-    await expectSettled(configuration);
+    const { configuration, device } = await modelChanged("issue22-restart", "Restart");
     const before = cluster.discovered(configuration.name);
 
     // The device keeps sending data, so the restarted handler, which missed its births,

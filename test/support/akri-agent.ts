@@ -5,16 +5,14 @@ import { join } from "node:path";
 import {
   type ClientReadableStream,
   credentials,
-  type GrpcObject,
-  loadPackageDefinition,
   Server,
   ServerCredentials,
-  type ServiceClientConstructor,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { packageFile } from "../../src/paths.js";
+import { DiscoveryHandlerClient, type Registered, RegistrationService } from "./akri-v0.js";
 import { eventually } from "./live-host.js";
+
+export { type Registered, RegistrationService } from "./akri-v0.js";
 
 /*
  * Plays the Akri agent in tests, as Akri 0.13.26's agent behaves (project-akri/akri,
@@ -39,26 +37,7 @@ import { eventually } from "./live-host.js";
  *   registration reaches it only at its next retry.
  * - `discover` is one query on one endpoint (NetworkEndpoint::query), for tests of the
  *   stream itself.
- * It uses its own copy of the proto (snake_case field names, as Akri's Rust code sees them).
  */
-
-const definition = loadSync(packageFile("test/support/akri-v0.proto", import.meta.url), {
-  keepCase: true,
-  defaults: true,
-  enums: String,
-});
-const v0 = (loadPackageDefinition(definition) as GrpcObject).v0 as GrpcObject;
-const Registration = v0.Registration as ServiceClientConstructor;
-/** v0.Registration as the stand-ins serve it (snake_case fields, enums as names). */
-export const RegistrationService = Registration.service;
-const DiscoveryHandler = v0.DiscoveryHandler as ServiceClientConstructor;
-
-export interface Registered {
-  name: string;
-  endpoint: string;
-  endpoint_type: "UDS" | "NETWORK";
-  shared: boolean;
-}
 
 export interface TestDevice {
   id: string;
@@ -163,7 +142,7 @@ export class TestAgent {
       registered.endpoint_type === "UDS"
         ? `unix://${registered.endpoint}`
         : registered.endpoint.replace(/^http:\/\//, "");
-    const client = new DiscoveryHandler(target, credentials.createInsecure()) as unknown as {
+    const client = new DiscoveryHandlerClient(target, credentials.createInsecure()) as unknown as {
       Discover(request: object): ClientReadableStream<{ devices: TestDevice[] }>;
       close(): void;
     };

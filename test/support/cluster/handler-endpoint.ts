@@ -1,15 +1,6 @@
 import { connect } from "node:net";
-import {
-  type ClientReadableStream,
-  credentials,
-  type GrpcObject,
-  loadPackageDefinition,
-  type ServiceClientConstructor,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { packageFile } from "../../../src/paths.js";
+import { type ClientReadableStream, credentials, type ServiceError, status } from "@grpc/grpc-js";
+import { DiscoveryHandlerClient, type Registered } from "../akri-v0.js";
 import { DeviceWatch, type DiscoveredDevice } from "./device-watch.js";
 
 /*
@@ -18,20 +9,8 @@ import { DeviceWatch, type DiscoveredDevice } from "./device-watch.js";
  * dials the endpoint afresh (get_client) and calls Discover once.
  */
 
-const definition = loadSync(packageFile("test/support/akri-v0.proto", import.meta.url), {
-  keepCase: true,
-  defaults: true,
-  enums: String,
-});
-const v0 = (loadPackageDefinition(definition) as GrpcObject).v0 as GrpcObject;
-const DiscoveryHandler = v0.DiscoveryHandler as ServiceClientConstructor;
-
-export interface Registration {
-  name: string;
-  endpoint: string;
-  endpoint_type: "UDS" | "NETWORK";
-  shared: boolean;
-}
+/** A registration as the agent received it. */
+export type Registration = Registered;
 
 /** DiscoveryError (agent/src/discovery_handler_manager/mod.rs), as far as the agent tells them apart. */
 export class DiscoveryError extends Error {
@@ -99,7 +78,10 @@ export class HandlerEndpoint {
       this.stop();
       throw new DiscoveryError("UnavailableDiscoveryHandler", `${this.uid}: cannot connect`);
     }
-    const client = new DiscoveryHandler(target, credentials.createInsecure()) as unknown as DiscoverClient;
+    const client = new DiscoveryHandlerClient(
+      target,
+      credentials.createInsecure(),
+    ) as unknown as DiscoverClient;
     const discovery_properties: Record<string, object> = {};
     for (const [k, v] of Object.entries(properties))
       discovery_properties[k] = v === undefined ? {} : { vec: v };

@@ -1,14 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type GrpcObject,
-  loadPackageDefinition,
-  Server,
-  ServerCredentials,
-  type ServiceClientConstructor,
-} from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { packageFile } from "../../../src/paths.js";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { RegistrationService } from "../akri-v0.js";
 import { type Configuration, ConfigurationController, type WriteRecord } from "./configuration-controller.js";
 import type { DiscoveredDevice } from "./device-watch.js";
 import { DiscoveryRegistry } from "./discovery-registry.js";
@@ -24,14 +17,6 @@ import type { InstanceStore } from "./instance-store.js";
  * manager = node name (AGENT_NODE_NAME). Device plugins, slots, finalizers and broker pods
  * are not modelled.
  */
-
-const definition = loadSync(packageFile("test/support/akri-v0.proto", import.meta.url), {
-  keepCase: true,
-  defaults: true,
-  enums: String,
-});
-const v0 = (loadPackageDefinition(definition) as GrpcObject).v0 as GrpcObject;
-const RegistrationService = v0.Registration as ServiceClientConstructor;
 
 export interface StandInAgentOptions {
   node: string;
@@ -87,7 +72,7 @@ export class StandInAgent {
   private async listen(): Promise<void> {
     await rm(this.socketPath, { force: true });
     const server = new Server();
-    server.addService(RegistrationService.service, {
+    server.addService(RegistrationService, {
       RegisterDiscoveryHandler: (
         call: { request: Registration },
         callback: (err: null, response: object) => void,
