@@ -96,11 +96,10 @@ export function parseBrokerCredentials(
   const problem = problemOf(credentials, "");
   if (problem !== undefined && brokers.length === 0) return { ok: false, error: problem };
   const byBroker = new Map<string, BrokerCredentials>();
-  for (const [broker, specific] of own) {
-    const merged = { ...credentials, ...specific };
-    const mergedProblem = problemOf(merged, Object.keys(specific).length > 0 ? `_${broker}` : "");
-    if (mergedProblem !== undefined) return { ok: false, error: mergedProblem };
-    byBroker.set(broker, merged);
+  for (const broker of own.keys()) {
+    const merged = mergeOwn(credentials, own, [broker]);
+    if (!merged.ok) return merged;
+    byBroker.set(broker, merged.credentials);
   }
   const sets = brokers.length === 0 ? [credentials] : [...byBroker.values()];
   if (sets.some((c) => c.password !== undefined && c.username === undefined)) {
@@ -117,13 +116,27 @@ export function parseBrokerCredentials(
 export function credentialsForSuffixes(
   result: Extract<CredentialsResult, { ok: true }>,
   suffixes: readonly string[],
-): { ok: true; credentials: BrokerCredentials } | { ok: false; error: string } {
-  const merged: BrokerCredentials = { ...result.credentials };
+): MergedCredentials {
+  return mergeOwn(result.credentials, result.own, suffixes);
+}
+
+type MergedCredentials = { ok: true; credentials: BrokerCredentials } | { ok: false; error: string };
+
+/**
+ * The shared credentials overridden by each suffix's own, the first suffix winning; an error
+ * names the suffixed properties when a certificate comes without its key.
+ */
+function mergeOwn(
+  shared: BrokerCredentials,
+  own: ReadonlyMap<string, BrokerCredentials>,
+  suffixes: readonly string[],
+): MergedCredentials {
+  const merged: BrokerCredentials = { ...shared };
   let from = "";
   for (const suffix of [...suffixes].reverse()) {
-    const own = result.own.get(suffix);
-    if (own === undefined || Object.keys(own).length === 0) continue;
-    Object.assign(merged, own);
+    const specific = own.get(suffix);
+    if (specific === undefined || Object.keys(specific).length === 0) continue;
+    Object.assign(merged, specific);
     from = `_${suffix}`;
   }
   const problem = problemOf(merged, from);
