@@ -191,23 +191,19 @@ export class DiscoverService {
     const stream = this.run(
       discovery,
       (s, emission) => this.send(s, writer, emission),
-      () => writer.end(),
+      () => {
+        writer.end();
+        this.calls.delete(stream.id);
+      },
     );
     this.calls.set(stream.id, call);
     call.on("cancelled", () => {
-      this.calls.delete(stream.id);
       const open = this.streams.has(stream.id);
       stream.close("cancelled by the agent");
       if (open && this.streams.size === 0) this.options.onLastStreamCancelled();
     });
-    call.on("error", (e) => {
-      this.calls.delete(stream.id);
-      stream.close(`stream error: ${(e as Error).message}`);
-    });
-    call.on("close", () => {
-      this.calls.delete(stream.id);
-      stream.close("closed");
-    });
+    call.on("error", (e) => stream.close(`stream error: ${(e as Error).message}`));
+    call.on("close", () => stream.close("closed"));
   };
 
   /**

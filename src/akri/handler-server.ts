@@ -77,7 +77,7 @@ export class HandlerServer {
     if (this.endpoint.socketPath) rmSync(this.endpoint.socketPath, { force: true });
   }
 
-  /** Stops serving: the open calls get a second to end, then are cut; the socket is removed. */
+  /** Stops serving (the socket is removed first): the open calls get a second to end, then are cut. */
   async stop(): Promise<void> {
     this.refuseNewCalls();
     let timer: NodeJS.Timeout | undefined;
@@ -89,6 +89,5 @@ export class HandlerServer {
     });
     await Promise.race([this.drained, cut]);
     clearTimeout(timer);
-    if (this.endpoint.socketPath) await rm(this.endpoint.socketPath, { force: true });
   }
 }
