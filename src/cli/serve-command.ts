@@ -5,6 +5,7 @@ import { DiscoverService } from "../akri/discover-service.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
+import { hostList } from "../http/host-header.js";
 import { log } from "../log.js";
 import { ConnectionPool } from "../mqtt/connection-pool.js";
 import { prepareLiveDiscovery } from "../streams/live-discovery.js";
@@ -36,10 +37,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const inventoryAccess = options.inventoryAccess;
   if (inventoryAccess !== "loopback" && inventoryAccess !== "cluster")
     throw new UsageError(`--inventory-access must be loopback or cluster, got "${inventoryAccess}"`);
-  const allowedHosts = options.allowedHosts
-    .split(",")
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== "");
+  const allowedHosts = hostList(options.allowedHosts);
   // Listening for SIGTERM from the start: a pod deleted while it starts still exits cleanly.
   const stopped = untilStopped();
   const directory = process.env.DISCOVERY_HANDLERS_DIRECTORY || "/var/lib/akri";

@@ -24,3 +24,11 @@ export function hostAllowed(hostHeader: string | undefined, allowed: readonly st
   if (!host.includes(".")) return true; // a Service in the same namespace
   return /\.svc$|\.svc\.cluster\.local$|\.cluster\.local$/.test(host);
 }
+
+/** A comma-separated list of host names (a flag or an environment variable), lower-case. */
+export function hostList(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+}

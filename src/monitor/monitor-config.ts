@@ -1,5 +1,6 @@
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostList } from "../http/host-header.js";
 import {
   type BrokerCredentials,
   credentialsForSuffixes,
@@ -285,10 +286,7 @@ export function monitorConfig(env: NodeJS.ProcessEnv, flags: MonitorFlags = {}):
       httpPort,
       allowCommands: flags.allowCommands === true || flag(env.MONITOR_ALLOW_COMMANDS),
       commandToken: env.MONITOR_COMMAND_TOKEN || undefined,
-      allowedHosts: (env.MONITOR_ALLOWED_HOSTS ?? "")
-        .split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter((h) => h !== ""),
+      allowedHosts: hostList(env.MONITOR_ALLOWED_HOSTS),
       maxPayloadBytes,
       stateDir: env.MONITOR_STATE_DIR || join(tmpdir(), "akri-mqtt-monitor", safeName(clientId)),
       will,
