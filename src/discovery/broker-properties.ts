@@ -11,21 +11,30 @@ import type { BrokerDetails } from "./details.js";
 export interface BrokerProperties {
   /** MQTT_BROKER_URI: the serverUrls, comma-joined; with `brokers`, the first broker's. */
   uri: string;
-  /** MQTT_BROKER_URIS, with several brokers: every one, space-separated, each comma-joined. */
-  uris: string | undefined;
-  /**
-   * MQTT_BROKER_NAMES, with several brokers: their names in the same order, upper-case (a
-   * broker without a name is its position), so a workload finds each broker's own secrets
-   * (MQTT_PASSWORD_<NAME>) by name, as the handler does.
-   */
-  names: string | undefined;
+  /** With several brokers only: what lists them all. */
+  several:
+    | {
+        /** MQTT_BROKER_URIS: every broker, space-separated, each comma-joined. */
+        uris: string;
+        /**
+         * MQTT_BROKER_NAMES: their names in the same order, upper-case (a broker without a
+         * name is its position), so a workload finds each broker's own secrets
+         * (MQTT_PASSWORD_<NAME>) by name, as the handler does.
+         */
+        names: string;
+      }
+    | undefined;
 }
 
 export function brokerProperties(brokers: readonly BrokerDetails[]): BrokerProperties {
-  const several = brokers.length > 1;
   return {
     uri: brokers[0]!.uri,
-    uris: several ? brokers.map((b) => b.uri).join(" ") : undefined,
-    names: several ? brokers.map((b, i) => b.name ?? String(i + 1)).join(" ") : undefined,
+    several:
+      brokers.length > 1
+        ? {
+            uris: brokers.map((b) => b.uri).join(" "),
+            names: brokers.map((b, i) => b.name ?? String(i + 1)).join(" "),
+          }
+        : undefined,
   };
 }

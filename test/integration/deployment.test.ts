@@ -224,8 +224,8 @@ describe("deployment examples", () => {
     const listed = brokerProperties(brokers);
     const env: Record<string, string> = {
       MQTT_BROKER_URI: listed.uri,
-      MQTT_BROKER_URIS: listed.uris!,
-      MQTT_BROKER_NAMES: listed.names!,
+      MQTT_BROKER_URIS: listed.several!.uris,
+      MQTT_BROKER_NAMES: listed.several!.names,
       SPARKPLUG_GROUP_ID: "Plant1",
       SPARKPLUG_EDGE_NODE_ID: "Line3",
       SPARKPLUG_DEVICE_ID: "Pump7",

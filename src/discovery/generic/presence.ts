@@ -168,12 +168,12 @@ export class GenericPresence {
       id,
       kind: "topic",
       properties:
-        broker.uris === undefined
+        broker.several === undefined
           ? { MQTT_BROKER_URI: broker.uri, MQTT_TOPIC: filter, MQTT_DEVICE_ID: id }
           : {
               MQTT_BROKER_URI: broker.uri,
-              MQTT_BROKER_URIS: broker.uris,
-              MQTT_BROKER_NAMES: broker.names!,
+              MQTT_BROKER_URIS: broker.several.uris,
+              MQTT_BROKER_NAMES: broker.several.names,
               MQTT_TOPIC: filter,
               MQTT_DEVICE_ID: id,
             },

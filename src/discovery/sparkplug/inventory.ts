@@ -437,7 +437,7 @@ export class SparkplugInventory {
     const broker = this.options.brokerProperties;
     const topic = node.dataTopic;
     const properties: Record<string, string> =
-      broker.uris === undefined
+      broker.several === undefined
         ? {
             MQTT_BROKER_URI: broker.uri,
             SPARKPLUG_GROUP_ID: node.group,
@@ -446,8 +446,8 @@ export class SparkplugInventory {
           }
         : {
             MQTT_BROKER_URI: broker.uri,
-            MQTT_BROKER_URIS: broker.uris,
-            MQTT_BROKER_NAMES: broker.names!,
+            MQTT_BROKER_URIS: broker.several.uris,
+            MQTT_BROKER_NAMES: broker.several.names,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DATA_TOPIC: topic,
@@ -460,7 +460,7 @@ export class SparkplugInventory {
     const broker = this.options.brokerProperties;
     const topic = device.dataTopic;
     const properties: Record<string, string> =
-      broker.uris === undefined
+      broker.several === undefined
         ? {
             MQTT_BROKER_URI: broker.uri,
             SPARKPLUG_GROUP_ID: node.group,
@@ -470,8 +470,8 @@ export class SparkplugInventory {
           }
         : {
             MQTT_BROKER_URI: broker.uri,
-            MQTT_BROKER_URIS: broker.uris,
-            MQTT_BROKER_NAMES: broker.names!,
+            MQTT_BROKER_URIS: broker.several.uris,
+            MQTT_BROKER_NAMES: broker.several.names,
             SPARKPLUG_GROUP_ID: node.group,
             SPARKPLUG_EDGE_NODE_ID: node.edge,
             SPARKPLUG_DEVICE_ID: device.id,
