@@ -1,23 +1,17 @@
 import { type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { Subscription } from "rxjs";
 import type { InventoryAccess } from "../discovery/details.js";
-import {
-  collisionsUnlisted,
-  type DiscoveredDevice,
-  deviceHash,
-  InstanceHashes,
-  instanceName,
-  sortDevices,
-  type UnlistedEntity,
-} from "../discovery/device.js";
+import { type DiscoveredDevice, deviceHash } from "../discovery/device.js";
 import { DiscoveryLog } from "../discovery/discovery-log.js";
 import type { DiscoveryFactory, DiscoveryOutput, PreparedDiscovery } from "../discovery/discovery-request.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
 import { log } from "../log.js";
 import { FleetEvents } from "./fleet-events.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
-import { InventoryCache, liveFingerprint } from "./inventory-cache.js";
 import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "./proto.js";
+import { devicesByBroker, devicesByConfiguration, devicesByStatus } from "./stream-counts.js";
+import { StreamInventory } from "./stream-inventory.js";
+import { type ActiveStream, configurationOf, StreamRegistry } from "./stream-registry.js";
 
 /*
  * v0.DiscoveryHandler/Discover. The request is validated at call time (INVALID_ARGUMENT
@@ -31,23 +25,6 @@ import { type DiscoverRequest, type DiscoverResponse, encodeDeviceField } from "
 
 /** The agent's (tonic's) default receive limit, less room for the gRPC frame. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024 - 64;
-
-/** One open Discover stream, for /devices and /metrics. */
-interface ActiveStream {
-  id: number;
-  startedAt: number;
-  about: Extract<PreparedDiscovery, { ok: true }>["about"];
-  /** The last list sent: what the agent has, and what /devices and the device gauge show. */
-  lastSent: DeviceListEmission | undefined;
-  /** Ends its discovery (releasing its broker connection). */
-  close: (reason: string) => void;
-  /** The Akri instance hashes of its devices, to warn about collisions. */
-  hashes: InstanceHashes;
-  /** The devices the last list had to leave out to fit the agent's limit. */
-  cut: readonly DiscoveredDevice[];
-  /** Pairs of listed ids that share an instance hash (Akri keeps one of each), from the last list. */
-  collisions: readonly [string, string][];
-}
 
 export interface DiscoverServiceOptions {
   discover: DiscoveryFactory;
@@ -98,11 +75,6 @@ export function encodeList(
   return { bytes: Buffer.concat(parts, total), kept: parts.length, cut: devices.length - parts.length };
 }
 
-/** A stream's Configuration name for metric labels (its discoveryDetails' configurationName, else the stream). */
-function configurationOf(stream: ActiveStream): string {
-  return stream.about.configurationName ?? `stream-${stream.id}`;
-}
-
 type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
 
 /**
@@ -151,23 +123,22 @@ class ListWriter {
 }
 
 export class DiscoverService {
-  private nextId = 1;
-  private readonly streams = new Map<number, ActiveStream>();
+  private readonly streams = new StreamRegistry();
   /** The agent's open Discover calls, by stream: ended at shutdown. */
   private readonly calls = new Map<number, DiscoverCall>();
   private readonly maxBytes: number;
   /** What the discoveries reported, for the fleet page's live feed (GET /events). */
   readonly events = new FleetEvents();
-  /** Counts what the streams produced that /devices shows (the inventory cache's key). */
-  private shown = 0;
-  private readonly inventoryCache = new InventoryCache();
+  private readonly inventory: StreamInventory;
 
   constructor(private readonly options: DiscoverServiceOptions) {
     this.maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.inventory = new StreamInventory(this.streams, this.maxBytes);
+    const { streams } = this;
     options.metrics.countDevices(
-      () => this.devicesByStatus(),
-      () => this.devicesByBroker(),
-      () => this.devicesByConfiguration(),
+      () => devicesByStatus(streams.all()),
+      () => devicesByBroker(streams.all()),
+      () => devicesByConfiguration(streams.all()),
     );
   }
 
@@ -239,7 +210,7 @@ export class DiscoverService {
       next: (output) => {
         events.observe(output);
         // Most outputs are a message that changed nothing anyone sees.
-        if (output.report.length + output.listed.length + output.emissions.length > 0) this.shown++;
+        if (output.report.length + output.listed.length + output.emissions.length > 0) this.streams.changed();
         if (output.report.length > 0) this.events.publish(stream.id, output.report);
         // Devices the next list will hold: encoded and hashed now, while traffic flows,
         // rather than all at once when the list is due.
@@ -259,8 +230,7 @@ export class DiscoverService {
       onClose();
       subscription.unsubscribe();
       events.close();
-      this.streams.delete(stream.id);
-      this.shown++;
+      this.streams.remove(stream.id);
       this.options.metrics.streams.set(this.streams.size);
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };
@@ -269,18 +239,7 @@ export class DiscoverService {
 
   /** Registers a new stream (for /devices and /metrics). */
   private open(about: ActiveStream["about"]): ActiveStream {
-    const stream: ActiveStream = {
-      id: this.nextId++,
-      startedAt: Date.now(),
-      about,
-      lastSent: undefined,
-      close: () => undefined,
-      hashes: new InstanceHashes(),
-      cut: [],
-      collisions: [],
-    };
-    this.streams.set(stream.id, stream);
-    this.shown++;
+    const stream = this.streams.open(about);
     this.options.metrics.streamsTotal.inc();
     this.options.metrics.streams.set(this.streams.size);
     log.info(
@@ -317,7 +276,7 @@ export class DiscoverService {
 
   /** Warns about ids whose Akri instance hashes collide (Akri would keep one of each pair). */
   private reportCollisions(stream: ActiveStream, collisions: [string, string][]): void {
-    if (collisions.length > 0 || stream.collisions.length > 0) this.shown++;
+    if (collisions.length > 0 || stream.collisions.length > 0) this.streams.changed();
     stream.collisions = collisions;
     if (collisions.length === 0) return;
     this.options.metrics.collisions.inc(collisions.length);
@@ -335,49 +294,6 @@ export class DiscoverService {
     call.emit("error", { code: status.INVALID_ARGUMENT, details: message });
   }
 
-  /** Devices of every open stream's last list, by the broker they live on. */
-  private devicesByBroker(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const stream of this.streams.values()) {
-      const sent = stream.lastSent;
-      if (sent === undefined) continue;
-      for (const device of sent.devices) {
-        const broker = sent.brokerOf(device.id);
-        if (broker !== undefined) counts[broker] = (counts[broker] ?? 0) + 1;
-      }
-    }
-    return counts;
-  }
-
-  /** Devices of every open stream's last list, by its Configuration and how they are doing now. */
-  private devicesByConfiguration(): { configuration: string; status: string; n: number }[] {
-    const counts = new Map<string, Record<string, number>>();
-    for (const stream of this.streams.values()) {
-      const sent = stream.lastSent;
-      if (!sent) continue;
-      const configuration = configurationOf(stream);
-      let byStatus = counts.get(configuration);
-      if (!byStatus) {
-        byStatus = { online: 0, stale: 0, offline: 0 };
-        counts.set(configuration, byStatus);
-      }
-      for (const device of sent.devices) {
-        const status = sent.statusOf(device.id) ?? "offline";
-        byStatus[status] = (byStatus[status] ?? 0) + 1;
-      }
-    }
-    return [...counts].flatMap(([configuration, byStatus]) =>
-      Object.entries(byStatus).map(([status, n]) => ({ configuration, status, n })),
-    );
-  }
-
-  /** Devices of every open stream's last list, by how they are doing now (all Configurations). */
-  private devicesByStatus(): Record<string, number> {
-    const counts: Record<string, number> = { online: 0, stale: 0, offline: 0 };
-    for (const { status, n } of this.devicesByConfiguration()) counts[status] = (counts[status] ?? 0) + n;
-    return counts;
-  }
-
   /**
    * Shutdown: ends every stream's discovery (its connections publish STATE death as they
    * close) and every Discover call (status OK, after the list on its way). The agent queries
@@ -387,96 +303,22 @@ export class DiscoverService {
   stopAll(): void {
     const calls = [...this.calls.values()];
     this.calls.clear();
-    for (const stream of [...this.streams.values()]) stream.close("handler shutting down");
+    for (const stream of [...this.streams.all()]) stream.close("handler shutting down");
     for (const call of calls) call.end();
   }
 
   /** Whether a stream's Configuration opened its inventory to clients off the pod's loopback. */
   openToCluster(stream: number): boolean {
-    return this.streams.get(stream)?.about.inventoryAccess === "cluster";
+    return this.streams.openToCluster(stream);
   }
 
   /** Whether any open stream's Configuration did. */
   anyOpenToCluster(): boolean {
-    for (const stream of this.streams.values()) if (stream.about.inventoryAccess === "cluster") return true;
-    return false;
+    return this.streams.anyOpenToCluster();
   }
 
-  /**
-   * The body of GET /devices for a client of the pod's own loopback (every stream) or of the
-   * cluster (only the streams whose Configuration opened it to the cluster). Built again
-   * only when what it shows has changed (see inventory-cache.ts).
-   */
+  /** The body of GET /devices for a client (see stream-inventory.ts). */
   inventoryJson(all: boolean, client: InventoryAccess): string {
-    const streams = [...this.streams.values()].filter(
-      (s) => client === "loopback" || s.about.inventoryAccess === "cluster",
-    );
-    return this.inventoryCache.get(
-      `${client}${all ? "/all" : ""}`,
-      `${this.shown}/${liveFingerprint(streams)}`,
-      () => {
-        const inventory = this.inventory(streams, all);
-        // ?all=true is for the page and tools, and large (a few MB at 10,000 devices): compact.
-        return `${all ? JSON.stringify(inventory) : JSON.stringify(inventory, null, 2)}\n`;
-      },
-    );
-  }
-
-  /**
-   * The JSON inventory of /devices: each stream's last list; with `all`, also every entity
-   * seen but not listed, with why (its discovery's reasons, and the Akri layer's own: ids
-   * whose instance hash collides, devices cut to fit the agent's message limit).
-   */
-  private inventory(streams: readonly ActiveStream[], all: boolean): unknown {
-    return streams.map((stream) => {
-      const { configurationName: configuration, mode } = stream.about;
-      return {
-        stream: stream.id,
-        since: new Date(stream.startedAt).toISOString(),
-        mode,
-        brokers: stream.about.brokers(),
-        lastListAt: stream.lastSent ? new Date(stream.lastSent.at).toISOString() : null,
-        devices: (stream.lastSent?.devices ?? []).map((d) => {
-          // Hashed once per id (each is ~10 µs: a 10,000-device page would pay it every poll).
-          const hash = stream.hashes.hash(d.id);
-          return {
-            id: d.id,
-            kind: d.kind,
-            status: stream.lastSent?.statusOf(d.id) ?? "offline",
-            broker: stream.lastSent?.brokerOf(d.id) ?? null,
-            instanceHash: hash,
-            instanceName: instanceName(configuration ?? "<configuration>", d.id, hash),
-            properties: d.properties,
-            ...(all ? { facts: stream.lastSent?.factsOf(d.id) ?? {} } : {}),
-          };
-        }),
-        ...(all
-          ? {
-              unlisted: this.unlisted(stream).map((u) => ({
-                ...u,
-                facts: stream.lastSent?.factsOf(u.id) ?? {},
-              })),
-            }
-          : {}),
-      };
-    });
-  }
-
-  private unlisted(stream: ActiveStream): UnlistedEntity[] {
-    const sent = stream.lastSent;
-    if (!sent) return [];
-    const akri = collisionsUnlisted(stream.collisions, sent.devices, sent.statusOf);
-    for (const device of stream.cut) {
-      akri.push({
-        id: device.id,
-        kind: device.kind,
-        status: sent.statusOf(device.id) ?? "offline",
-        reason: {
-          code: "over-size-limit",
-          message: `cut from a list of ${sent.devices.length} devices over the agent's ${this.maxBytes}-byte message limit (split the Configuration, e.g. per group)`,
-        },
-      });
-    }
-    return sortDevices([...akri, ...sent.unlisted()]);
+    return this.inventory.json(all, client);
   }
 }
