@@ -92,10 +92,12 @@ function cell(row, text, className) {
   return td;
 }
 
-/** Facts (birth, bdSeq, seq gaps, rebirth requests…) and mapped properties, as "key: value" lines. */
+/** Facts (birth, bdSeq, seq gaps, rebirth requests…) and mapped properties, as "label: value" lines. */
 const STANDARD = new Set(["MQTT_BROKER_URI", "MQTT_BROKER_URIS", "SPARKPLUG_GROUP_ID", "SPARKPLUG_EDGE_NODE_ID", "SPARKPLUG_DEVICE_ID", "SPARKPLUG_DATA_TOPIC", "MQTT_TOPIC", "MQTT_DEVICE_ID"]);
+/** The /devices facts' names (README: "facts") as people read them; a name not here is shown as it is. */
+const FACT_LABELS = { bornAt: "born", nodeBornAt: "node born", bdSeq: "bdSeq", nodeDiedAt: "node died", seqGaps: "seq gaps", rebirthRequests: "rebirth requests", lastRebirthRequestAt: "last rebirth request", lastMessageAt: "last message", broker: "broker" };
 function details(facts, properties) {
-  const lines = Object.entries(facts || {}).map(([k, v]) => k + ": " + v);
+  const lines = Object.entries(facts || {}).map(([k, v]) => (Object.hasOwn(FACT_LABELS, k) ? FACT_LABELS[k] : k) + ": " + v);
   for (const [k, v] of Object.entries(properties || {})) if (!STANDARD.has(k)) lines.push(k + "=" + v);
   return lines;
 }

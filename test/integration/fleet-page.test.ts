@@ -99,7 +99,7 @@ sparkplug:
       kind: "sparkplug-device",
       status: "online",
       reason: { code: "excluded-by-filter", message: 'deviceIds Exclude lists "Spare"' },
-      facts: expect.objectContaining({ bdSeq: "0", "seq gaps": 0 }),
+      facts: expect.objectContaining({ bdSeq: 0, seqGaps: 0 }),
     });
     expect(reasons["spBv1.0/Fleet/Line1/Pump"]?.reason).toStrictEqual({
       code: "birth-metrics-mismatch",
@@ -119,11 +119,11 @@ sparkplug:
       devices: { id: string; facts: Record<string, unknown> }[];
     }[];
     expect(streams[0]?.devices.find((d) => d.id === "spBv1.0/Fleet/Line1/Motor")?.facts).toMatchObject({
-      born: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      "node born": expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      bdSeq: "0",
-      "seq gaps": 0,
-      "rebirth requests": 0,
+      bornAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      nodeBornAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      bdSeq: 0,
+      seqGaps: 0,
+      rebirthRequests: 0,
     });
     // Plain /devices is unchanged: no unlisted key.
     expect(JSON.parse((await handler.get("/devices")).body)[0]).not.toHaveProperty("unlisted");

@@ -243,7 +243,7 @@ export class GenericPresence {
   factsOf(id: string): Record<string, string | number> | undefined {
     const entry = this.seen.get(id);
     if (entry === undefined) return undefined;
-    return { "last message": new Date(entry.lastSeen).toISOString(), broker: entry.broker };
+    return { lastMessageAt: new Date(entry.lastSeen).toISOString(), broker: entry.broker };
   }
 
   /** Topics seen but not listed now (the latest UNLISTED_LIMIT), sorted by id. */

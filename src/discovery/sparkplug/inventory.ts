@@ -194,14 +194,18 @@ export class SparkplugInventory {
     const trouble = this.trouble.get(key);
     const out: Record<string, string | number> = {};
     const deviceBirth = deviceId === undefined ? undefined : node.devices.get(deviceId)?.birth;
-    if (deviceBirth !== undefined) out.born = new Date(deviceBirth.receivedAt).toISOString();
-    if (node.birth !== undefined) out["node born"] = new Date(node.birth.receivedAt).toISOString();
-    if (node.bdSeq !== undefined) out.bdSeq = node.bdSeq.toString();
-    if (node.diedAt !== undefined) out["node died"] = new Date(node.diedAt).toISOString();
-    out["seq gaps"] = trouble?.seqGaps ?? 0;
-    out["rebirth requests"] = trouble?.rebirths ?? 0;
+    if (deviceBirth !== undefined) out.bornAt = new Date(deviceBirth.receivedAt).toISOString();
+    if (node.birth !== undefined) out.nodeBornAt = new Date(node.birth.receivedAt).toISOString();
+    // A number (Sparkplug's bdSeq is 0-255); the exact digits of one too large for a JSON number.
+    if (node.bdSeq !== undefined) {
+      const bdSeq = Number(node.bdSeq);
+      out.bdSeq = Number.isSafeInteger(bdSeq) ? bdSeq : node.bdSeq.toString();
+    }
+    if (node.diedAt !== undefined) out.nodeDiedAt = new Date(node.diedAt).toISOString();
+    out.seqGaps = trouble?.seqGaps ?? 0;
+    out.rebirthRequests = trouble?.rebirths ?? 0;
     if (trouble?.lastRebirthAt !== undefined)
-      out["last rebirth request"] = new Date(trouble.lastRebirthAt).toISOString();
+      out.lastRebirthRequestAt = new Date(trouble.lastRebirthAt).toISOString();
     return out;
   }
 

@@ -68,6 +68,17 @@ describe("generic discovery", () => {
     ]);
   });
 
+  it("gives each device's facts camelCase names: when it last published (ISO 8601) and on which broker", () => {
+    const h = new EngineHarness(seed);
+    h.deliver({ ...msg("robots/r1/joints"), broker: "tcp://mosquitto.iot:1883" });
+    const lastMessageAt = new Date(h.now).toISOString();
+    h.settle();
+    expect(h.lists.at(-1)!.factsOf("robots/r1/joints")).toStrictEqual({
+      lastMessageAt,
+      broker: "tcp://mosquitto.iot:1883",
+    });
+  });
+
   it("names devices with a deviceId template", () => {
     const h = new EngineHarness(`${seed}deviceId: "robots/{robot}/joints"`);
     h.deliver(msg("robots/r1/joints"));

@@ -53,6 +53,32 @@ describe("Sparkplug devices as Akri devices", () => {
     ]);
   });
 
+  it("gives each entity's facts camelCase names, times in ISO 8601 and counts and bdSeq as numbers", () => {
+    const h = new EngineHarness(`${base}sparkplug: {discover: both}`);
+    // The harness delivers each publish 10 ms after the one before: NBIRTH, then Motor's DBIRTH.
+    const at = (ms: number) => new Date(h.now + ms).toISOString();
+    const [nodeBornAt, bornAt] = [at(10), at(20)];
+    for (const p of edge("g", "e").births(h.now)) h.publish(p);
+    h.settle();
+    const sent = h.lists.at(-1)!;
+    expect(sent.factsOf("spBv1.0/g/e/Motor")).toStrictEqual({
+      bornAt,
+      nodeBornAt,
+      bdSeq: 1,
+      seqGaps: 0,
+      rebirthRequests: 0,
+    });
+    // An edge node has no birth of its own beyond its node's.
+    expect(sent.factsOf("spBv1.0/g/e")).not.toHaveProperty("bornAt");
+  });
+
+  it("gives a bdSeq too large for a JSON number as its exact digits", () => {
+    const h = new EngineHarness(base);
+    for (const p of edge("g", "e", "Acme", 2n ** 60n + 1n).births(h.now)) h.publish(p);
+    h.settle();
+    expect(h.lists.at(-1)!.factsOf("spBv1.0/g/e/Motor")).toHaveProperty("bdSeq", "1152921504606846977");
+  });
+
   it("lists edge nodes with discover: nodes, and both with discover: both", () => {
     const nodes = new EngineHarness(`${base}sparkplug: {discover: nodes}`);
     for (const p of edge("g", "e").births(nodes.now)) nodes.publish(p);
@@ -130,7 +156,7 @@ describe("Sparkplug devices as Akri devices", () => {
     for (const id of ids) {
       expect(before.statusOf(id)).toBe("online");
       expect(before.brokerOf(id)).toBe("tcp://broker-a:1883,tcp://broker-b:1883");
-      expect(before.factsOf(id)).toHaveProperty("bdSeq", "1");
+      expect(before.factsOf(id)).toHaveProperty("bdSeq", 1);
     }
     // A rebirth with another make: new ids, and the old ones leave at once (not after the
     // grace period: the entity is alive, it is the identity that changed).
