@@ -203,9 +203,11 @@ sparkplug:
         const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
         await row("spBv1.0/Fleet/Line1/Motor").waitFor({ timeout: 10_000 });
         expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td").nth(3).textContent()).toBe("yes");
-        expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td.details").textContent()).toContain(
-          "bdSeq: 0",
-        );
+        // Facts under the labels people read, not their JSON names (seqGaps).
+        const motorDetails = await row("spBv1.0/Fleet/Line1/Motor").locator("td.details").textContent();
+        expect(motorDetails).toContain("bdSeq: 0");
+        expect(motorDetails).toContain("seq gaps: 0");
+        expect(motorDetails).toContain("rebirth requests: 0");
         // The excluded device: not listed, with the filter named.
         expect(await row("spBv1.0/Fleet/Line1/Spare").locator("td").nth(3).textContent()).toBe(
           'no: excluded-by-filterdeviceIds Exclude lists "Spare"',
