@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY proto ./proto
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 

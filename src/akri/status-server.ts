@@ -4,7 +4,7 @@ import { hostAllowed } from "../http/host-header.js";
 import { isLoopbackAddress } from "../http/loopback.js";
 import { log } from "../log.js";
 import type { FleetEvent, FleetEvents } from "./fleet-events.js";
-import { FLEET_CSP, FLEET_CSS, FLEET_HTML, FLEET_JS } from "./fleet-page.js";
+import { FLEET_CSP, FLEET_FILES } from "./fleet-page.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 
 /*
@@ -52,12 +52,7 @@ const MAX_EVENT_STREAMS = 32;
 /** An event stream client this far behind is dropped (its page reconnects). */
 const MAX_EVENT_BACKLOG = 1024 * 1024;
 
-const PAGE_FILES: Record<string, { type: string; body: string }> = {
-  "/": { type: "text/html; charset=utf-8", body: FLEET_HTML },
-  "/fleet.js": { type: "text/javascript; charset=utf-8", body: FLEET_JS },
-  "/fleet.css": { type: "text/css; charset=utf-8", body: FLEET_CSS },
-};
-const INVENTORY_PATHS = new Set([...Object.keys(PAGE_FILES), "/devices", "/events"]);
+const INVENTORY_PATHS = new Set([...FLEET_FILES.keys(), "/devices", "/events"]);
 
 const CLOSED_TO_CLUSTER =
   "the plant inventory (/, /devices, /events) answers only the pod's own loopback (kubectl port-forward); to open a Configuration's stream to other clients, set inventoryAccess: cluster in its discoveryDetails (or run serve --inventory-access cluster)\n";
@@ -136,7 +131,7 @@ export class StatusServer {
       this.streamEvents(req, res, client);
       return;
     }
-    const file = PAGE_FILES[path]!;
+    const file = FLEET_FILES.get(path)!;
     res
       .writeHead(200, {
         "content-type": file.type,

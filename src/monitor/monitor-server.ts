@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { hostAllowed } from "../http/host-header.js";
 import { log } from "../log.js";
 import type { DeviceChange, DeviceView } from "./device-view.js";
-import { MONITOR_PAGE } from "./monitor-page.js";
+import { MONITOR_FILES } from "./monitor-page.js";
 
 /*
  * The monitor's HTTP side: GET / (the device's live page), GET /state (JSON), GET /metrics
@@ -159,12 +159,12 @@ export class MonitorServer {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
+    const file = MONITOR_FILES.get(path ?? "");
+    if (file) {
+      res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" }).end(file.body);
+      return;
+    }
     switch (path) {
-      case "/":
-      case "/index.html":
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-        res.end(MONITOR_PAGE);
-        return;
       case "/state":
         json(res, 200, sources.view.snapshot());
         return;
