@@ -25,20 +25,21 @@ function sparkline(svg, points) {
   line.setAttribute("points", recent.map((p) => sx(p[0]).toFixed(1) + "," + sy(p[1]).toFixed(1)).join(" "));
 }
 
+function cell(className, text) {
+  const td = document.createElement("td");
+  td.className = className;
+  if (text !== undefined) td.textContent = text;
+  return td;
+}
+
 function row(metric) {
   const tr = document.createElement("tr");
   tr.dataset.metric = metric.name;
-  const name = document.createElement("td");
-  name.className = "name";
-  name.textContent = metric.name;
-  const value = document.createElement("td");
-  value.className = "value";
+  const name = cell("name", metric.name);
+  const value = cell("value");
   value.dataset.metric = metric.name;
-  const type = document.createElement("td");
-  type.className = "datatype";
-  type.textContent = metric.datatype;
-  const when = document.createElement("td");
-  when.className = "when";
+  const type = cell("datatype", metric.datatype);
+  const when = cell("when");
   const spark = document.createElement("td");
   spark.innerHTML =
     '<svg class="spark" viewBox="0 0 160 32" preserveAspectRatio="none"><polyline points=""/></svg>';
