@@ -1,8 +1,7 @@
 import { Subject } from "rxjs";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import type { DeviceListEmission, DiscoveryEngine, EngineInput } from "../../src/discovery/engine.js";
 import type { EmitterTiming } from "../../src/discovery/list-emitter.js";
-import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
@@ -20,7 +19,7 @@ export class EngineHarness {
     if (!parsed.ok) throw new Error(parsed.error);
     this.clock = new VirtualClock(options.start ?? Date.UTC(2026, 0, 5, 10));
     this.engine = engineFor(parsed.details, {
-      hostId: "test",
+      suffix: "test",
       random: seededRandom(3),
       timing: options.timing,
     });

@@ -6,7 +6,6 @@ import type { MetricValue } from "../../sparkplug/payload.js";
 import { entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BrokerProperties } from "../broker-properties.js";
-import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
 import {
   type DeviceStatus,
   type DiscoveredDevice,
@@ -15,6 +14,7 @@ import {
   type UnlistedEntity,
 } from "../device.js";
 import { type FilterList, shouldInclude } from "../filter-list.js";
+import type { BirthMetricSelector, SparkplugDetails } from "./details.js";
 
 /*
  * From the host model to Akri devices (design.md §5): which edge nodes and devices are
