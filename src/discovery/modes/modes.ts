@@ -1,13 +1,13 @@
 import type { DetailsOf } from "../mode.js";
-import { modeSet } from "../mode-set.js";
+import { type ModeSet, modeSet } from "../mode-set.js";
 import { MODES } from "./registry.js";
 
 /* The modes the commands run (registry.ts), and what depends on which exist. */
 
-const modes = modeSet(MODES);
-
 /** A Configuration's details, parsed: a union on `mode`, one member per mode. */
 export type DiscoveryDetails = DetailsOf<(typeof MODES)[number]>;
+
+export const modes: ModeSet<DiscoveryDetails> = modeSet(MODES);
 
 export const { parse: parseDiscoveryDetails, discovererFor, engineFor } = modes;
 
