@@ -156,6 +156,17 @@ export function detailsParser<D extends ModeDetails>(
 ): (text: string) => DetailsResult<D> {
   const names = modes.map((m) => m.name);
   const shapes = modes.map((m) => m.details.keys(reserved));
+  const taken = new Set([
+    ...Object.keys(brokerKeys),
+    "mode",
+    ...Object.keys(identityKeys),
+    ...Object.keys(listKeys),
+  ]);
+  for (const [i, shape] of shapes.entries())
+    for (const key of Object.keys(shape)) {
+      if (taken.has(key)) throw new Error(`discoveryDetails key ${key} of mode ${names[i]} is taken`);
+      taken.add(key);
+    }
   // Every mode's keys are checked whatever the mode, so a wrong value never waits for a mode switch.
   const schema = z.object({
     ...brokerKeys,
@@ -166,7 +177,7 @@ export function detailsParser<D extends ModeDetails>(
   });
   const known: KnownKeys = {
     "": new Set(Object.keys(schema.shape)),
-    "brokers[]": new Set(["serverUrls", "name"]),
+    "brokers[]": new Set(Object.keys(brokerSchema.shape)),
   };
   for (const mode of modes)
     for (const [path, keys] of Object.entries(mode.details.known ?? {})) known[path] = new Set(keys);
@@ -188,6 +199,7 @@ export function detailsParser<D extends ModeDetails>(
     if (!own.ok) return own;
     const common = commonDetails(data);
     if (!common.ok) return common;
+    // The mode typed its own details; that `mode: name` goes with them is this list's doing.
     return { ok: true, details: { ...common.value, mode: name, ...own.value } as D, warnings };
   };
 }

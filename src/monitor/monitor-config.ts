@@ -6,8 +6,7 @@ import { CERTIFICATES_PREFIX, edgeTopic } from "../sparkplug/topic.js";
 import { flag } from "./env-values.js";
 import { instanceProperties } from "./instance-properties.js";
 import { brokerCredentials, monitoredBrokers } from "./monitored-brokers.js";
-import type { MonitoredDevice } from "./monitored-device.js";
-import { monitoredDevice } from "./monitored-device.js";
+import { type MonitoredDevice, monitoredDevice } from "./monitored-device.js";
 import { type MonitorFlags, type MonitorWill, podSettings } from "./pod-settings.js";
 
 /*

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { modeSet } from "../../../src/discovery/mode-set.js";
 import { parseDiscoveryDetails } from "../../../src/discovery/modes/modes.js";
 import { MODES } from "../../../src/discovery/modes/registry.js";
@@ -95,6 +96,17 @@ describe("a discovery mode is one folder and one entry in the list of modes", ()
     ]);
     expect(withToy.kindLabels["toy-thing"]).toBe("thing");
     expect(withToy.dataTopicProperties).toContain("TOY_TOPIC");
+  });
+
+  it("cannot take another mode's name or key", () => {
+    expect(() => modeSet([...MODES, { ...toyMode, name: "generic" }])).toThrow(
+      "two discovery modes are called generic",
+    );
+    const greedy = {
+      ...toyMode,
+      details: { ...toyMode.details, keys: () => ({ topics: z.string().optional() }) },
+    };
+    expect(() => modeSet([...MODES, greedy])).toThrow("discoveryDetails key topics of mode toy is taken");
   });
 
   it("is unknown to the commands until the list of modes has its entry", () => {
