@@ -15,9 +15,8 @@ import { Subject } from "rxjs";
 import { DiscoverService } from "../src/akri/discover-service.js";
 import { HandlerMetrics } from "../src/akri/handler-metrics.js";
 import { StatusServer } from "../src/akri/status-server.js";
-import { parseDiscoveryDetails } from "../src/discovery/details.js";
 import type { DiscoveryOutput } from "../src/discovery/discovery-request.js";
-import { engineFor } from "../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
 import { printTable, saveResults, sized } from "./lib/measure.js";
 
@@ -51,7 +50,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   if (!parsed.ok) throw new Error(parsed.error);
-  const engine = engineFor(parsed.details, { hostId: "bench" });
+  const engine = engineFor(parsed.details, { suffix: "bench" });
   const fleet = new FleetTraffic({ nodes: NODES, devices: 10, metrics: 20, dataMetrics: 1 });
   const outputs$ = new Subject<DiscoveryOutput>();
   const metrics = new HandlerMetrics(new Registry());

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import SparkplugProto from "sparkplug-payload/lib/sparkplugPayloadProto.js";
-import { parseDiscoveryDetails } from "../src/discovery/details.js";
+import { parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { decodePayload } from "../src/sparkplug/decode.js";
 import { MetricTable } from "../src/sparkplug/metric-table.js";
 import { parseTopic } from "../src/sparkplug/topic.js";

@@ -12,9 +12,9 @@
  * while their DATA keeps flowing and the rebirth requests go out ten per second.
  * Run: npm run bench:scale
  */
-import { parseDiscoveryDetails } from "../src/discovery/details.js";
+
 import type { DiscoveryEngine, EngineOutput } from "../src/discovery/engine.js";
-import { engineFor } from "../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
@@ -41,7 +41,7 @@ class InProcessEngine {
   constructor(detailsYaml: string, brokers: readonly string[] = ["b"]) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
-    this.engine = engineFor(parsed.details, { hostId: "bench" });
+    this.engine = engineFor(parsed.details, { suffix: "bench" });
     this.engine.start(this.now);
     for (const broker of brokers)
       this.engine.step({ kind: "online", broker, willTimestamp: this.now }, this.now);

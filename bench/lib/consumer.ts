@@ -6,8 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import mqtt from "mqtt";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import { BrokerConnection } from "../../src/mqtt/connection.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
 import { helperContext } from "./child.js";
@@ -74,7 +73,7 @@ if (options.mode === "bare") {
     `serverUrls: [${options.url}]\nsparkplug: {publishState: false, rebirth: {maxPerSecond: 0}}`,
   );
   if (!parsed.ok) throw new Error(parsed.error);
-  const engine = engineFor(parsed.details, { hostId: "bench" });
+  const engine = engineFor(parsed.details, { suffix: "bench" });
   const connection = new BrokerConnection({
     serverUrls: parsed.details.brokers[0]!.serverUrls,
     clientId: "bench-pipeline",

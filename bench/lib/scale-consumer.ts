@@ -3,8 +3,7 @@
  * broker, reporting when its device list reaches a size, its memory after GC, and the CPU
  * it spends per DATA message. Run with --expose-gc.
  */
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
-import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import { BrokerConnection } from "../../src/mqtt/connection.js";
 import { runDiscovery } from "../../src/streams/discovery-pipeline.js";
 import { helperContext } from "./child.js";
@@ -23,7 +22,7 @@ const parsed = parseDiscoveryDetails(
   `serverUrls: [${options.url}]\nsparkplug: {publishState: false, rebirth: {maxPerSecond: 0}}`,
 );
 if (!parsed.ok) throw new Error(parsed.error);
-const engine = engineFor(parsed.details, { hostId: "bench-scale" });
+const engine = engineFor(parsed.details, { suffix: "bench-scale" });
 const connection = new BrokerConnection({
   serverUrls: parsed.details.brokers[0]!.serverUrls,
   clientId: "bench-scale",

@@ -1,10 +1,6 @@
-import {
-  type DiscoveredDevice,
-  instanceName,
-  STANDARD_PROPERTIES,
-  type UnlistedEntity,
-} from "../discovery/device.js";
+import { type DiscoveredDevice, instanceName, type UnlistedEntity } from "../discovery/device.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
+import { dataTopicProperties, kindLabels, standardProperties } from "../discovery/modes/modes.js";
 
 /** A list with how each of its devices is doing. */
 type Listed = Pick<DeviceListEmission, "devices" | "statusOf" | "brokerOf">;
@@ -14,18 +10,17 @@ type Listed = Pick<DeviceListEmission, "devices" | "statusOf" | "brokerOf">;
  * plain table (pipes, logs) or redrawn in place on a terminal.
  */
 
-const KIND: Record<DiscoveredDevice["kind"], string> = {
-  "sparkplug-device": "device",
-  "sparkplug-node": "node",
-  topic: "topic",
-};
+/** What the KIND column says: the label its mode declares. */
+function kindLabel(kind: string): string {
+  return kindLabels[kind] ?? kind;
+}
 
 function keyProperties(device: DiscoveredDevice): string {
   const p = device.properties;
   const extra = Object.entries(p)
-    .filter(([k]) => !STANDARD_PROPERTIES.has(k))
+    .filter(([k]) => !standardProperties.has(k))
     .map(([k, v]) => `${k}=${v}`);
-  const topic = p.SPARKPLUG_DATA_TOPIC ?? p.MQTT_TOPIC ?? "";
+  const topic = dataTopicProperties.map((k) => p[k]).find((v) => v !== undefined) ?? "";
   return [topic, ...extra].join("  ");
 }
 
@@ -42,7 +37,7 @@ function deviceRows(
 ): string[][] {
   return devices.map((d) => [
     d.id,
-    KIND[d.kind],
+    kindLabel(d.kind),
     statusOf(d.id) ?? "",
     ...(brokers ? [brokerOf(d.id) ?? ""] : []),
     instanceName(configuration, d.id),
@@ -99,7 +94,7 @@ export function renderUnlistedTable(unlisted: readonly UnlistedEntity[]): string
     `seen but not listed: ${unlisted.length}`,
     ...formatTable(
       ["NOT LISTED", "KIND", "STATUS", "REASON", "WHY"],
-      unlisted.map((u) => [u.id, KIND[u.kind], u.status, u.reason.code, u.reason.message]),
+      unlisted.map((u) => [u.id, kindLabel(u.kind), u.status, u.reason.code, u.reason.message]),
     ),
   ];
 }

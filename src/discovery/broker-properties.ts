@@ -8,6 +8,9 @@ import type { BrokerDetails } from "./details.js";
  * co-owned field is a 409 that stops that node's reconcile (reference/akri.md §3).
  */
 
+/** The names of the broker properties, which every mode sets and no property mapping may use. */
+export const BROKER_PROPERTY_NAMES = ["MQTT_BROKER_URI", "MQTT_BROKER_URIS", "MQTT_BROKER_NAMES"] as const;
+
 export interface BrokerProperties {
   /** MQTT_BROKER_URI: the serverUrls, comma-joined; with `brokers`, the first broker's. */
   uri: string;

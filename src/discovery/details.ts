@@ -1,18 +1,18 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { topicFilterProblem } from "../mqtt/topic-filter.js";
-import { defaultRebirthOptions } from "../sparkplug/host/options.js";
-import { STANDARD_PROPERTIES } from "./device.js";
+import { describeIssue, describeValue, type KnownKeys, unknownKeys } from "./details-issues.js";
 
 /*
  * `discoveryDetails` (design.md §4): the one place where a Configuration's YAML is parsed
- * and validated. Errors name the key and what was expected; unknown keys are warnings
- * (Akri convention: ignored, but a typo should not go unnoticed); secrets are refused here
- * and come from `discoveryProperties` instead (see broker-credentials.ts).
+ * and validated. This file knows the keys every mode has (where the brokers are, who we are
+ * on them, how lists behave) and `mode`; each mode brings its own keys and their checks
+ * (discovery/<mode>/details.ts), as each of Akri's handlers declares its own details struct.
+ * Errors name the key and what was expected; unknown keys are warnings (Akri convention:
+ * ignored, but a typo should not go unnoticed); secrets are refused here and come from
+ * `discoveryProperties` instead (see mqtt/credentials.ts).
  */
 
 const PROTOCOLS = ["tcp", "mqtt", "ssl", "mqtts", "ws", "wss"];
-const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
 
 const serverUrl = z.string().superRefine((value, ctx) => {
   let url: URL;
@@ -43,68 +43,6 @@ const serverUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
-const topicFilter = z.string().superRefine((value, ctx) => {
-  const problem = topicFilterProblem(value);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
-
-const filterList = z.object({
-  action: z.enum(["Include", "Exclude"]).default("Include"),
-  items: z.array(z.string()),
-});
-
-const sparkplugId = z.string().refine((s) => s !== "" && !/[/+#]/.test(s), {
-  message: 'expected a non-empty id without "/", "+" or "#"',
-});
-
-const rebirth = defaultRebirthOptions;
-const rebirthSchema = z.object({
-  onUnknownNode: z.boolean().default(rebirth.onUnknownNode),
-  onSeqGap: z.boolean().default(rebirth.onSeqGap),
-  onUnknownMetric: z.boolean().default(rebirth.onUnknownMetric),
-  reorderTimeoutMs: z.number().int().min(0).max(600_000).default(rebirth.reorderTimeoutMs),
-  minIntervalPerNodeMs: z.number().int().min(0).default(rebirth.minIntervalPerNodeMs),
-  maxPerSecond: z.number().min(0).default(rebirth.maxPerSecond),
-  jitterMs: z.number().int().min(0).max(60_000).default(rebirth.jitterMs),
-});
-
-const selector = z.object({
-  name: z.string().min(1),
-  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
-});
-
-const sparkplugSchema = z.object({
-  groupIds: filterList.optional(),
-  edgeNodeIds: filterList.optional(),
-  deviceIds: filterList.optional(),
-  discover: z.enum(["devices", "nodes", "both"]).default("devices"),
-  birthMetrics: z.array(selector).default([]),
-  properties: z
-    .record(z.string(), z.string().min(1))
-    .default({})
-    .superRefine((record, ctx) => {
-      for (const key of Object.keys(record)) {
-        if (!ENV_KEY.test(key)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [key],
-            message: "property names become environment variables: use upper-case letters, digits and _",
-          });
-        } else if (STANDARD_PROPERTIES.has(key)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [key],
-            message: `${key} is a standard property and cannot be mapped`,
-          });
-        }
-      }
-    }),
-  hostId: sparkplugId.default("akri-mqtt"),
-  publishState: z.boolean().default(true),
-  rebirth: rebirthSchema.default(rebirthSchema.parse({})),
-  useCertificates: z.boolean().default(true),
-});
-
 const serverUrls = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(serverUrl).min(1));
 
 const brokerSchema = z.object({
@@ -116,17 +54,21 @@ const brokerSchema = z.object({
     .optional(),
 });
 
-const detailsSchema = z.object({
+/** The brokers: one (serverUrls) or several (brokers). */
+const brokerKeys = {
   serverUrls: serverUrls.optional(),
   brokers: z.array(brokerSchema).min(1).optional(),
-  mode: z.enum(["sparkplug", "generic"]).optional(),
+};
+
+/** Who we are on the brokers, and how long a device they lose stays listed. */
+const identityKeys = {
   clientId: z.string().min(1).max(200).default("akri-mqtt"),
   mqttVersion: z.union([z.literal(3), z.literal(5)]).default(5),
   offlineGraceSeconds: z.number().min(0).default(0),
-  sparkplug: sparkplugSchema.default(sparkplugSchema.parse({})),
-  topics: z.array(topicFilter).optional(),
-  deviceId: z.string().min(1).optional(),
-  idleTimeoutSeconds: z.number().positive().default(300),
+};
+
+/** How lists are made and shown, whatever the mode. */
+const listKeys = {
   /** Larger messages are counted and skipped, never decoded (a 3.0 birth of 100,000 metrics is ~5 MB). */
   maxPayloadBytes: z
     .number()
@@ -143,14 +85,10 @@ const detailsSchema = z.object({
    * handler's arguments or environment.
    */
   inventoryAccess: z.enum(["loopback", "cluster"]).default("loopback"),
-});
+};
 
-export type SparkplugDetails = z.infer<typeof sparkplugSchema>;
 /** Who may read a stream's plant inventory: the pod's own loopback, or anyone who reaches the pod. */
-export type InventoryAccess = z.infer<typeof detailsSchema>["inventoryAccess"];
-export type BirthMetricSelector = z.infer<typeof selector>;
-
-type Parsed = z.infer<typeof detailsSchema>;
+export type InventoryAccess = z.infer<typeof listKeys.inventoryAccess>;
 
 /**
  * One broker: its URLs are failover listeners of that one broker, tried in order. Several
@@ -164,9 +102,11 @@ export interface BrokerDetails {
   uri: string;
 }
 
+type Common = z.infer<z.ZodObject<typeof brokerKeys & typeof identityKeys & typeof listKeys>>;
+
 /** What every mode has: where the brokers are, who we are on them, and how lists behave. */
 type CommonDetails = Pick<
-  Parsed,
+  Common,
   | "clientId"
   | "mqttVersion"
   | "offlineGraceSeconds"
@@ -178,107 +118,103 @@ type CommonDetails = Pick<
   brokers: BrokerDetails[];
 };
 
-/** Sparkplug B discovery: born edge nodes and devices. */
-export interface SparkplugDiscoveryDetails extends CommonDetails {
-  mode: "sparkplug";
-  sparkplug: SparkplugDetails;
+/** A mode's details: the common ones, its name, and its own. */
+export type ModeDetails<Name extends string = string, Own extends object = object> = CommonDetails & {
+  mode: Name;
+} & Own;
+
+/** A parse that failed says what is wrong, naming the key. */
+type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** What a mode brings to discoveryDetails: its own keys, and how they become its details. */
+export interface ModeDetailsParser<Shape extends z.ZodRawShape = z.ZodRawShape, Own extends object = object> {
+  /**
+   * Its top-level keys with their schemas. `reserved`: the property names discovery sets
+   * itself, in any mode (a mode that maps properties refuses them).
+   */
+  keys(reserved: ReadonlySet<string>): Shape;
+  /** Its nested keys by dotted path ("sparkplug.rebirth"), for the unknown-key warnings. */
+  known?: Record<string, readonly string[]>;
+  /** A key of its own whose presence chooses this mode when `mode` is not given. */
+  impliedBy?: string;
+  /** Its own details from its parsed keys (checks across keys go here). */
+  own(parsed: z.infer<z.ZodObject<Shape>>): Parsed<Own>;
 }
 
-/** Generic discovery: a device per topic (or per id a template extracts), while it publishes. */
-export interface GenericDiscoveryDetails extends CommonDetails {
-  mode: "generic";
-  topics: string[];
-  deviceId: string | undefined;
-  idleTimeoutSeconds: number;
+export type DetailsResult<D> = { ok: true; details: D; warnings: string[] } | { ok: false; error: string };
+
+/** A mode as the parse sees it: its name and its part of discoveryDetails. */
+interface NamedParser {
+  readonly name: string;
+  readonly details: ModeDetailsParser;
 }
 
-export type DiscoveryDetails = SparkplugDiscoveryDetails | GenericDiscoveryDetails;
-
-export type DetailsResult =
-  | { ok: true; details: DiscoveryDetails; warnings: string[] }
-  | { ok: false; error: string };
-
-/** Known keys, for warning about the unknown ones (typos would otherwise pass silently). */
-const KNOWN: Record<string, Set<string>> = {
-  "": new Set(Object.keys(detailsSchema.shape)),
-  sparkplug: new Set(Object.keys(sparkplugSchema.shape)),
-  "sparkplug.rebirth": new Set(Object.keys(rebirthSchema.shape)),
-  "sparkplug.groupIds": new Set(["action", "items"]),
-  "sparkplug.edgeNodeIds": new Set(["action", "items"]),
-  "sparkplug.deviceIds": new Set(["action", "items"]),
-  "brokers[]": new Set(Object.keys(brokerSchema.shape)),
-};
-
-/** Warnings for keys not in KNOWN[`path`]; `shown` is the path as the user wrote it (with indexes). */
-function unknownKeys(value: unknown, path = "", shown = path): string[] {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
-  const known = KNOWN[path];
-  if (!known) return [];
-  const warnings: string[] = [];
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = path === "" ? key : `${path}.${key}`;
-    const childShown = shown === "" ? key : `${shown}.${key}`;
-    if (!known.has(key)) warnings.push(`unknown key ${childShown} is ignored`);
-    else if (Array.isArray(child) && KNOWN[`${childPath}[]`])
-      for (const [i, item] of child.entries())
-        warnings.push(...unknownKeys(item, `${childPath}[]`, `${childShown}[${i}]`));
-    else warnings.push(...unknownKeys(child, childPath, childShown));
-  }
-  return warnings;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a map";
-  return JSON.stringify(value);
-}
-
-function issuePath(path: PropertyKey[]): string {
-  return path
-    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join("");
-}
-
-/** A zod issue as "key: what was expected, what was found". */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issuePath(issue.path) || "discoveryDetails";
-  switch (issue.code) {
-    case "invalid_type":
-      if (issue.input === undefined) return `${path}: required (expected ${article(issue.expected)})`;
-      return `${path}: expected ${article(issue.expected)}, got ${describeValue(issue.input)}`;
-    case "invalid_value":
-      return `${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(issue.input)}`;
-    case "invalid_union":
-      return `${path}: expected ${path === "mqttVersion" ? "3 or 5" : "a different value"}, got ${describeValue(issue.input)}`;
-    case "too_small":
-      if (issue.origin === "array") return `${path}: expected at least ${issue.minimum} item(s)`;
-      if (issue.origin === "string") return `${path}: expected a non-empty string`;
-      return `${path}: expected a number ${issue.inclusive ? ">=" : ">"} ${issue.minimum}, got ${describeValue(issue.input)}`;
-    case "too_big":
-      if (issue.origin === "string") return `${path}: expected at most ${issue.maximum} characters`;
-      return `${path}: expected a number <= ${issue.maximum}, got ${describeValue(issue.input)}`;
-    default:
-      return `${path}: ${issue.message}`;
-  }
-}
-
-function article(expected: string): string {
-  const words: Record<string, string> = {
-    string: "a string",
-    number: "a number",
-    int: "a whole number",
-    boolean: "true or false",
-    array: "a list",
-    object: "a map",
-    record: "a map",
+/** A parser of discoveryDetails over some modes (the first is the default); see modes/. */
+export function detailsParser<D extends ModeDetails>(
+  modes: readonly NamedParser[],
+  reserved: ReadonlySet<string>,
+): (text: string) => DetailsResult<D> {
+  const names = modes.map((m) => m.name);
+  const shapes = modes.map((m) => m.details.keys(reserved));
+  const taken = new Set([
+    ...Object.keys(brokerKeys),
+    "mode",
+    ...Object.keys(identityKeys),
+    ...Object.keys(listKeys),
+  ]);
+  for (const [i, shape] of shapes.entries())
+    for (const key of Object.keys(shape)) {
+      if (taken.has(key)) throw new Error(`discoveryDetails key ${key} of mode ${names[i]} is taken`);
+      taken.add(key);
+    }
+  // Every mode's keys are checked whatever the mode, so a wrong value never waits for a mode switch.
+  const schema = z.object({
+    ...brokerKeys,
+    mode: z.enum(names as [string, ...string[]]).optional(),
+    ...identityKeys,
+    ...Object.assign({}, ...shapes),
+    ...listKeys,
+  });
+  const known: KnownKeys = {
+    "": new Set(Object.keys(schema.shape)),
+    "brokers[]": new Set(Object.keys(brokerSchema.shape)),
   };
-  return words[expected] ?? expected;
+  for (const mode of modes)
+    for (const [path, keys] of Object.entries(mode.details.known ?? {})) known[path] = new Set(keys);
+
+  return (text) => {
+    const raw = readMap(text);
+    if (!raw.ok) return raw;
+    const parsed = schema.safeParse(raw.value, { reportInput: true });
+    if (!parsed.success) return { ok: false, error: parsed.error.issues.map(describeIssue).join("; ") };
+    const data = parsed.data as Record<string, unknown> & Common & { mode?: string };
+    const warnings = unknownKeys(raw.value, known);
+    const name = data.mode ?? modes.find((m) => impliedIn(m, data))?.name ?? names[0]!;
+    const index = names.indexOf(name);
+    const mode = modes[index]!;
+    for (const other of modes)
+      if (other !== mode && impliedIn(other, data))
+        warnings.push(`${other.details.impliedBy} is ignored in ${name} mode`);
+    const own = mode.details.own(pick(data, Object.keys(shapes[index]!)));
+    if (!own.ok) return own;
+    const common = commonDetails(data);
+    if (!common.ok) return common;
+    // The mode typed its own details; that `mode: name` goes with them is this list's doing.
+    return { ok: true, details: { ...common.value, mode: name, ...own.value } as D, warnings };
+  };
 }
 
-/** Parses a Configuration's discoveryDetails (YAML or JSON). */
-export function parseDiscoveryDetails(text: string): DetailsResult {
+function impliedIn(mode: NamedParser, data: Record<string, unknown>): boolean {
+  const key = mode.details.impliedBy;
+  return key !== undefined && data[key] !== undefined;
+}
+
+function pick(data: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, data[k]]));
+}
+
+/** The YAML (or JSON) text as a map; empty text is an empty map. */
+function readMap(text: string): Parsed<object> {
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
@@ -286,31 +222,20 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
     const message = e instanceof Error ? e.message.split("\n")[0] : String(e);
     return { ok: false, error: `discoveryDetails is not valid YAML: ${message}` };
   }
-  if (raw === null || raw === undefined) raw = {};
+  if (raw === null || raw === undefined) return { ok: true, value: {} };
   if (typeof raw !== "object" || Array.isArray(raw)) {
     return { ok: false, error: `discoveryDetails: expected a map of settings, got ${describeValue(raw)}` };
   }
-  const parsed = detailsSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    return { ok: false, error: parsed.error.issues.map(describeIssue).join("; ") };
-  }
-  const data = parsed.data;
-  const warnings = unknownKeys(raw);
-  const mode = data.mode ?? (data.topics !== undefined ? "generic" : "sparkplug");
-  if (mode === "generic" && (data.topics === undefined || data.topics.length === 0)) {
-    return { ok: false, error: "topics: required in generic mode (expected a list of MQTT topic filters)" };
-  }
-  if (mode === "generic" && data.deviceId !== undefined) {
-    const problem = deviceIdTemplateProblem(data.deviceId);
-    if (problem) return { ok: false, error: `deviceId: ${problem}` };
-  }
-  if (mode === "sparkplug" && data.topics !== undefined) warnings.push("topics is ignored in sparkplug mode");
+  return { ok: true, value: raw };
+}
+
+function commonDetails(data: Common): Parsed<CommonDetails> {
   const brokers = brokersOf(data);
   if (!brokers.ok) return brokers;
   const { clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName, inventoryAccess } =
     data;
   const common: CommonDetails = {
-    brokers: brokers.brokers,
+    brokers: brokers.value,
     clientId,
     mqttVersion,
     offlineGraceSeconds,
@@ -318,21 +243,11 @@ export function parseDiscoveryDetails(text: string): DetailsResult {
     inventoryAccess,
   };
   if (configurationName !== undefined) common.configurationName = configurationName;
-  const details: DiscoveryDetails =
-    mode === "sparkplug"
-      ? { ...common, mode, sparkplug: data.sparkplug }
-      : {
-          ...common,
-          mode,
-          topics: data.topics ?? [],
-          deviceId: data.deviceId,
-          idleTimeoutSeconds: data.idleTimeoutSeconds,
-        };
-  return { ok: true, details, warnings };
+  return { ok: true, value: common };
 }
 
 /** The brokers of exactly one of `serverUrls` (one broker) and `brokers` (several). */
-function brokersOf(data: Parsed): { ok: true; brokers: BrokerDetails[] } | { ok: false; error: string } {
+function brokersOf(data: Common): Parsed<BrokerDetails[]> {
   if (data.serverUrls !== undefined && data.brokers !== undefined)
     return {
       ok: false,
@@ -341,7 +256,7 @@ function brokersOf(data: Parsed): { ok: true; brokers: BrokerDetails[] } | { ok:
   if (data.serverUrls !== undefined)
     return {
       ok: true,
-      brokers: [{ name: undefined, serverUrls: data.serverUrls, uri: data.serverUrls.join(",") }],
+      value: [{ name: undefined, serverUrls: data.serverUrls, uri: data.serverUrls.join(",") }],
     };
   if (data.brokers === undefined)
     return {
@@ -369,28 +284,5 @@ function brokersOf(data: Parsed): { ok: true; brokers: BrokerDetails[] } | { ok:
         error: `brokers[${i}].serverUrls: a URL of brokers[${same}] again (one broker's listeners go in one entry)`,
       };
   }
-  return { ok: true, brokers };
-}
-
-/** Why a deviceId template such as "robots/{robot}/joints" is invalid, or undefined. */
-function deviceIdTemplateProblem(template: string): string | undefined {
-  const levels = template.split("/");
-  const names = new Set<string>();
-  for (const [i, level] of levels.entries()) {
-    if (level === "#") {
-      if (i !== levels.length - 1) return `"#" must be the last level of ${JSON.stringify(template)}`;
-      continue;
-    }
-    if (level === "+") continue;
-    const placeholder = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(level);
-    if (placeholder) {
-      if (names.has(placeholder[1]!)) return `placeholder {${placeholder[1]}} is used twice`;
-      names.add(placeholder[1]!);
-      continue;
-    }
-    if (/[{}+#]/.test(level)) {
-      return `level ${JSON.stringify(level)} must be a literal, "+", "#" or a whole {name} placeholder`;
-    }
-  }
-  return undefined;
+  return { ok: true, value: brokers };
 }

@@ -1,18 +1,5 @@
 import blake from "blakejs";
 
-/** The properties discovery sets itself (design.md §5); property mappings cannot use these names. */
-export const STANDARD_PROPERTIES: ReadonlySet<string> = new Set([
-  "MQTT_BROKER_URI",
-  "MQTT_BROKER_URIS",
-  "MQTT_BROKER_NAMES",
-  "SPARKPLUG_GROUP_ID",
-  "SPARKPLUG_EDGE_NODE_ID",
-  "SPARKPLUG_DEVICE_ID",
-  "SPARKPLUG_DATA_TOPIC",
-  "MQTT_TOPIC",
-  "MQTT_DEVICE_ID",
-]);
-
 /** A device as Akri receives it: a stable id and env-safe properties (no volatile values, no secrets). */
 export interface AkriDevice {
   id: string;
@@ -26,7 +13,8 @@ export interface AkriDevice {
  * from the mode's model when asked (`Discoverer.brokerOf`, `statusOf`).
  */
 export interface DiscoveredDevice extends AkriDevice {
-  kind: "sparkplug-device" | "sparkplug-node" | "topic";
+  /** A kind its mode declares (`kindLabels` of its mode.ts): "sparkplug-node", "topic", … */
+  kind: string;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { defer, finalize, merge, type Observable, Subject } from "rxjs";
-import { type BrokerDetails, type DiscoveryDetails, parseDiscoveryDetails } from "../discovery/details.js";
+import type { BrokerDetails } from "../discovery/details.js";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryRequest, PreparedDiscovery } from "../discovery/discovery-request.js";
 import { DiscoveryEngine, type EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
-import { type DiscovererOptions, discovererFor } from "../discovery/modes/discoverer-for.js";
+import type { ModeOptions } from "../discovery/mode.js";
+import { type DiscoveryDetails, discovererFor, parseDiscoveryDetails } from "../discovery/modes/modes.js";
 import {
   type BrokerConnection,
   type ConnectionSettings,
@@ -31,7 +32,7 @@ export interface LiveDiscoveryOptions {
   byBroker?: ReadonlyMap<string, BrokerCredentials>;
   /**
    * Who this process is on the broker: its client id is `<clientId>-<suffix>` and its STATE
-   * host id `<hostId>-<hostSuffix ?? suffix>`. Each command says it (a handler: its node's
+   * host id (the mode derives it: Sparkplug's is `<sparkplug.hostId>-<hostSuffix ?? suffix>`). Each command says it (a handler: its node's
    * identity; a command a person runs: one of its own, never a handler's).
    */
   suffix: string;
@@ -43,17 +44,11 @@ export interface LiveDiscoveryOptions {
     Pick<ConnectionSettings, "connectTimeoutMs" | "initialBackoffMs" | "maxBackoffMs" | "keepaliveSeconds">
   >;
   /** Host model timings that discoveryDetails does not expose (tests shorten them). */
-  host?: DiscovererOptions["host"];
+  host?: ModeOptions["host"];
   /** Sees the connections once made (for /devices: which brokers are connected). */
   onConnections?: (connections: readonly BrokerConnection[]) => void;
   /** How long each list took to deliver, ms (see PreparedDiscovery.delivered). */
   delivered$?: Observable<number>;
-}
-
-/** This process's Sparkplug host id: its STATE Will and its STATE birth must name the same host. */
-function hostIdOf(options: LiveDiscoveryOptions): string {
-  const prefix = options.details.mode === "sparkplug" ? options.details.sparkplug.hostId : "akri-mqtt";
-  return `${prefix}-${options.hostSuffix ?? options.suffix}`;
 }
 
 function connectionSettings(
@@ -79,7 +74,7 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
   return defer(() => {
     const { details } = options;
     const discoverer = discovererFor(details, {
-      hostId: hostIdOf(options),
+      suffix: options.hostSuffix ?? options.suffix,
       ...(options.host ? { host: options.host } : {}),
     });
     const engine = new DiscoveryEngine(discoverer, {

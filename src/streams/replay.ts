@@ -1,8 +1,7 @@
 import { EMPTY, Subject } from "rxjs";
-import type { DiscoveryDetails } from "../discovery/details.js";
 import type { DiscoveryEngine, EngineOutput } from "../discovery/engine.js";
 import type { EmitterTiming } from "../discovery/list-emitter.js";
-import { engineFor } from "../discovery/modes/discoverer-for.js";
+import { type DiscoveryDetails, engineFor } from "../discovery/modes/modes.js";
 import type { MqttMessage } from "../mqtt/message.js";
 import { runDiscovery } from "./discovery-pipeline.js";
 import { readFixtureChunks } from "./fixture-file.js";
@@ -33,7 +32,7 @@ export async function replayFixture(
   const clock = new VirtualClock();
   const messages$ = new Subject<MqttMessage>();
   const engine = engineFor(details, {
-    hostId: "akri-mqtt-replay",
+    suffix: "replay",
     publishState: false,
     random: seededRandom(1),
     timing: options.timing,

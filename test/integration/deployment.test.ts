@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { brokerProperties } from "../../src/discovery/broker-properties.js";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import { parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import { monitorConfig } from "../../src/monitor/monitor-config.js";
 import { parseBrokerCredentials } from "../../src/mqtt/credentials.js";
 import { ROOT } from "../support/cli.js";

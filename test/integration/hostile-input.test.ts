@@ -7,9 +7,8 @@ import mqtt, { type MqttClient } from "mqtt";
 import { BehaviorSubject, Subject, VirtualTimeScheduler } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServeMetrics } from "../../src/cli/serve-metrics.js";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import type { DiscoveryEngine, EngineOutput } from "../../src/discovery/engine.js";
-import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import { engineFor, parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import type { SparkplugDiscoverer } from "../../src/discovery/sparkplug/sparkplug-discoverer.js";
 import type { ConnectionStatus } from "../../src/mqtt/connection.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
@@ -60,7 +59,7 @@ class VirtualPipeline {
   constructor(detailsYaml: string, start: number) {
     const parsed = parseDiscoveryDetails(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
-    this.engine = engineFor(parsed.details, { hostId: "fuzz-host", random: seededRandom(3) });
+    this.engine = engineFor(parsed.details, { suffix: "fuzz-host", random: seededRandom(3) });
     this.scheduler.frame = start;
     const status$ = new BehaviorSubject<ConnectionStatus>({
       kind: "online",

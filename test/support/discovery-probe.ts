@@ -1,6 +1,6 @@
 import type { Subscription } from "rxjs";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
 import type { DeviceListEmission } from "../../src/discovery/engine.js";
+import { parseDiscoveryDetails } from "../../src/discovery/modes/modes.js";
 import type { ReportEntry } from "../../src/discovery/report.js";
 import { ConnectionPool } from "../../src/mqtt/connection-pool.js";
 import { type LiveDiscoveryOptions, liveDiscovery } from "../../src/streams/live-discovery.js";

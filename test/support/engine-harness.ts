@@ -1,8 +1,9 @@
 import { Subject } from "rxjs";
-import { parseDiscoveryDetails } from "../../src/discovery/details.js";
+import type { ModeDetails } from "../../src/discovery/details.js";
 import type { DeviceListEmission, DiscoveryEngine, EngineInput } from "../../src/discovery/engine.js";
 import type { EmitterTiming } from "../../src/discovery/list-emitter.js";
-import { engineFor } from "../../src/discovery/modes/discoverer-for.js";
+import type { ModeSet } from "../../src/discovery/mode-set.js";
+import { modes as discoveryModes } from "../../src/discovery/modes/modes.js";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
@@ -15,12 +16,17 @@ export class EngineHarness {
   private readonly clock: VirtualClock;
   private readonly inputs$ = new Subject<EngineInput>();
 
-  constructor(detailsYaml: string, options: { start?: number; timing?: EmitterTiming } = {}) {
-    const parsed = parseDiscoveryDetails(detailsYaml);
+  /** `modes`: the modes it knows (default: the commands'). */
+  constructor(
+    detailsYaml: string,
+    options: { start?: number; timing?: EmitterTiming; modes?: ModeSet<ModeDetails> } = {},
+  ) {
+    const modes = options.modes ?? discoveryModes;
+    const parsed = modes.parse(detailsYaml);
     if (!parsed.ok) throw new Error(parsed.error);
     this.clock = new VirtualClock(options.start ?? Date.UTC(2026, 0, 5, 10));
-    this.engine = engineFor(parsed.details, {
-      hostId: "test",
+    this.engine = modes.engineFor(parsed.details, {
+      suffix: "test",
       random: seededRandom(3),
       timing: options.timing,
     });

@@ -1,7 +1,7 @@
 import { brokerProperties } from "../broker-properties.js";
-import type { GenericDiscoveryDetails } from "../details.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
+import type { GenericDiscoveryDetails } from "./details.js";
 import { GenericPresence } from "./presence.js";
 import { reportPresenceEvent } from "./report.js";
 

@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
 import type { HostEvent } from "../../sparkplug/host/events.js";
-import { type Device, type EdgeNode, type EntityStatus, nodeKey } from "../../sparkplug/host/model.js";
+import { type Device, type EdgeNode, nodeKey } from "../../sparkplug/host/model.js";
 import type { MetricTable } from "../../sparkplug/metric-table.js";
-import type { MetricValue } from "../../sparkplug/payload.js";
 import { entityId } from "../../sparkplug/topic.js";
 import { earlier } from "../../time/deadline.js";
 import type { BrokerProperties } from "../broker-properties.js";
-import type { BirthMetricSelector, SparkplugDetails } from "../details.js";
 import {
   type DeviceStatus,
   type DiscoveredDevice,
@@ -14,7 +12,10 @@ import {
   sortDevices,
   type UnlistedEntity,
 } from "../device.js";
-import { type FilterList, shouldInclude } from "../filter-list.js";
+import { shouldInclude } from "../filter-list.js";
+import { propertyValue, selected } from "./birth-selectors.js";
+import type { SparkplugDetails } from "./details.js";
+import { unlistedEntities } from "./explain.js";
 
 /*
  * From the host model to Akri devices (design.md §5): which edge nodes and devices are
@@ -71,41 +72,6 @@ function entityKey(id: string): string {
 /** The Sparkplug device id of a listed device (undefined for an edge node). */
 function deviceIdOf(device: DiscoveredDevice): string | undefined {
   return device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
-}
-
-type Reason = UnlistedEntity["reason"];
-
-/** The reason a FilterList leaves `item` out (naming the list and the item), or undefined if it keeps it. */
-function excludedBy(key: string, filter: FilterList | undefined, item: string): Reason | undefined {
-  if (shouldInclude(filter, item)) return undefined;
-  return {
-    code: "excluded-by-filter",
-    message:
-      filter?.action === "Include"
-        ? `${key} Include does not list ${JSON.stringify(item)}`
-        : `${key} Exclude lists ${JSON.stringify(item)}`,
-  };
-}
-
-/** An unlisted entity's status, from the model. */
-function entityStatus(status: EntityStatus, stale: boolean, awaitingBirth = false): UnlistedEntity["status"] {
-  if (status === "unknown" || awaitingBirth) return "awaiting-birth";
-  if (status === "offline") return "offline";
-  return stale ? "stale" : "online";
-}
-
-/** Renders a birth value as a property string, or undefined when it cannot be one. */
-function propertyValue(value: MetricValue | undefined): string | undefined {
-  switch (typeof value) {
-    case "string":
-      return value;
-    case "number":
-    case "bigint":
-    case "boolean":
-      return String(value);
-    default:
-      return undefined;
-  }
 }
 
 /** What the fleet page shows of an edge node's session (kept per node, not per device). */
@@ -248,7 +214,7 @@ export class SparkplugInventory {
     if (!shouldInclude(sparkplug.groupIds, node.group) || !shouldInclude(sparkplug.edgeNodeIds, node.edge))
       return;
     const nodeTable = node.birth?.metrics;
-    if (sparkplug.discover !== "devices" && this.selected(nodeTable, undefined)) {
+    if (sparkplug.discover !== "devices" && selected(sparkplug.birthMetrics, nodeTable, undefined)) {
       const id = entityId(node.group, node.edge);
       if (node.status === "online") {
         wanted.set(id, this.nodeDevice(node, id));
@@ -259,7 +225,7 @@ export class SparkplugInventory {
     if (sparkplug.discover === "nodes") return;
     for (const device of node.devices.values()) {
       if (!shouldInclude(sparkplug.deviceIds, device.id)) continue;
-      if (!this.selected(device.birth?.metrics, nodeTable)) continue;
+      if (!selected(sparkplug.birthMetrics, device.birth?.metrics, nodeTable)) continue;
       const id = entityId(node.group, node.edge, device.id);
       if (device.status === "online" && node.status !== "offline") {
         // A node's birth burst refreshes its node once per DBIRTH: build only what changed.
@@ -277,122 +243,9 @@ export class SparkplugInventory {
     }
   }
 
-  /**
-   * Every edge node and device of the model that is not listed now, with the first reason
-   * that keeps it out, in the order the listing decides: filters, the kind discovered, a
-   * missing birth, birthMetrics selectors, then death past the grace period.
-   */
+  /** Every edge node and device seen but not listed now, with why (explain.ts). */
   unlisted(): UnlistedEntity[] {
-    const { sparkplug } = this.options;
-    const out: UnlistedEntity[] = [];
-    const kindOut = (kind: "devices" | "nodes"): Reason | undefined =>
-      sparkplug.discover === kind
-        ? {
-            code: "not-discovered-kind",
-            message:
-              kind === "devices"
-                ? "discover: devices lists devices, not edge nodes"
-                : "discover: nodes lists edge nodes, not devices",
-          }
-        : undefined;
-    const nodesOut = kindOut("devices");
-    const devicesOut = kindOut("nodes");
-    for (const node of this.options.nodes.values()) {
-      const nodeId = entityId(node.group, node.edge);
-      const nodeTable = node.birth?.metrics;
-      const excluded =
-        excludedBy("groupIds", sparkplug.groupIds, node.group) ??
-        excludedBy("edgeNodeIds", sparkplug.edgeNodeIds, node.edge);
-      if (!this.entries.has(nodeId)) {
-        const reason =
-          excluded ?? nodesOut ?? this.whyNot(node.status, false, nodeTable, undefined, "NBIRTH");
-        if (reason)
-          out.push({
-            id: nodeId,
-            kind: "sparkplug-node",
-            status: entityStatus(node.status, node.stale),
-            reason,
-          });
-      }
-      for (const device of node.devices.values()) {
-        const id = entityId(node.group, node.edge, device.id);
-        if (this.entries.has(id)) continue;
-        const status =
-          node.status === "offline"
-            ? "offline"
-            : entityStatus(device.status, node.stale || device.stale, device.awaitingBirth);
-        const reason =
-          excluded ??
-          devicesOut ??
-          excludedBy("deviceIds", sparkplug.deviceIds, device.id) ??
-          this.whyNot(
-            node.status === "offline" ? "offline" : device.status,
-            device.awaitingBirth,
-            device.birth?.metrics,
-            nodeTable,
-            "DBIRTH",
-          );
-        if (reason) out.push({ id, kind: "sparkplug-device", status, reason });
-      }
-    }
-    return sortDevices(out);
-  }
-
-  /** Why a seen entity that no filter leaves out is not listed (undefined: it should be). */
-  private whyNot(
-    status: EntityStatus,
-    awaitingBirth: boolean,
-    table: MetricTable | undefined,
-    fallback: MetricTable | undefined,
-    birth: "NBIRTH" | "DBIRTH",
-  ): Reason | undefined {
-    if (status === "unknown" || awaitingBirth)
-      return {
-        code: "awaiting-birth",
-        message: awaitingBirth
-          ? `its node was reborn and its ${birth} has not come again yet`
-          : `traffic seen but no live ${birth} yet (a rebirth is requested)`,
-      };
-    const mismatch = this.selectorMismatch(table, fallback);
-    if (mismatch !== undefined) return { code: "birth-metrics-mismatch", message: mismatch };
-    if (status === "offline")
-      return {
-        code: "offline",
-        message: `dead, and past offlineGraceSeconds (${this.options.offlineGraceSeconds} s)`,
-      };
-    return undefined;
-  }
-
-  /** The first birthMetrics selector the birth does not satisfy, described; undefined if all do. */
-  private selectorMismatch(
-    table: MetricTable | undefined,
-    fallback: MetricTable | undefined,
-  ): string | undefined {
-    for (const selector of this.options.sparkplug.birthMetrics) {
-      if (this.matches(selector, table) || (fallback !== undefined && this.matches(selector, fallback)))
-        continue;
-      const source = table?.has(selector.name) ? table : fallback?.has(selector.name) ? fallback : undefined;
-      if (source === undefined)
-        return `birthMetrics: the birth has no metric ${JSON.stringify(selector.name)}`;
-      const value = propertyValue(source.valueOf(selector.name));
-      return `birthMetrics: ${JSON.stringify(selector.name)} is ${value === undefined ? "not a scalar" : JSON.stringify(value)}, not ${JSON.stringify(String(selector.equals))}`;
-    }
-    return undefined;
-  }
-
-  /** Does a birth satisfy every birthMetrics selector (own table first, then the node's)? */
-  private selected(table: MetricTable | undefined, fallback: MetricTable | undefined): boolean {
-    const selectors = this.options.sparkplug.birthMetrics;
-    if (selectors.length === 0) return true;
-    return selectors.every(
-      (s) => this.matches(s, table) || (fallback !== undefined && this.matches(s, fallback)),
-    );
-  }
-
-  private matches(selector: BirthMetricSelector, table: MetricTable | undefined): boolean {
-    if (!table?.has(selector.name)) return false;
-    if (selector.equals === undefined) return true;
-    return propertyValue(table.valueOf(selector.name)) === String(selector.equals);
+    return unlistedEntities(this.options, (id) => this.entries.has(id));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { SparkplugDetails } from "../details.js";
+import type { SparkplugDetails } from "./details.js";
 
 /**
  * The MQTT subscriptions Sparkplug discovery needs: the namespace and the host's own

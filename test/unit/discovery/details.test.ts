@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDiscoveryDetails } from "../../../src/discovery/details.js";
+import { parseDiscoveryDetails } from "../../../src/discovery/modes/modes.js";
 import { parseBrokerCredentials } from "../../../src/mqtt/credentials.js";
 
 function ok(text: string) {

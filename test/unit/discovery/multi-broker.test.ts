@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDiscoveryDetails } from "../../../src/discovery/details.js";
+import { parseDiscoveryDetails } from "../../../src/discovery/modes/modes.js";
 import { parseBrokerCredentials } from "../../../src/mqtt/credentials.js";
 import { DataType } from "../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder, type EdgePublish } from "../../../src/sparkplug/edge-node-encoder.js";
