@@ -16,7 +16,7 @@ import { DiscoverService } from "../src/akri/discover-service.js";
 import { HandlerMetrics } from "../src/akri/handler-metrics.js";
 import { StatusServer } from "../src/akri/status-server.js";
 import type { DiscoveryOutput } from "../src/discovery/discovery-request.js";
-import { engineFor, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
+import { engineFor, pageModes, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
 import { printTable, saveResults, sized } from "./lib/measure.js";
 
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   settle();
 
   const server = await StatusServer.start(
-    { host: "127.0.0.1", port: 0, inventoryAccess: "loopback", allowedHosts: [] },
+    { host: "127.0.0.1", port: 0, inventoryAccess: "loopback", allowedHosts: [], modes: pageModes },
     {
       ready: () => ({ ok: true, detail: "bench" }),
       metrics: async () => "",

@@ -1,4 +1,4 @@
-import { readPageFiles } from "../http/page-files.js";
+import { type PageFile, readPageFiles } from "../http/page-files.js";
 
 /*
  * The fleet page at / on the handler's HTTP port: every Discover stream (Configuration) as
@@ -11,8 +11,31 @@ export const FLEET_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The page's files by URL path. */
-export const FLEET_FILES = readPageFiles(new URL("./fleet-page/", import.meta.url), {
+const FLEET_FILES = readPageFiles(new URL("./fleet-page/", import.meta.url), {
   "/": "index.html",
   "/fleet.js": "fleet.js",
   "/fleet.css": "fleet.css",
 });
+
+/** What the page shows as each mode declares it (the Akri layer knows no mode: the CLI passes them). */
+export interface PageModes {
+  /** `kind` → the label people read. */
+  kindLabels: Readonly<Record<string, string>>;
+  /** The properties discovery sets itself (the page shows only the others, the mapped ones). */
+  standardProperties: readonly string[];
+}
+
+const MODES_BLOCK = /<script type="application\/json" id="modes">[^<]*<\/script>/;
+
+/** The page's files with `modes` written into its JSON data block (data, never run: the CSP holds). */
+export function fleetFiles(modes: PageModes): ReadonlyMap<string, PageFile> {
+  const index = FLEET_FILES.get("/")!;
+  if (!MODES_BLOCK.test(index.body)) throw new Error("fleet-page/index.html has no modes data block");
+  // JSON in HTML: "<" escaped, so no value can close the block.
+  const json = JSON.stringify(modes).replaceAll("<", "\\u003c");
+  const body = index.body.replace(
+    MODES_BLOCK,
+    () => `<script type="application/json" id="modes">${json}</script>`,
+  );
+  return new Map([...FLEET_FILES, ["/", { ...index, body }]]);
+}

@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { InventoryAccess } from "../discovery/details.js";
 import { hostAllowed } from "../http/host-header.js";
 import { isLoopbackAddress } from "../http/loopback.js";
+import type { PageFile } from "../http/page-files.js";
 import { log } from "../log.js";
 import type { FleetEvent, FleetEvents } from "./fleet-events.js";
-import { FLEET_CSP, FLEET_FILES } from "./fleet-page.js";
+import { FLEET_CSP, fleetFiles, type PageModes } from "./fleet-page.js";
 import type { HandlerMetrics } from "./handler-metrics.js";
 
 /*
@@ -45,14 +46,14 @@ export interface StatusServerOptions {
   inventoryAccess: InventoryAccess;
   /** Names the inventory may be addressed to besides IPs, localhost and cluster names (lower-case). */
   allowedHosts: readonly string[];
+  /** The modes' kind labels and standard properties, for the fleet page. */
+  modes: PageModes;
 }
 
 /** Open /events clients at most: each holds a socket and a share of every event. */
 const MAX_EVENT_STREAMS = 32;
 /** An event stream client this far behind is dropped (its page reconnects). */
 const MAX_EVENT_BACKLOG = 1024 * 1024;
-
-const INVENTORY_PATHS = new Set([...FLEET_FILES.keys(), "/devices", "/events"]);
 
 const CLOSED_TO_CLUSTER =
   "the plant inventory (/, /devices, /events) answers only the pod's own loopback (kubectl port-forward); to open a Configuration's stream to other clients, set inventoryAccess: cluster in its discoveryDetails (or run serve --inventory-access cluster)\n";
@@ -65,11 +66,17 @@ export class StatusServer {
   private readonly server = createServer((req, res) => this.handle(req, res));
   /** Open /events clients. */
   private eventStreams = 0;
+  private readonly files: ReadonlyMap<string, PageFile>;
+  /** Paths of the plant inventory: the page's files, /devices and /events. */
+  private readonly inventoryPaths: ReadonlySet<string>;
 
   private constructor(
     private readonly options: StatusServerOptions,
     private readonly sources: StatusSources,
-  ) {}
+  ) {
+    this.files = fleetFiles(options.modes);
+    this.inventoryPaths = new Set([...this.files.keys(), "/devices", "/events"]);
+  }
 
   static async start(options: StatusServerOptions, sources: StatusSources): Promise<StatusServer> {
     const status = new StatusServer(options, sources);
@@ -116,7 +123,7 @@ export class StatusServer {
         .catch((e: Error) => text(res, 500, `${e.message}\n`));
       return;
     }
-    if (!INVENTORY_PATHS.has(path)) {
+    if (!this.inventoryPaths.has(path)) {
       text(res, 404, "not found: try /, /healthz, /metrics, /devices, /devices?all=true, /events\n");
       return;
     }
@@ -131,7 +138,7 @@ export class StatusServer {
       this.streamEvents(req, res, client);
       return;
     }
-    const file = FLEET_FILES.get(path)!;
+    const file = this.files.get(path)!;
     res
       .writeHead(200, {
         "content-type": file.type,

@@ -7,6 +7,7 @@ import { StatusServer } from "../akri/status-server.js";
 import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
 import type { DeviceListEmission } from "../discovery/engine.js";
+import { pageModes } from "../discovery/modes/modes.js";
 import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { prepareLiveDiscovery } from "../streams/live-discovery.js";
 import { ListPrinter } from "./discover-command.js";
@@ -34,7 +35,12 @@ async function startPage(
     counts: metrics.handler,
   };
   // On this machine's loopback only, so nothing but this machine's own clients reach it.
-  const options = { host: "127.0.0.1", inventoryAccess: "loopback", allowedHosts: [] } as const;
+  const options = {
+    host: "127.0.0.1",
+    inventoryAccess: "loopback",
+    allowedHosts: [],
+    modes: pageModes,
+  } as const;
   let server: StatusServer;
   try {
     server = await StatusServer.start({ ...options, port: wanted }, sources);

@@ -5,6 +5,7 @@ import { DiscoverService } from "../akri/discover-service.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
+import { pageModes } from "../discovery/modes/modes.js";
 import { hostList } from "../http/host-header.js";
 import { log } from "../log.js";
 import { ConnectionPool } from "../mqtt/connection-pool.js";
@@ -73,7 +74,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   });
   const server = await HandlerServer.start(endpoint, service.handler);
   const status = await StatusServer.start(
-    { host: options.httpHost, port, inventoryAccess, allowedHosts },
+    { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
     {
       ready: () =>
         registration.isRegistered

@@ -208,6 +208,10 @@ sparkplug:
         expect(motorDetails).toContain("bdSeq: 0");
         expect(motorDetails).toContain("seq gaps: 0");
         expect(motorDetails).toContain("rebirth requests: 0");
+        // The kind as its mode labels it (the terminal table's word), and no standard property
+        // shown as if it were a mapped one.
+        expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td").nth(1).textContent()).toBe("device");
+        expect(motorDetails).not.toMatch(/MQTT_BROKER_URI|SPARKPLUG_/);
         // The excluded device: not listed, with the filter named.
         expect(await row("spBv1.0/Fleet/Line1/Spare").locator("td").nth(3).textContent()).toBe(
           'no: excluded-by-filterdeviceIds Exclude lists "Spare"',

@@ -17,17 +17,14 @@ function cell(row, text, className) {
   return td;
 }
 
-/** Facts (birth, bdSeq, seq gaps, rebirth requests…) and mapped properties, as "label: value" lines. */
-const STANDARD = new Set([
-  "MQTT_BROKER_URI",
-  "MQTT_BROKER_URIS",
-  "SPARKPLUG_GROUP_ID",
-  "SPARKPLUG_EDGE_NODE_ID",
-  "SPARKPLUG_DEVICE_ID",
-  "SPARKPLUG_DATA_TOPIC",
-  "MQTT_TOPIC",
-  "MQTT_DEVICE_ID",
-]);
+/**
+ * What the handler's modes declare (kind labels, the properties discovery sets itself),
+ * written into the page by the server as a JSON data block: one list, in the modes.
+ */
+const MODES = JSON.parse($("modes").textContent);
+const STANDARD = new Set(MODES.standardProperties);
+const kindLabel = (kind) => (Object.hasOwn(MODES.kindLabels, kind) ? MODES.kindLabels[kind] : kind);
+
 /** The /devices facts' names (README: "facts") as people read them; a name not here is shown as it is. */
 const FACT_LABELS = {
   bornAt: "born",
@@ -40,6 +37,7 @@ const FACT_LABELS = {
   lastMessageAt: "last message",
   broker: "broker",
 };
+/** Facts (birth, bdSeq, seq gaps, rebirth requests…) and mapped properties, as "label: value" lines. */
 function details(facts, properties) {
   const lines = Object.entries(facts || {}).map(
     ([k, v]) => (Object.hasOwn(FACT_LABELS, k) ? FACT_LABELS[k] : k) + ": " + v,
@@ -78,6 +76,7 @@ function matches(entity, query, show) {
   const text = [
     entity.id,
     entity.kind,
+    kindLabel(entity.kind),
     entity.status,
     entity.listed ? "listed" : "not listed",
     entity.reason ? entity.reason.code + " " + entity.reason.message : "",
@@ -111,7 +110,7 @@ function render() {
     const row = document.createElement("tr");
     row.dataset.id = entity.id;
     cell(row, entity.id, "id level-" + Math.max(1, entity.id.split("/").length - 2));
-    cell(row, entity.kind);
+    cell(row, kindLabel(entity.kind)).title = entity.kind;
     cell(row, entity.status, "status " + entity.status);
     const listed = cell(row, entity.listed ? "yes" : "");
     if (!entity.listed) {

@@ -19,3 +19,6 @@ export const standardProperties: ReadonlySet<string> = modes.standardProperties;
 
 /** The properties that hold a device's data topic, one per mode. */
 export const dataTopicProperties: readonly string[] = modes.dataTopicProperties;
+
+/** What the fleet page shows as the modes declare it (plain JSON: the Akri layer knows no mode). */
+export const pageModes = { kindLabels, standardProperties: [...standardProperties] } as const;
