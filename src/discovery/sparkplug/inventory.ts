@@ -74,7 +74,6 @@ function deviceIdOf(device: DiscoveredDevice): string | undefined {
   return device.kind === "sparkplug-device" ? device.properties.SPARKPLUG_DEVICE_ID : undefined;
 }
 
-/** What the fleet page shows of an edge node's session (kept per node, not per device). */
 /**
  * What the fleet page shows of a node beyond the host model (which has its birth, bdSeq and
  * death): seq gaps and our rebirth requests. Made only for a node that has had one.
