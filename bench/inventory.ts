@@ -19,7 +19,7 @@ import { parseDiscoveryDetails } from "../src/discovery/details.js";
 import type { DiscoveryOutput } from "../src/discovery/discovery-request.js";
 import { engineFor } from "../src/discovery/modes/discoverer-for.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
-import { printTable, saveResults, sized } from "./lib/measure.js";
+import { median, printTable, saveResults, sized } from "./lib/measure.js";
 
 const NODES = sized("BENCH_INVENTORY_NODES", 1_000, 20);
 const POLLS = sized("BENCH_INVENTORY_POLLS", 21, 3);
@@ -34,11 +34,6 @@ require("node:readline").createInterface({ input: process.stdin }).on("line", as
   process.stdout.write(text.length + " " + entities + "\\n");
 });
 `;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function main(): Promise<void> {
   const parsed = parseDiscoveryDetails(
