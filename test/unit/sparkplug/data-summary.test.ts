@@ -7,7 +7,8 @@ import { HostSession } from "../../../src/sparkplug/host/host-session.js";
 import { hostOptions } from "../../../src/sparkplug/host/options.js";
 import { MetricTable } from "../../../src/sparkplug/metric-table.js";
 import { quietDataSeq } from "../../../src/sparkplug/quiet-data.js";
-import { allDatatypeMetrics, seededRandom } from "../../fixtures/build-quirks.js";
+import { seededRandom } from "../../fixtures/build-quirks.js";
+import { allDatatypeMetrics } from "../../support/all-datatypes.js";
 
 /*
  * Discovery reads DATA without its values (summarizeData); inspect and the monitor decode
