@@ -15,7 +15,7 @@
  * Run: npm run bench:scale
  */
 import { formatRatio, printTable, type SummaryRow, saveResults, sized } from "./lib/measure.js";
-import { brokersCompared, coldStartScale, genericScale } from "./lib/scale-in-process.js";
+import { brokersCompared, coldStartScale, type Growth, genericScale } from "./lib/scale-in-process.js";
 import { growPlant, type PlantLevel } from "./lib/scale-plant.js";
 
 const PUBLISHERS = 2;
@@ -48,6 +48,28 @@ function plantRows(levels: PlantLevel[], cpuGrowth: number): SummaryRow[] {
   ];
 }
 
+type CpuGrowth = Growth<{ cpuUsPerMessage: number }>;
+
+/** Prints one in-process measurement: CPU per message at each size, and how it grew. */
+function printGrowth(title: string, sizeHeader: string, sizes: number[], g: CpuGrowth): void {
+  process.stdout.write(`\n${title}\n\n`);
+  printTable(
+    [sizeHeader, "CPU / message"],
+    g.levels.map((l, i) => [sizes[i]!.toLocaleString(), `${us(l.cpuUsPerMessage)} µs`]),
+  );
+  process.stdout.write(`\ngoal: flat (largest / smallest = ${g.cpuGrowth.toFixed(2)}x)\n`);
+}
+
+function growthRow(benchmark: string, g: CpuGrowth, sizes: number[], unit: string): SummaryRow {
+  return {
+    benchmark,
+    ours: `${g.levels.map((l) => us(l.cpuUsPerMessage)).join(" / ")} µs`,
+    baseline: `${sizes.map((n) => n.toLocaleString()).join(" / ")} ${unit}`,
+    ratio: formatRatio(g.cpuGrowth),
+    goal: "flat (~1x)",
+  };
+}
+
 export async function main(): Promise<void> {
   const levels = await growPlant({
     publishers: PUBLISHERS,
@@ -74,22 +96,21 @@ export async function main(): Promise<void> {
   );
 
   const generic = genericScale(GENERIC_DEVICES);
-  process.stdout.write("\ngeneric discovery (in process): CPU per message by fleet size\n\n");
-  printTable(
-    ["topic devices", "CPU / message"],
-    generic.levels.map((g) => [g.devices.toLocaleString(), `${us(g.cpuUsPerMessage)} µs`]),
+  const genericSizes = generic.levels.map((l) => l.devices);
+  printGrowth(
+    "generic discovery (in process): CPU per message by fleet size",
+    "topic devices",
+    genericSizes,
+    generic,
   );
-  process.stdout.write(`\ngoal: flat (largest / smallest = ${generic.cpuGrowth.toFixed(2)}x)\n`);
-
   const cold = coldStartScale(COLD_NODES);
-  process.stdout.write(
-    "\ncold start (in process): CPU per DATA message while unknown nodes wait for rebirth\n\n",
+  const coldSizes = cold.levels.map((l) => l.nodes);
+  printGrowth(
+    "cold start (in process): CPU per DATA message while unknown nodes wait for rebirth",
+    "unknown edge nodes",
+    coldSizes,
+    cold,
   );
-  printTable(
-    ["unknown edge nodes", "CPU / message"],
-    cold.levels.map((c) => [c.nodes.toLocaleString(), `${us(c.cpuUsPerMessage)} µs`]),
-  );
-  process.stdout.write(`\ngoal: flat (largest / smallest = ${cold.cpuGrowth.toFixed(2)}x)\n`);
 
   const brokers = brokersCompared(BROKER_NODES);
   process.stdout.write(
@@ -108,20 +129,8 @@ export async function main(): Promise<void> {
     },
     [
       ...plantRows(levels, cpuGrowth),
-      {
-        benchmark: "generic discovery CPU/msg",
-        ours: `${generic.levels.map((l) => us(l.cpuUsPerMessage)).join(" / ")} µs`,
-        baseline: `${generic.levels.map((l) => l.devices.toLocaleString()).join(" / ")} topics`,
-        ratio: formatRatio(generic.cpuGrowth),
-        goal: "flat (~1x)",
-      },
-      {
-        benchmark: "cold start CPU/msg (unknown nodes)",
-        ours: `${cold.levels.map((l) => us(l.cpuUsPerMessage)).join(" / ")} µs`,
-        baseline: `${cold.levels.map((l) => l.nodes.toLocaleString()).join(" / ")} nodes`,
-        ratio: formatRatio(cold.cpuGrowth),
-        goal: "flat (~1x)",
-      },
+      growthRow("generic discovery CPU/msg", generic, genericSizes, "topics"),
+      growthRow("cold start CPU/msg (unknown nodes)", cold, coldSizes, "nodes"),
       {
         benchmark: "two brokers vs one, CPU/DATA msg",
         ours: `${us(brokers.twoBrokersCpuUs)} µs`,
