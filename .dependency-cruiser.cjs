@@ -2,6 +2,9 @@
  * The layers of ARCHITECTURE.md, enforced by `npm run lint`. From the bottom: mqtt/ (and the
  * shared time/, http/, log, metrics) → sparkplug/ (the protocol) → discovery/ (the mode-neutral core)
  * and its modes → streams/ (the RxJS glue) → akri/, monitor/, demo/ → cli/ (composition).
+ * Beside the product, bench/ and test/ are checked too: they may use src/, src/ never uses
+ * them, and their shared code (bench/lib, test/support, test/fixtures) is not a test or a
+ * benchmark itself.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -11,14 +14,44 @@ module.exports = {
       comment: "Folders depend on each other one way only.",
       severity: "error",
       scope: "folder",
-      from: { path: "^src/" },
+      from: { path: "^(src|bench|test)/" },
       to: { circular: true },
     },
     {
       name: "no-module-cycles",
       severity: "error",
-      from: { path: "^src/" },
+      from: { path: "^(src|bench|test)/" },
       to: { circular: true },
+    },
+    {
+      name: "the-product-stands-alone",
+      comment: "What ships (src/) never needs the benchmarks or the tests.",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { path: "^(bench|test)/" },
+    },
+    {
+      name: "test-helpers-are-not-tests",
+      comment:
+        "test/support and test/fixtures are what tests and benchmarks share: they import no test file and no benchmark.",
+      severity: "error",
+      from: { path: "^test/(support|fixtures)/" },
+      to: { path: "^(test/(unit|integration)/|bench/)" },
+    },
+    {
+      name: "tests-stand-alone",
+      comment: "A test file imports no other test file (what two tests share belongs in test/support).",
+      severity: "error",
+      from: { path: "\\.test\\.ts$" },
+      to: { path: "\\.test\\.ts$" },
+    },
+    {
+      name: "benchmarks-stand-alone",
+      comment:
+        "A benchmark script runs when it is loaded, so no other benchmark and no bench/lib module imports one: bench/lib is what they share.",
+      severity: "error",
+      from: { path: "^bench/" },
+      to: { path: "^bench/[^/]+\\.ts$" },
     },
     {
       name: "akri-sees-device-lists-only",

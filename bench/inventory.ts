@@ -18,7 +18,7 @@ import { StatusServer } from "../src/akri/status-server.js";
 import type { DiscoveryOutput } from "../src/discovery/discovery-request.js";
 import { engineFor, pageModes, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
-import { printTable, saveResults, sized } from "./lib/measure.js";
+import { median, printTable, saveResults, sized } from "./lib/measure.js";
 
 const NODES = sized("BENCH_INVENTORY_NODES", 1_000, 20);
 const POLLS = sized("BENCH_INVENTORY_POLLS", 21, 3);
@@ -33,11 +33,6 @@ require("node:readline").createInterface({ input: process.stdin }).on("line", as
   process.stdout.write(text.length + " " + entities + "\\n");
 });
 `;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function main(): Promise<void> {
   const parsed = parseDiscoveryDetails(

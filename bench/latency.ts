@@ -22,7 +22,7 @@ import { defaultEmitterTiming } from "../src/discovery/list-emitter.js";
 import { discoverRequestBytes, responseDeviceIds, TestAgent } from "../test/support/akri-agent.js";
 import { Mosquitto, mosquittoBinary } from "../test/support/mosquitto.js";
 import { runHelper } from "./lib/child.js";
-import { printTable, saveResults, sized } from "./lib/measure.js";
+import { formatRatio, printTable, saveResults, sized } from "./lib/measure.js";
 
 const NODES = sized("BENCH_LATENCY_NODES", 1000, 20);
 const BIRTHS_PER_SECOND = 1000;
@@ -138,16 +138,28 @@ export async function main(): Promise<void> {
       ["p99 / goal", `${(fast.p99 / goal).toFixed(2)}x`, `${(nagle.p99 / goal).toFixed(2)}x`, "<= 1x"],
     ],
   );
-  await saveResults("latency", {
-    births: fast.births,
-    lists: fast.lists,
-    p50Ms: fast.p50,
-    p99Ms: fast.p99,
-    maxMs: fast.max,
-    goalMs: goal,
-    ratio: fast.p99 / goal,
-    withNagle: { p50Ms: nagle.p50, p99Ms: nagle.p99, maxMs: nagle.max, ratio: nagle.p99 / goal },
-  });
+  await saveResults(
+    "latency",
+    {
+      births: fast.births,
+      lists: fast.lists,
+      p50Ms: fast.p50,
+      p99Ms: fast.p99,
+      maxMs: fast.max,
+      goalMs: goal,
+      ratio: fast.p99 / goal,
+      withNagle: { p50Ms: nagle.p50, p99Ms: nagle.p99, maxMs: nagle.max, ratio: nagle.p99 / goal },
+    },
+    [
+      {
+        benchmark: "latency DBIRTH → DiscoverResponse",
+        ours: `p50 ${fast.p50} ms, p99 ${fast.p99} ms`,
+        baseline: `window + 20 = ${goal} ms (with Nagle in broker and publisher: p99 ${nagle.p99} ms)`,
+        ratio: formatRatio(fast.p99 / goal),
+        goal: "p99 <= 1x",
+      },
+    ],
+  );
 }
 
 await main();

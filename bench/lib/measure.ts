@@ -26,7 +26,8 @@ export function measureRate(fn: () => unknown, ms: number): number {
   return ops / ((now - start) / 1000);
 }
 
-function median(values: number[]): number {
+/** The median (of an even count, the mean of the middle two): every benchmark's summary of its rounds. */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
@@ -49,7 +50,8 @@ export function compareRates(
 }
 
 const resultsDirectory = join(packageRoot(import.meta.url), "bench", "results");
-const resultsPath = process.env.BENCH_RESULTS ?? join(resultsDirectory, "latest.json");
+/** Where the figures go: bench/results/latest.json, or BENCH_RESULTS. */
+export const resultsFile = process.env.BENCH_RESULTS ?? join(resultsDirectory, "latest.json");
 
 /**
  * BENCH_SIZE=tiny shrinks every benchmark to a few seconds (CI runs them so that they
@@ -63,17 +65,40 @@ export function sized(variable: string, full: number, small: number): number {
   return set !== undefined && set !== "" ? Number(set) : tiny ? small : full;
 }
 
-/** Merges one benchmark's figures into bench/results/latest.json. */
-export async function saveResults(benchmark: string, figures: unknown): Promise<void> {
-  await mkdir(dirname(resultsPath), { recursive: true });
+/**
+ * One line of `npm run bench`'s summary table, worded by the benchmark that measured it
+ * (run-all prints each benchmark's lines as saved, knowing none of their figures).
+ */
+export interface SummaryRow {
+  benchmark: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+}
+
+/** The results file's entry of one benchmark: its figures, and the lines it gives the summary. */
+export interface SavedResults {
+  summary?: SummaryRow[];
+  [figure: string]: unknown;
+}
+
+/**
+ * Merges one benchmark's figures, and its lines of the summary table, into
+ * bench/results/latest.json (or BENCH_RESULTS).
+ */
+export async function saveResults(benchmark: string, figures: object, summary?: SummaryRow[]): Promise<void> {
+  await mkdir(dirname(resultsFile), { recursive: true });
   let all: Record<string, unknown> = {};
   try {
-    all = JSON.parse(await readFile(resultsPath, "utf8")) as Record<string, unknown>;
+    all = JSON.parse(await readFile(resultsFile, "utf8")) as Record<string, unknown>;
   } catch {
     // first run
   }
-  all[benchmark] = { ...(figures as object), measuredAt: new Date().toISOString(), node: process.version };
-  await writeFile(resultsPath, `${JSON.stringify(all, null, 2)}\n`);
+  const saved: SavedResults = { ...figures, measuredAt: new Date().toISOString(), node: process.version };
+  if (summary !== undefined) saved.summary = summary;
+  all[benchmark] = saved;
+  await writeFile(resultsFile, `${JSON.stringify(all, null, 2)}\n`);
 }
 
 /** Prints rows as an aligned text table. */
@@ -84,6 +109,15 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
     process.stdout.write(`${row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ")}\n`);
     if (i === 0) process.stdout.write(`${widths.map((w) => "-".repeat(w)).join("  ")}\n`);
   }
+}
+
+/** Reads the results file (bench/results/latest.json or BENCH_RESULTS): each benchmark's entry by name. */
+export async function readResults(): Promise<Record<string, SavedResults>> {
+  return JSON.parse(await readFile(resultsFile, "utf8")) as Record<string, SavedResults>;
+}
+
+export function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(2)}x`;
 }
 
 export function formatRate(opsPerSecond: number): string {

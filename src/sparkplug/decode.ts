@@ -48,12 +48,17 @@ export interface DecodeOptions {
 const COMPRESSED_UUID = "SPBV1.0_COMPRESSED";
 const DEFAULT_MAX_INFLATED = 16 * 1024 * 1024;
 
+/** Whether a payload (or a scanned header) wraps a compressed one in its `body`. */
+export function isCompressed(header: { uuid?: string | undefined; body?: Uint8Array | undefined }): boolean {
+  return header.uuid === COMPRESSED_UUID && header.body !== undefined;
+}
+
 /** Decodes a Sparkplug B payload. Never throws: malformed bytes give `{ok: false}` with the offset. */
 export function decodePayload(bytes: Uint8Array, options?: DecodeOptions): DecodeResult {
   const outer = readAndInterpret(bytes, options?.table);
   if (!outer.ok) return outer;
   const payload = outer.payload;
-  if (payload.uuid !== COMPRESSED_UUID || payload.body === undefined) return outer;
+  if (!isCompressed(payload)) return outer;
   const inflated = inflate(payload, options?.maxInflatedBytes ?? DEFAULT_MAX_INFLATED);
   if ("error" in inflated) return { ok: false, error: inflated.error };
   const inner = readAndInterpret(inflated.bytes, options?.table);
@@ -120,7 +125,7 @@ export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataS
   });
   if ("message" in scanned) return { ok: false, error: scanned };
   const { header, unresolved } = scanned;
-  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) {
+  if (isCompressed(header)) {
     const full = decodePayload(bytes, options);
     if (!full.ok) return full;
     return {
@@ -145,25 +150,9 @@ export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataS
   };
 }
 
-/** The header that `quietDataSeq` reuses (it runs for every quiet DATA message). */
-const quietHeader: PayloadHeader = { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined };
-
-/**
- * The host's quiet lane: the seq of a well-formed, uncompressed DATA payload that has one
- * and whose every metric `table` resolves; undefined otherwise (then the message takes the
- * full path, which reports why). Allocates nothing.
- */
-export function quietDataSeq(bytes: Uint8Array, table: MetricTable): number | undefined {
-  const scanned = scanData(bytes, table, quietHeader);
-  if ("message" in scanned || scanned.unresolved.length > 0) return undefined;
-  const { header } = scanned;
-  if (header.uuid === COMPRESSED_UUID && header.body !== undefined) return undefined;
-  return header.seq === undefined ? undefined : Number(header.seq);
-}
-
 /** What `scanData` found: the header it filled, and the metrics `table` does not resolve. */
 const scanned: { header: PayloadHeader; unresolved: UnresolvedMetric[] } = {
-  header: quietHeader,
+  header: { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined },
   unresolved: NO_UNRESOLVED,
 };
 
@@ -171,7 +160,7 @@ const scanned: { header: PayloadHeader; unresolved: UnresolvedMetric[] } = {
  * Scans a DATA payload into `header`, looking each metric up in `table`. Returns one reused
  * result (read it before the next scan), or the error of malformed bytes with its offset.
  */
-function scanData(
+export function scanData(
   bytes: Uint8Array,
   table: MetricTable | undefined,
   header: PayloadHeader,

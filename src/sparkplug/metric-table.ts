@@ -10,10 +10,6 @@ export interface MetricDefinition {
 }
 
 /**
- * Which birth values a table keeps: none (names and types only), scalars (numbers,
- * strings, booleans: what property mappings and selectors need), or all.
- */
-/**
  * Which birth values a table keeps: none, every scalar, everything, or the scalars of the
  * named metrics only (discovery: the ones its property mappings and selectors read; keeping
  * every scalar of every device costs some 700 bytes a device at 20 metrics).

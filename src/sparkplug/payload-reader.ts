@@ -1,6 +1,6 @@
 import type protobuf from "protobufjs";
-import type { MetricTable } from "./metric-table.js";
-import { asBuffer, PayloadType, type RawMetric } from "./proto.js";
+import { MetricTag, MetricType, PayloadTag } from "./field-tags.js";
+import type { RawMetric } from "./proto.js";
 
 /*
  * The hot path of decoding: the Payload message and its top-level Metrics, read field by
@@ -8,64 +8,14 @@ import { asBuffer, PayloadType, type RawMetric } from "./proto.js";
  * message is a Payload with a list of Metrics, and a DATA message is little else, so
  * this loop runs for every metric of every message. protobufjs's generated decoder
  * would allocate a message object per metric only for us to copy it once more; here one
- * scratch object is reused. Field numbers and wire types come from the loaded
- * proto/sparkplug_b.proto; nested messages (MetaData, PropertySet, DataSet, Template)
- * are decoded by protobufjs's generated decoders.
+ * scratch object is reused. The fields are told apart by the tags of field-tags.ts
+ * (checked against proto/sparkplug_b.proto at start-up); nested messages (MetaData,
+ * PropertySet, DataSet, Template) are decoded by protobufjs's generated decoders.
  */
-
-const MetricType = PayloadType.lookupType("Metric");
-
-function tagOf(type: protobuf.Type, field: string): number {
-  const f = type.fields[field];
-  if (!f) throw new Error(`proto/sparkplug_b.proto: ${type.name} has no field ${field}`);
-  return (f.id << 3) | wireTypeOf(f);
-}
-
-/**
- * The switches below dispatch on literal tags (so V8 can use a jump table); each literal
- * is checked against the loaded .proto here, at start-up.
- */
-function checkTags(type: protobuf.Type, literals: Record<string, number>): void {
-  for (const [field, literal] of Object.entries(literals)) {
-    const tag = tagOf(type, field);
-    if (tag !== literal)
-      throw new Error(`proto/sparkplug_b.proto: ${type.name}.${field} has tag ${tag}, expected ${literal}`);
-  }
-}
-
-function wireTypeOf(field: protobuf.Field): number {
-  if (field.resolvedType !== null || field.type === "string" || field.type === "bytes") return 2;
-  if (field.type === "float") return 5;
-  if (field.type === "double") return 1;
-  return 0;
-}
 
 function nestedType(type: protobuf.Type, field: string): protobuf.Type {
   return type.fields[field]!.resolvedType as protobuf.Type;
 }
-
-// Tags (field number << 3 | wire type) used as literals in the switches below.
-checkTags(PayloadType, { timestamp: 8, metrics: 18, seq: 24, uuid: 34, body: 42 });
-checkTags(MetricType, {
-  name: 10,
-  alias: 16,
-  timestamp: 24,
-  datatype: 32,
-  isHistorical: 40,
-  isTransient: 48,
-  isNull: 56,
-  metadata: 66,
-  properties: 74,
-  intValue: 80,
-  longValue: 88,
-  floatValue: 101,
-  doubleValue: 105,
-  booleanValue: 112,
-  stringValue: 122,
-  bytesValue: 130,
-  datasetValue: 138,
-  templateValue: 146,
-});
 
 const MetaDataType = nestedType(MetricType, "metadata");
 const PropertySetType = nestedType(MetricType, "properties");
@@ -129,8 +79,7 @@ function readPayloadWith<M>(
   while (reader.pos < end) {
     const tag = reader.tag();
     switch (tag) {
-      case 18: {
-        // metrics
+      case PayloadTag.metrics: {
         const length = reader.uint32();
         const metricEnd = reader.pos + length;
         if (metricEnd > end) throw new RangeError(`index out of range: metric of ${length} bytes`);
@@ -146,16 +95,16 @@ function readPayloadWith<M>(
         onMetric(scratch);
         break;
       }
-      case 8: // timestamp
+      case PayloadTag.timestamp:
         header.timestamp = reader.uint64() as unknown as number | bigint;
         break;
-      case 24: // seq
+      case PayloadTag.seq:
         header.seq = reader.uint64() as unknown as number | bigint;
         break;
-      case 34: // uuid
+      case PayloadTag.uuid:
         header.uuid = reader.string();
         break;
-      case 42: // body
+      case PayloadTag.body:
         header.body = reader.bytes();
         break;
       default:
@@ -223,47 +172,47 @@ function scanMetric(reader: protobuf.Reader, end: number, m: MetricRef): void {
   while (reader.pos < end) {
     const tag = metricTag(reader);
     switch (tag) {
-      case 16: // alias
+      case MetricTag.alias:
         m.alias = reader.uint64() as unknown as number | bigint;
         break;
-      case 24: // timestamp
-      case 88: // long
+      case MetricTag.timestamp:
+      case MetricTag.longValue:
         reader.uint64();
         break;
-      case 80: // int
-      case 32: // datatype
+      case MetricTag.intValue:
+      case MetricTag.datatype:
         reader.uint32();
         break;
-      case 105: // double
+      case MetricTag.doubleValue:
         reader.double();
         break;
-      case 101: // float
+      case MetricTag.floatValue:
         reader.float();
         break;
-      case 112: // boolean
-      case 56: // is_null
-      case 40: // is_historical
-      case 48: // is_transient
+      case MetricTag.booleanValue:
+      case MetricTag.isNull:
+      case MetricTag.isHistorical:
+      case MetricTag.isTransient:
         reader.bool();
         break;
-      case 10: // name
+      case MetricTag.name:
         m.nameStart = skipDelimited(reader);
         m.nameEnd = reader.pos;
         break;
-      case 122: // string
-      case 130: // bytes
+      case MetricTag.stringValue:
+      case MetricTag.bytesValue:
         skipDelimited(reader);
         break;
-      case 66: // metadata
+      case MetricTag.metadata:
         MetaDataType.decode(reader, reader.uint32());
         break;
-      case 74: // properties
+      case MetricTag.properties:
         PropertySetType.decode(reader, reader.uint32());
         break;
-      case 138: // dataset
+      case MetricTag.datasetValue:
         DataSetType.decode(reader, reader.uint32());
         break;
-      case 146: // template
+      case MetricTag.templateValue:
         TemplateType.decode(reader, reader.uint32());
         break;
       default:
@@ -319,182 +268,62 @@ function readMetric(reader: protobuf.Reader, end: number, m: RawMetric): void {
   while (reader.pos < end) {
     const tag = metricTag(reader);
     switch (tag) {
-      case 16: // alias
+      case MetricTag.alias:
         m.alias = reader.uint64() as unknown as number | bigint;
         break;
-      case 24: // timestamp
+      case MetricTag.timestamp:
         m.timestamp = reader.uint64() as unknown as number | bigint;
         break;
-      case 80: // int
+      case MetricTag.intValue:
         m.intValue = reader.uint32();
         break;
-      case 105: // double
+      case MetricTag.doubleValue:
         m.doubleValue = reader.double();
         break;
-      case 101: // float
+      case MetricTag.floatValue:
         m.floatValue = reader.float();
         break;
-      case 112: // boolean
+      case MetricTag.booleanValue:
         m.booleanValue = reader.bool();
         break;
-      case 88: // long
+      case MetricTag.longValue:
         m.longValue = reader.uint64() as unknown as number | bigint;
         break;
-      case 122: // string
+      case MetricTag.stringValue:
         m.stringValue = reader.string();
         break;
-      case 10: // name
+      case MetricTag.name:
         m.name = reader.string();
         break;
-      case 32: // datatype
+      case MetricTag.datatype:
         m.datatype = reader.uint32();
         break;
-      case 56: // is_null
+      case MetricTag.isNull:
         m.isNull = reader.bool();
         break;
-      case 40: // is_historical
+      case MetricTag.isHistorical:
         m.isHistorical = reader.bool();
         break;
-      case 48: // is_transient
+      case MetricTag.isTransient:
         m.isTransient = reader.bool();
         break;
-      case 130: // bytes
+      case MetricTag.bytesValue:
         m.bytesValue = reader.bytes();
         break;
-      case 66: // metadata
+      case MetricTag.metadata:
         m.metadata = MetaDataType.decode(reader, reader.uint32()) as RawMetric["metadata"];
         break;
-      case 74: // properties
+      case MetricTag.properties:
         m.properties = PropertySetType.decode(reader, reader.uint32()) as RawMetric["properties"];
         break;
-      case 138: // dataset
+      case MetricTag.datasetValue:
         m.datasetValue = DataSetType.decode(reader, reader.uint32()) as RawMetric["datasetValue"];
         break;
-      case 146: // template
+      case MetricTag.templateValue:
         m.templateValue = TemplateType.decode(reader, reader.uint32()) as RawMetric["templateValue"];
         break;
       default:
         skip(reader, tag);
     }
   }
-}
-
-/*
- * The host's quiet lane reads most DATA messages a discovery ever sees, so it gets a reader
- * of its own: a plain loop over the bytes for the shape DATA nearly always has (seq,
- * timestamp, metrics of alias or name, timestamp, datatype and a scalar value, every tag one
- * byte). It reads the same tag literals checked above. Anything else, and anything odd (a
- * varint longer than its field allows, a field crossing its metric's end, a nested message,
- * uuid or body, an unknown field), is not judged here: it answers -1 and the message takes
- * the protobufjs reader, which accepts or reports it. So it never accepts what that reader
- * rejects; the differential test in test/unit/sparkplug/data-summary.test.ts holds it to it.
- */
-
-/** Where `quickDataSeq` is in its bytes (one scan at a time, synchronous). */
-let quick = 0;
-
-/**
- * A varint of at most `maxBytes` bytes (≤ 7: the value stays an exact number) that ends
- * before `end`; -1 if it is longer or cut off.
- */
-function quickVarint(buf: Uint8Array, end: number, maxBytes: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < maxBytes && quick < end; i++) {
-    const b = buf[quick++]!;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return value;
-    scale *= 128;
-  }
-  return -1;
-}
-
-/** Steps over a 64-bit varint (at most 10 bytes, as `uint64()` reads it); false if malformed or cut off. */
-function quickSkipVarint64(buf: Uint8Array, end: number): boolean {
-  for (let i = 0; i < 10 && quick < end; i++) if (buf[quick++]! < 0x80) return true;
-  return false;
-}
-
-/** Steps over a string (a length of at most 4 bytes, as protobufjs reads it); its start, or -1. */
-function quickDelimited(buf: Uint8Array, end: number): number {
-  const length = quickVarint(buf, end, 4);
-  const start = quick;
-  if (length < 0 || start + length > end) return -1;
-  quick = start + length;
-  return start;
-}
-
-/**
- * The seq of a DATA payload in the common shape whose every metric `table` resolves, or -1
- * (then the protobufjs reader decides). Allocates nothing unless a metric is named.
- */
-export function quickDataSeq(buf: Uint8Array, table: MetricTable): number {
-  const end = buf.length;
-  let seq = -1;
-  quick = 0;
-  while (quick < end) {
-    const tag = buf[quick++]!;
-    if (tag === 18) {
-      // metrics: a length of at most 4 bytes reads the same as protobufjs's uint32().
-      const length = quickVarint(buf, end, 4);
-      if (length < 0 || quick + length > end) return -1;
-      if (!quickMetric(buf, quick + length, table)) return -1;
-    } else if (tag === 24) {
-      seq = quickVarint(buf, end, 7);
-      if (seq < 0) return -1;
-    } else if (tag === 8) {
-      if (!quickSkipVarint64(buf, end)) return -1;
-    } else return -1;
-  }
-  return seq;
-}
-
-function quickMetric(buf: Uint8Array, end: number, table: MetricTable): boolean {
-  let alias = -1;
-  let nameStart = -1;
-  let nameEnd = -1;
-  while (quick < end) {
-    switch (buf[quick++]) {
-      case 16: // alias
-        alias = quickVarint(buf, end, 7);
-        if (alias < 0) return false;
-        break;
-      case 24: // timestamp
-      case 88: // long
-        if (!quickSkipVarint64(buf, end)) return false;
-        break;
-      case 32: // datatype
-      case 80: // int
-      case 112: // boolean
-      case 56: // is_null
-      case 40: // is_historical
-      case 48: // is_transient
-        // uint32(): five bytes at most, consumed whole.
-        if (quickVarint(buf, end, 5) < 0) return false;
-        break;
-      case 105: // double
-        quick += 8;
-        if (quick > end) return false;
-        break;
-      case 101: // float
-        quick += 4;
-        if (quick > end) return false;
-        break;
-      case 10: // name
-        nameStart = quickDelimited(buf, end);
-        if (nameStart < 0) return false;
-        nameEnd = quick;
-        break;
-      case 122: // string
-        if (quickDelimited(buf, end) < 0) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  if (alias >= 0 && table.indexOf(alias, undefined) !== undefined) return true;
-  if (nameStart < 0) return false;
-  // Decoded as MetricRef.name decodes it.
-  const name = asBuffer(buf).toString("utf8", nameStart, nameEnd);
-  return table.indexOf(undefined, name) !== undefined;
 }

@@ -5,7 +5,7 @@ import { DataType } from "../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../src/sparkplug/edge-node-encoder.js";
 import { encodePayload } from "../../src/sparkplug/encode.js";
 import { loadFixture } from "../../src/streams/fixture-file.js";
-import { allDatatypeMetrics } from "../fixtures/build-quirks.js";
+import { allDatatypeMetrics } from "./all-datatypes.js";
 import { bytes, concat, M, payload, uint } from "./protobuf-bytes.js";
 
 /*

@@ -5,8 +5,8 @@ import type { HostCommand, HostEvent } from "../../src/sparkplug/host/events.js"
 import { type HostInput, HostSession, type HostStep } from "../../src/sparkplug/host/host-session.js";
 import type { EntityStatus } from "../../src/sparkplug/host/model.js";
 import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sparkplug/host/options.js";
+import { seededRandom } from "../../src/streams/seeded-random.js";
 import { runReducer, VirtualClock } from "../../src/streams/timed-reducer.js";
-import { seededRandom } from "../fixtures/build-quirks.js";
 
 type Overrides = Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> };
 

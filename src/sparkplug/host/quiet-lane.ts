@@ -1,6 +1,5 @@
 import type { MqttMessage } from "../../mqtt/message.js";
-import { quietDataSeq } from "../decode.js";
-import { quickDataSeq } from "../payload-reader.js";
+import { quietDataSeq } from "../quiet-data.js";
 import { dataTopicLevels } from "../topic.js";
 import { findNode, type HostModel } from "./context.js";
 import type { Birth, Device, EdgeNode } from "./model.js";
@@ -69,9 +68,7 @@ export class QuietLane {
   /** Takes the message's seq if every metric is in the birth and it is next; false, changing nothing, if not. */
   private apply(birth: Birth, message: MqttMessage): boolean {
     const { payload } = message;
-    // The plain reader first; a payload it does not judge gets the protobufjs one.
-    let seq: number | undefined = quickDataSeq(payload, birth.metrics);
-    if (seq < 0) seq = quietDataSeq(payload, birth.metrics);
+    const seq = quietDataSeq(payload, birth.metrics);
     if (seq === undefined) return false;
     const { node } = birth;
     if (this.model.options.checkSequence) {

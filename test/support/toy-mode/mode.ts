@@ -1,6 +1,5 @@
-import { z } from "zod";
-import type { ModeDetails } from "../../../src/discovery/details.js";
 import { defineMode } from "../../../src/discovery/mode.js";
+import { toyKeys } from "./details.js";
 import { ToyDiscoverer } from "./toy-discoverer.js";
 
 /*
@@ -8,10 +7,6 @@ import { ToyDiscoverer } from "./toy-discoverer.js";
  * its entry in the list of modes (test/unit/discovery/toy-mode.test.ts adds it as
  * src/discovery/modes/registry.ts lists the real ones).
  */
-
-const toyKeys = { toy: z.object({ prefix: z.string().min(1) }).optional() };
-
-export type ToyDiscoveryDetails = ModeDetails<"toy", { toy: { prefix: string } }>;
 
 export const toyMode = defineMode({
   name: "toy",

@@ -2,7 +2,7 @@ import { brokerProperties } from "../../../src/discovery/broker-properties.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../../../src/discovery/device.js";
 import { sortDevices } from "../../../src/discovery/device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../../../src/discovery/discoverer.js";
-import type { ToyDiscoveryDetails } from "./mode.js";
+import type { ToyDiscoveryDetails } from "./details.js";
 
 /** A device per topic under `toy.prefix` that has published, listed for good: the least a mode can be. */
 export class ToyDiscoverer implements Discoverer {

@@ -4,7 +4,8 @@ import { DataType } from "../../../src/sparkplug/datatype.js";
 import { decodePayload } from "../../../src/sparkplug/decode.js";
 import { encodePayload } from "../../../src/sparkplug/encode.js";
 import { MetricTable } from "../../../src/sparkplug/metric-table.js";
-import { allDatatypeMetrics, seededRandom } from "../../fixtures/build-quirks.js";
+import { seededRandom } from "../../fixtures/build-quirks.js";
+import { allDatatypeMetrics } from "../../support/all-datatypes.js";
 import { bytes, concat, M, payload, uint } from "../../support/protobuf-bytes.js";
 
 describe("decoding malformed payloads", () => {
