@@ -43,6 +43,9 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
       {},
     );
     expect(tsc.code, tsc.output).toBe(0);
+    // As `npm run bench:build` does: the pages beside the compiled code (the latency bench serves them).
+    const pages = await run(process.execPath, [join(ROOT, "scripts/copy-pages.mjs"), "dist-bench/src"], {});
+    expect(pages.code, pages.output).toBe(0);
     const results = join(await mkdtemp(join(tmpdir(), "akri-mqtt-bench-")), "tiny.json");
     const suite = await run(process.execPath, [join(ROOT, "dist-bench/bench/run-all.js")], {
       BENCH_SIZE: "tiny",
