@@ -1,13 +1,13 @@
 import type { MqttMessage } from "../../mqtt/message.js";
-import { decodePayload } from "../decode.js";
+import { type DataSummary, type DecodeResult, decodePayload } from "../decode.js";
 import { parseStatePayload } from "../state.js";
-import { type EdgeTopic, parseTopic, type SparkplugTopic } from "../topic.js";
+import { type EdgeTopic, parseTopic } from "../topic.js";
 import { dateChange, messageReach } from "./changes.js";
 import { type AnyNodeContext, hasNode } from "./context.js";
 import { decodeEdge, decodeError, takePayload } from "./edge-payload.js";
 import { findNode, getNode, type HostModel } from "./host-model.js";
 import { handleHostState } from "./host-state.js";
-import type { EdgeNode } from "./model.js";
+import type { BirthSource, EdgeNode } from "./model.js";
 import { order } from "./ordering.js";
 import { ROUTES } from "./routes.js";
 import type { ProcessedMessage, StepOutput } from "./step.js";
@@ -20,13 +20,6 @@ import type { ProcessedMessage, StepOutput } from "./step.js";
  * handler directly.
  */
 
-/** A message as it arrives: its parsed topic, and its node if the session knows one. */
-interface Arrival {
-  readonly message: MqttMessage;
-  readonly topic: SparkplugTopic;
-  readonly node: EdgeNode | undefined;
-}
-
 /**
  * Takes a message to its handler, recording it in the step's output. What it may change is
  * dated first (changes.ts), from its topic and the node the session knew.
@@ -35,8 +28,8 @@ export function ingest(model: HostModel, message: MqttMessage, out: StepOutput, 
   const topic = parseTopic(message.topic);
   const edge = topic.kind === "node" || topic.kind === "device" ? topic : undefined;
   const named = topic.kind === "certificate" ? topic.birth : edge;
-  const arrival: Arrival = { message, topic, node: named && findNode(model, named.group, named.edge) };
-  dateChange(model, messageReach(topic, arrival.node));
+  const node = named && findNode(model, named.group, named.edge);
+  dateChange(model, messageReach(topic, node));
   const processed: ProcessedMessage = { message, topic, events: [] };
   out.begin(processed);
   try {
@@ -58,50 +51,61 @@ export function ingest(model: HostModel, message: MqttMessage, out: StepOutput, 
       }
       case "certificate": {
         const decoded = decodePayload(message.payload);
-        if (!decoded.ok) {
-          out.emit(decodeError(message.topic, decoded.error));
-          return;
-        }
-        processed.payload = decoded.payload;
-        const birth = topic.birth;
-        const { payload } = decoded;
-        const ctx: AnyNodeContext = {
-          model,
-          out,
-          now,
-          message,
-          topic: birth,
-          payload,
-          processed,
-          node: arrival.node,
-          source: "certificate",
-        };
-        ROUTES[birth.verb].unproven?.(ctx);
+        const ctx = contextOf({ model, out, now, processed }, topic.birth, node, "certificate", decoded);
+        if (ctx !== undefined) ROUTES[topic.birth.verb].unproven?.(ctx);
         return;
       }
       default:
-        ingestEdge(model, arrival, topic, processed, out, now);
+        ingestEdge({ model, out, now, processed }, topic, node);
     }
   } finally {
     out.end();
   }
 }
 
-function ingestEdge(
-  model: HostModel,
-  arrival: Arrival,
-  topic: EdgeTopic,
-  processed: ProcessedMessage,
-  out: StepOutput,
-  now: number,
-): void {
-  const { message, node } = arrival;
+/** Where a message is taken: the model, the step's output and time, and its record there. */
+interface Step {
+  readonly model: HostModel;
+  readonly out: StepOutput;
+  readonly now: number;
+  readonly processed: ProcessedMessage;
+}
+
+/** An edge message: decoded once with its birth table, then to its route. */
+function ingestEdge(step: Step, topic: EdgeTopic, node: EdgeNode | undefined): void {
+  const { model, out } = step;
+  const { message } = step.processed;
   const decoded = decodeEdge(model, topic, message.payload, node);
-  if (!decoded.ok) {
-    out.emit(decodeError(message.topic, decoded.error));
+  const ctx = contextOf(step, topic, node, message.retain ? "retained" : "live", decoded);
+  if (ctx === undefined) return;
+  const route = ROUTES[topic.verb];
+  if (message.retain && route.via !== "command") {
+    out.emit({ kind: "retained-message", topic: message.topic });
+    // A retained birth is of unknown age: it teaches tables, not liveness. Other retained edge messages are ignored.
+    route.unproven?.(ctx);
     return;
   }
-  const source = message.retain ? "retained" : "live";
+  if (route.via !== "ordering") {
+    route.handle(ctx);
+    return;
+  }
+  ctx.node ??= getNode(model, topic.group, topic.edge);
+  if (hasNode(ctx)) order(ctx);
+}
+
+/** The handler's context of an edge payload (or a certificate's); undefined, and reported, if it did not decode. */
+function contextOf(
+  { model, out, now, processed }: Step,
+  topic: EdgeTopic,
+  node: EdgeNode | undefined,
+  source: BirthSource,
+  decoded: DecodeResult | DataSummary,
+): AnyNodeContext | undefined {
+  const { message } = processed;
+  if (!decoded.ok) {
+    out.emit(decodeError(message.topic, decoded.error));
+    return undefined;
+  }
   const { payload } = decoded;
   const ctx: AnyNodeContext = {
     model,
@@ -116,17 +120,5 @@ function ingestEdge(
     source,
   };
   takePayload(ctx, decoded);
-  const route = ROUTES[topic.verb];
-  if (message.retain && route.via !== "command") {
-    out.emit({ kind: "retained-message", topic: message.topic });
-    // A retained birth is of unknown age: it teaches tables, not liveness. Other retained edge messages are ignored.
-    route.unproven?.(ctx);
-    return;
-  }
-  if (route.via !== "ordering") {
-    route.handle(ctx);
-    return;
-  }
-  ctx.node ??= getNode(model, topic.group, topic.edge);
-  if (hasNode(ctx)) order(ctx);
+  return ctx;
 }

@@ -85,14 +85,8 @@ function proveAlive(out: StepOutput, node: EdgeNode): void {
   if (node.status === "unknown" && node.birth !== undefined && node.birth.source !== "live") {
     node.status = "online";
     node.stale = false;
-    out.emit({
-      kind: "node-born",
-      group: node.group,
-      edge: node.edge,
-      bdSeq: node.bdSeq?.toString(),
-      reborn: false,
-      source: node.birth.source,
-    });
+    const { source } = node.birth;
+    out.emit({ kind: "node-born", ...scopeOf(node), bdSeq: node.bdSeq?.toString(), reborn: false, source });
   }
 }
 
