@@ -10,7 +10,7 @@ import type { Birth, Device, EdgeNode } from "./model.js";
  * device) whose birth has every metric it names. Such a message changes nothing but the
  * node's seq (and the broker it was heard on) and causes no event; it is most of what a
  * host ever receives, so it is applied here in one pass and its step is a shared empty one
- * (see HostSession.step; it is not recorded in `processed`, which only `inspect` and the
+ * (QUIET_STEP in step.ts; it is not recorded in `processed`, which only `inspect` and the
  * monitor read, and they decode values, so they never take this lane).
  *
  * What it costs is mostly memory latency: the per-device state of a large plant is never
