@@ -1,10 +1,10 @@
 import { Subject } from "rxjs";
 import type { MqttMessage } from "../mqtt/message.js";
-import type { ProcessedMessage, TimelineEntry } from "../sparkplug/host/context.js";
 import { describeEvent, isProblem } from "../sparkplug/host/describe.js";
 import type { HostEvent } from "../sparkplug/host/events.js";
 import { type HostInput, HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
+import type { ProcessedMessage, TimelineEntry } from "../sparkplug/host/step.js";
 import { type Json, metricToJson, payloadHeaderToJson } from "../sparkplug/json.js";
 import { BDSEQ_METRIC } from "../sparkplug/payload.js";
 import { runReducer, VirtualClock } from "../streams/timed-reducer.js";
@@ -33,9 +33,8 @@ export class Inspector {
 
   constructor(options: InspectorOptions = {}) {
     this.session = new HostSession(
-      hostOptions({
+      hostOptions("inspect", {
         hostId: "akri-mqtt-inspect",
-        publishState: false,
         rebirth: { jitterMs: 0, reorderTimeoutMs: options.reorderTimeoutMs ?? 2000 },
       }),
       () => 0,
@@ -83,7 +82,7 @@ export class Inspector {
 
 const TICK: HostInput = { kind: "tick" };
 
-function linesOf(timeline: TimelineEntry[], now: number): Json[] {
+function linesOf(timeline: readonly TimelineEntry[], now: number): Json[] {
   return timeline.map((entry) =>
     entry.kind === "message"
       ? messageLine(entry.processed)

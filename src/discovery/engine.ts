@@ -1,7 +1,7 @@
 import { topicMatcher } from "../mqtt/topic-filter.js";
 import { earlier } from "../time/deadline.js";
 import { type DeviceStatus, type DiscoveredDevice, sameAkriDevice, type UnlistedEntity } from "./device.js";
-import type { Discoverer, DiscoveryCommand, DiscoveryInput } from "./discoverer.js";
+import type { Discoverer, DiscoveryCommand, DiscoveryInput, StepSink } from "./discoverer.js";
 import { defaultEmitterTiming, type EmitterTiming, ListEmitter } from "./list-emitter.js";
 import { type ReportEntry, reportEntry } from "./report.js";
 
@@ -35,19 +35,22 @@ export interface DeviceListEmission {
 }
 
 export interface EngineOutput {
-  emissions: DeviceListEmission[];
-  commands: DiscoveryCommand[];
-  report: ReportEntry[];
+  readonly emissions: readonly DeviceListEmission[];
+  readonly commands: readonly DiscoveryCommand[];
+  readonly report: readonly ReportEntry[];
   /** Devices newly listed in this step (see StepSink). */
-  listed: DiscoveredDevice[];
+  readonly listed: readonly DiscoveredDevice[];
 }
+
+/** Where a step's output is collected: the mode's StepSink, and the lists the engine sends. */
+type OutputSink = StepSink & { emissions: DeviceListEmission[] };
 
 /** The output of a step that caused nothing: shared, never changed. */
 const QUIET_OUTPUT: EngineOutput = Object.freeze({
-  emissions: Object.freeze([]) as unknown as DeviceListEmission[],
-  commands: Object.freeze([]) as unknown as DiscoveryCommand[],
-  report: Object.freeze([]) as unknown as ReportEntry[],
-  listed: Object.freeze([]) as unknown as DiscoveredDevice[],
+  emissions: Object.freeze([]),
+  commands: Object.freeze([]),
+  report: Object.freeze([]),
+  listed: Object.freeze([]),
 });
 
 export interface EngineOptions {
@@ -78,7 +81,7 @@ export class DiscoveryEngine {
   private seenVersion = 0;
   private lastSent: DiscoveredDevice[] | undefined;
   /** Where the next step puts its output (kept while steps leave it empty). */
-  private scratch: EngineOutput = { emissions: [], commands: [], report: [], listed: [] };
+  private scratch: OutputSink = { emissions: [], commands: [], report: [], listed: [] };
   private readonly statusOf = (id: string) => this.discoverer.statusOf(id);
   private readonly brokerOf = (id: string) => this.discoverer.brokerOf(id);
   private readonly unlisted = () => this.discoverer.unlisted();
@@ -136,7 +139,7 @@ export class DiscoveryEngine {
   }
 
   /** Sends the list if it is due and differs from the last one sent. */
-  private emitDue(out: EngineOutput, now: number): void {
+  private emitDue(out: OutputSink, now: number): void {
     const version = this.discoverer.version;
     if (version !== this.seenVersion) {
       this.seenVersion = version;

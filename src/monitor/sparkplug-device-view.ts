@@ -1,6 +1,7 @@
 import { dataTypeName } from "../sparkplug/datatype.js";
-import type { HostSession, HostStep } from "../sparkplug/host/host-session.js";
+import type { HostSession } from "../sparkplug/host/host-session.js";
 import type { Device, EdgeNode } from "../sparkplug/host/model.js";
+import type { HostStep } from "../sparkplug/host/step.js";
 import { valueToJson } from "../sparkplug/json.js";
 import type { MetricTable } from "../sparkplug/metric-table.js";
 import type { EdgeTopic, SparkplugTopic } from "../sparkplug/topic.js";

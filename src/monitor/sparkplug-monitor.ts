@@ -2,8 +2,9 @@ import { asyncScheduler, concat, from, map, merge, mergeMap, type Observable, ty
 import { log } from "../log.js";
 import type { BrokerConnection, ConnectionStatus } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
-import { type HostInput, HostSession, type HostStep } from "../sparkplug/host/host-session.js";
+import { type HostInput, HostSession } from "../sparkplug/host/host-session.js";
 import { hostOptions } from "../sparkplug/host/options.js";
+import type { HostStep } from "../sparkplug/host/step.js";
 import { runReducer, type TimedReducer } from "../streams/timed-reducer.js";
 import { BirthStore } from "./birth-store.js";
 import { buildCommand } from "./device-command.js";
@@ -44,11 +45,8 @@ export class SparkplugMonitor {
     private readonly connections: readonly BrokerConnection[],
   ) {
     this.session = new HostSession(
-      hostOptions({
+      hostOptions("monitor", {
         hostId: config.clientId,
-        publishState: false,
-        trackValues: true,
-        checkSequence: false,
         // This monitor sees one device of the node: a "gap" is other devices' traffic.
         rebirth: { onSeqGap: false },
       }),
@@ -85,7 +83,7 @@ export class SparkplugMonitor {
       this.online.set(status.broker, status.listener);
       this.view.setConnected(true, this.listener());
       const inputs: HostInput[] = [
-        { kind: "broker-online", broker: status.broker, willTimestamp: status.willTimestamp },
+        { kind: "online", broker: status.broker, willTimestamp: status.willTimestamp },
       ];
       if (restored && !this.confirmed) {
         this.confirmed = true;
@@ -96,7 +94,7 @@ export class SparkplugMonitor {
     if (status.kind === "offline") {
       this.online.delete(status.broker);
       this.view.setConnected(this.online.size > 0, this.listener() ?? status.listener);
-      if (status.error !== "closed") return [{ kind: "broker-lost", broker: status.broker }];
+      if (status.error !== "closed") return [{ kind: "offline", broker: status.broker }];
     }
     return [];
   }

@@ -76,11 +76,11 @@ export interface UnresolvedMetric {
 }
 
 export type DataSummary =
-  | { ok: true; payload: SparkplugPayload; unresolved: UnresolvedMetric[] }
+  | { ok: true; payload: SparkplugPayload; unresolved: readonly UnresolvedMetric[] }
   | { ok: false; error: DecodeError };
 
 const NO_METRICS: readonly Metric[] = Object.freeze([]);
-const NO_UNRESOLVED = Object.freeze([]) as unknown as UnresolvedMetric[];
+const NO_UNRESOLVED: readonly UnresolvedMetric[] = Object.freeze([]);
 
 /*
  * summarizeData runs for every DATA message: one reader is reset for each (the scan is
@@ -89,7 +89,8 @@ const NO_UNRESOLVED = Object.freeze([]) as unknown as UnresolvedMetric[];
  */
 let reusedReader: protobuf.Reader | undefined;
 let summaryTable: MetricTable | undefined;
-let summaryUnresolved: UnresolvedMetric[] = NO_UNRESOLVED;
+/** Made at the first metric the table does not resolve (most DATA has none). */
+let summaryUnresolved: UnresolvedMetric[] | undefined;
 
 function summaryReader(bytes: Uint8Array): protobuf.Reader {
   if (reusedReader === undefined) {
@@ -105,7 +106,7 @@ function checkRef(ref: MetricRef): void {
   let index = ref.alias === undefined ? undefined : table?.indexOf(ref.alias, undefined);
   if (index === undefined && ref.hasName) index = table?.indexOf(undefined, ref.name);
   if (index !== undefined) return;
-  if (summaryUnresolved === NO_UNRESOLVED) summaryUnresolved = [];
+  summaryUnresolved ??= [];
   summaryUnresolved.push({ alias: ref.alias, name: ref.name });
 }
 
@@ -151,7 +152,7 @@ export function summarizeData(bytes: Uint8Array, options?: DecodeOptions): DataS
 }
 
 /** What `scanData` found: the header it filled, and the metrics `table` does not resolve. */
-const scanned: { header: PayloadHeader; unresolved: UnresolvedMetric[] } = {
+const scanned: { header: PayloadHeader; unresolved: readonly UnresolvedMetric[] } = {
   header: { timestamp: undefined, seq: undefined, uuid: undefined, body: undefined },
   unresolved: NO_UNRESOLVED,
 };
@@ -167,7 +168,7 @@ export function scanData(
 ): typeof scanned | DecodeError {
   const reader = summaryReader(bytes);
   summaryTable = table;
-  summaryUnresolved = NO_UNRESOLVED;
+  summaryUnresolved = undefined;
   try {
     scanned.header = scanPayload(reader, checkRef, header);
   } catch (e) {
@@ -175,8 +176,8 @@ export function scanData(
   } finally {
     summaryTable = undefined;
   }
-  scanned.unresolved = summaryUnresolved;
-  summaryUnresolved = NO_UNRESOLVED;
+  scanned.unresolved = summaryUnresolved ?? NO_UNRESOLVED;
+  summaryUnresolved = undefined;
   return scanned;
 }
 

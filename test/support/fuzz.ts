@@ -92,6 +92,15 @@ export function invalidUtf8Names(): Buffer {
   );
 }
 
+/** One to three random bytes overwritten, and now and then the end cut off. */
+export function mutateBytes(random: () => number, bytes: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  const flips = 1 + Math.floor(random() * 3);
+  for (let i = 0; i < flips && out.length > 0; i++)
+    out[Math.floor(random() * out.length)] = Math.floor(random() * 256);
+  return random() < 0.3 ? out.subarray(0, Math.floor(random() * (out.length + 1))) : out;
+}
+
 /** Seeded generator of hostile messages. */
 export class Fuzzer {
   private constructor(

@@ -2,13 +2,15 @@ import { Subject } from "rxjs";
 import type { MqttMessage } from "../../src/mqtt/message.js";
 import type { EdgePublish } from "../../src/sparkplug/edge-node-encoder.js";
 import type { HostCommand, HostEvent } from "../../src/sparkplug/host/events.js";
-import { type HostInput, HostSession, type HostStep } from "../../src/sparkplug/host/host-session.js";
+import { type HostInput, HostSession } from "../../src/sparkplug/host/host-session.js";
 import type { EntityStatus } from "../../src/sparkplug/host/model.js";
-import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sparkplug/host/options.js";
+import { type HostProfile, type HostSettings, hostOptions } from "../../src/sparkplug/host/options.js";
+import type { HostStep } from "../../src/sparkplug/host/step.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
 import { runReducer, VirtualClock } from "../../src/streams/timed-reducer.js";
 
-type Overrides = Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> };
+/** The profile (discovery unless said) and its settings. */
+type Overrides = HostSettings & { profile?: HostProfile };
 
 /**
  * Drives a HostSession on virtual time: every input is applied at `now`, and timers fire
@@ -22,8 +24,8 @@ export class HostHarness {
   private readonly inputs$ = new Subject<HostInput>();
   private readonly steps: HostStep[] = [];
 
-  constructor(overrides: Overrides = {}, start = Date.UTC(2026, 0, 5, 10), seed = 7) {
-    const options = hostOptions({
+  constructor({ profile, ...overrides }: Overrides = {}, start = Date.UTC(2026, 0, 5, 10), seed = 7) {
+    const options = hostOptions(profile ?? "discovery", {
       hostId: "test-host",
       ...overrides,
       rebirth: { jitterMs: 0, ...overrides.rebirth },

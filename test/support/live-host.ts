@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { HostEvent } from "../../src/sparkplug/host/events.js";
 import { HostSession } from "../../src/sparkplug/host/host-session.js";
 import type { EntityStatus } from "../../src/sparkplug/host/model.js";
-import { type HostOptions, hostOptions, type RebirthOptions } from "../../src/sparkplug/host/options.js";
+import { type HostSettings, hostOptions } from "../../src/sparkplug/host/options.js";
 
 /**
  * A HostSession fed by a real MQTT subscription on wall-clock time, publishing its
@@ -23,11 +23,11 @@ export class LiveHost {
     });
   }
 
-  static async start(
-    url: string,
-    overrides: Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> } = {},
-  ): Promise<LiveHost> {
-    const options = hostOptions({ hostId: `test-${Math.random().toString(16).slice(2, 8)}`, ...overrides });
+  static async start(url: string, overrides: HostSettings = {}): Promise<LiveHost> {
+    const options = hostOptions("discovery", {
+      hostId: `test-${Math.random().toString(16).slice(2, 8)}`,
+      ...overrides,
+    });
     const client = mqtt.connect(url, { clientId: options.hostId, clean: true, reconnectPeriod: 200 });
     await new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());

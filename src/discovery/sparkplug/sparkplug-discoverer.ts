@@ -43,14 +43,12 @@ export class SparkplugDiscoverer implements Discoverer {
     const sp = details.sparkplug;
     const publishState = options.publishState ?? sp.publishState;
     this.session = new HostSession(
-      hostOptions({
+      hostOptions("discovery", {
         hostId: options.hostId,
         publishState,
         rebirth: sp.rebirth,
         // Only the birth values that property mappings and selectors read are kept.
         birthValues: new Set([...sp.birthMetrics.map((s) => s.name), ...Object.values(sp.properties)]),
-        // Discovery reads no DATA value: DATA is checked against the birth tables, not interpreted.
-        decodeDataValues: false,
         ...options.host,
       }),
       options.random,
@@ -67,8 +65,8 @@ export class SparkplugDiscoverer implements Discoverer {
   }
 
   step(input: DiscoveryInput, now: number, out: StepSink): void {
-    const hostInput = toHostInput(input);
-    if (hostInput !== undefined) this.hostStep(hostInput, now, out);
+    // The session ticks at its own deadlines (below), not at every tick of the engine.
+    if (input.kind !== "tick") this.hostStep(input, now, out);
     const deadline = this.session.nextDeadline();
     if (deadline !== undefined && deadline <= now) this.hostStep({ kind: "tick" }, now, out);
     this.inventory.expire(now);
@@ -108,19 +106,5 @@ export class SparkplugDiscoverer implements Discoverer {
 
   unlisted(): UnlistedEntity[] {
     return this.inventory.unlisted();
-  }
-}
-
-function toHostInput(input: DiscoveryInput): HostInput | undefined {
-  switch (input.kind) {
-    case "message":
-    case "shutdown":
-      return input;
-    case "online":
-      return { kind: "broker-online", broker: input.broker, willTimestamp: input.willTimestamp };
-    case "offline":
-      return { kind: "broker-lost", broker: input.broker };
-    case "tick":
-      return undefined;
   }
 }

@@ -1,15 +1,9 @@
 import { resolvedIndex, type UnresolvedMetric } from "../decode.js";
-import type { DeviceTopic } from "../topic.js";
-import {
-  getNode,
-  type MessageContext,
-  type MessageHandler,
-  requestRebirth,
-  type StepOutput,
-  scopeOf,
-} from "./context.js";
+import type { MessageContext, MessageHandler } from "./context.js";
 import { getDevice } from "./device-birth.js";
+import { scopeOf } from "./host-model.js";
 import type { EdgeNode } from "./model.js";
+import type { StepOutput } from "./step.js";
 
 /**
  * NDATA / DDATA (in seq order). DATA from a node (or device) whose birth we have not seen
@@ -19,13 +13,12 @@ import type { EdgeNode } from "./model.js";
  * by then are gone.
  */
 export const handleData: MessageHandler = (ctx) => {
-  const { model, out, topic, now } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
-  const deviceId = topic.kind === "device" ? (topic as DeviceTopic).device : undefined;
+  const { model, out, topic, now, node } = ctx;
+  const deviceId = topic.kind === "device" ? topic.device : undefined;
   if (node.status !== "online") {
     if (deviceId !== undefined) getDevice(node, deviceId);
     out.emit({ kind: "data-before-birth", ...scopeOf(node, deviceId), verb: topic.verb });
-    requestRebirth(model, scopeOf(node), "unknown-node", now);
+    model.policy.request(scopeOf(node), "unknown-node", now);
     return;
   }
   settleDevices(out, node, now);
@@ -39,7 +32,7 @@ export const handleData: MessageHandler = (ctx) => {
         out.emit({ kind: "device-born", ...scopeOf(node, deviceId), source: device.birth.source });
       } else {
         out.emit({ kind: "data-before-birth", ...scopeOf(node, deviceId), verb: topic.verb });
-        requestRebirth(model, scopeOf(node), "unknown-node", now);
+        model.policy.request(scopeOf(node), "unknown-node", now);
         return;
       }
     }
@@ -54,7 +47,7 @@ export const handleData: MessageHandler = (ctx) => {
       name: metric.name,
     });
   }
-  if (unresolved.length > 0) requestRebirth(model, scopeOf(node), "unknown-metric", now);
+  if (unresolved.length > 0) model.policy.request(scopeOf(node), "unknown-metric", now);
 };
 
 /**
@@ -65,7 +58,7 @@ function resolveMetrics(
   ctx: MessageContext,
   node: EdgeNode,
   deviceId: string | undefined,
-): UnresolvedMetric[] {
+): readonly UnresolvedMetric[] {
   const { payload, model } = ctx;
   const table = deviceId === undefined ? node.birth?.metrics : node.devices.get(deviceId)?.birth?.metrics;
   const track = model.options.trackValues;

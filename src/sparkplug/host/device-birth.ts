@@ -1,6 +1,7 @@
 import { MetricTable } from "../metric-table.js";
 import type { DeviceTopic } from "../topic.js";
-import { getNode, type MessageHandler, requestRebirth, scheduleNode, scopeOf } from "./context.js";
+import type { MessageHandler } from "./context.js";
+import { scheduleNode, scopeOf } from "./host-model.js";
 import { type Device, type EdgeNode, newBirth, newDevice } from "./model.js";
 
 export function getDevice(node: EdgeNode, id: string): Device {
@@ -18,10 +19,8 @@ export function getDevice(node: EdgeNode, id: string): Device {
  * is kept (we now know the device and its metrics) but does not make it online: the node
  * is asked to rebirth.
  */
-export const handleDeviceBirth: MessageHandler = (ctx) => {
-  const { model, out, now } = ctx;
-  const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
+export const handleDeviceBirth: MessageHandler<DeviceTopic> = (ctx) => {
+  const { model, out, now, topic, node } = ctx;
   const device = getDevice(node, topic.device);
   const metrics = MetricTable.fromBirth(ctx.payload.metrics, node.birth?.metrics, model.options.birthValues);
   for (const alias of metrics.duplicateAliases) {
@@ -33,7 +32,7 @@ export const handleDeviceBirth: MessageHandler = (ctx) => {
     device.status = "unknown";
     device.stale = false;
     out.emit({ kind: "data-before-birth", ...scopeOf(node, device.id), verb: "DBIRTH" });
-    requestRebirth(model, scopeOf(node), "unknown-node", now);
+    model.policy.request(scopeOf(node), "unknown-node", now);
     return;
   }
   device.status = "online";
@@ -43,10 +42,8 @@ export const handleDeviceBirth: MessageHandler = (ctx) => {
 };
 
 /** A DBIRTH of unknown freshness (certificate or retained, as `ctx.source` says): tables, not liveness. */
-export const handleUnprovenDeviceBirth: MessageHandler = (ctx) => {
-  const { model, out, now, source } = ctx;
-  const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
+export const handleUnprovenDeviceBirth: MessageHandler<DeviceTopic> = (ctx) => {
+  const { model, out, now, source, topic, node } = ctx;
   const device = getDevice(node, topic.device);
   if (device.status === "online" && !device.stale) return;
   if (device.status === "offline" && device.birth?.source === "live") return; // it died after this birth

@@ -1,5 +1,6 @@
 import type { DeviceTopic } from "../topic.js";
-import { getNode, type MessageHandler, requestRebirth, scopeOf } from "./context.js";
+import type { MessageHandler } from "./context.js";
+import { scopeOf } from "./host-model.js";
 
 /**
  * DDEATH (in seq order): the device is offline as of the DDEATH's own payload timestamp
@@ -7,14 +8,12 @@ import { getNode, type MessageHandler, requestRebirth, scopeOf } from "./context
  * A DDEATH is believed even from a node whose session we do not know, since it can only
  * make a device go away; the node is then asked to rebirth.
  */
-export const handleDeviceDeath: MessageHandler = (ctx) => {
-  const { model, out, now } = ctx;
-  const topic = ctx.topic as DeviceTopic;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
+export const handleDeviceDeath: MessageHandler<DeviceTopic> = (ctx) => {
+  const { model, out, now, topic, node } = ctx;
   const device = node.devices.get(topic.device);
   if (node.status !== "online") {
     out.emit({ kind: "data-before-birth", ...scopeOf(node, topic.device), verb: "DDEATH" });
-    requestRebirth(model, scopeOf(node), "unknown-node", now);
+    model.policy.request(scopeOf(node), "unknown-node", now);
   }
   if (!device || device.status === "offline") {
     out.emit({

@@ -41,7 +41,7 @@ function onlyBroker(brokers: ReadonlyMap<string, number>): string | undefined {
  * after our birth (the previous session's retained death racing in) makes us publish our
  * birth again at once.
  */
-export const handleHostState: MessageHandler<StateTopic, HostState> = (ctx) => {
+export const handleHostState: MessageHandler<StateTopic, HostState, undefined> = (ctx) => {
   const { model, out, payload: state, now } = ctx;
   const { hostId, version } = ctx.topic;
   if (version === "3.0" && hostId === model.options.hostId) {

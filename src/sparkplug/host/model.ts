@@ -24,7 +24,7 @@ export interface Birth {
   readonly node: EdgeNode;
   /**
    * The host's quiet lane found DATA on this birth's topic quiet as of this model change
-   * (HostModel.changes; -1: never). See QuietRoutes.
+   * (HostModel.changes; -1: never): see quiet-lane.ts, and changes.ts for what ends it.
    */
   quietAt: number;
 }
@@ -52,8 +52,9 @@ export interface EdgeNode {
   readonly dataTopic: string;
   /**
    * The last model change (HostModel.changes) that may have touched this node or its
-   * devices: every message of the node that takes the full path, and every rebirth request
-   * sent to it. The quiet lane trusts what it checked only while this stays put.
+   * devices, as changes.ts dates it: every message of the node that takes the full path,
+   * and every rebirth request sent to it. The quiet lane trusts what it checked only while
+   * this stays put.
    */
   changedAt: number;
   status: EntityStatus;

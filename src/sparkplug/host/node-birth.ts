@@ -1,16 +1,10 @@
 import { DataType } from "../datatype.js";
 import { MetricTable } from "../metric-table.js";
-import { REBIRTH_METRIC, type SparkplugPayload } from "../payload.js";
-import {
-  bdSeqOf,
-  getNode,
-  type HostModel,
-  type MessageHandler,
-  type StepOutput,
-  scheduleNode,
-  sequenceOf,
-} from "./context.js";
+import { BDSEQ_METRIC, REBIRTH_METRIC, type SparkplugPayload } from "../payload.js";
+import type { MessageHandler } from "./context.js";
+import { type HostModel, scheduleNode, sequenceOf } from "./host-model.js";
 import { type EdgeNode, newBirth } from "./model.js";
+import type { StepOutput } from "./step.js";
 
 /**
  * NBIRTH (live): the node is online and this birth replaces its whole model. Devices known
@@ -18,8 +12,7 @@ import { type EdgeNode, newBirth } from "./model.js";
  * that have not by the first DATA (or the settle deadline) are gone.
  */
 export const handleNodeBirth: MessageHandler = (ctx) => {
-  const { model, out, topic, payload, now } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
+  const { model, out, payload, now, node } = ctx;
   const bdSeq = bdSeqOf(payload);
   warnAboutBirth(out, ctx.message.topic, payload, bdSeq);
   const reborn = node.status === "online" && !node.stale && node.bdSeq === bdSeq;
@@ -62,8 +55,7 @@ export const handleNodeBirth: MessageHandler = (ctx) => {
  * proves nothing about liveness: the node stays unknown until live traffic shows it is alive.
  */
 export const handleUnprovenNodeBirth: MessageHandler = (ctx) => {
-  const { model, out, topic, payload, now, source } = ctx;
-  const node = ctx.node ?? getNode(model, topic.group, topic.edge);
+  const { model, out, payload, now, source, node } = ctx;
   const bdSeq = bdSeqOf(payload);
   // Live knowledge wins, and so does a stale session that this birth belongs to.
   if (node.status === "online" && (!node.stale || node.bdSeq === bdSeq)) return;
@@ -77,6 +69,15 @@ export const handleUnprovenNodeBirth: MessageHandler = (ctx) => {
   node.unprovenSince = now;
   scheduleNode(model, node, now + model.options.unprovenGraceMs);
 };
+
+/** Reads the bdSeq metric of an NBIRTH or NDEATH as a bigint. */
+export function bdSeqOf(payload: SparkplugPayload): bigint | undefined {
+  const metric = payload.metrics.find((m) => m.name === BDSEQ_METRIC);
+  const value = metric?.value;
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  return undefined;
+}
 
 function birthTable(
   model: HostModel,

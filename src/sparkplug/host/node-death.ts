@@ -1,5 +1,10 @@
-import { bdSeqOf, type MessageHandler, type StepOutput, sequenceOf } from "./context.js";
+import type { SparkplugPayload } from "../payload.js";
+import type { EdgeTopic } from "../topic.js";
+import type { MessageHandler } from "./context.js";
+import { sequenceOf } from "./host-model.js";
 import type { EdgeNode } from "./model.js";
+import { bdSeqOf } from "./node-birth.js";
+import type { StepOutput } from "./step.js";
 
 /**
  * NDEATH: honoured only when it ends the current session, i.e. the node is online and the
@@ -9,7 +14,7 @@ import type { EdgeNode } from "./model.js";
  * and all its devices offline at the host's receive time (3.0: NDEATH timestamps are
  * meaningless).
  */
-export const handleNodeDeath: MessageHandler = (ctx) => {
+export const handleNodeDeath: MessageHandler<EdgeTopic, SparkplugPayload, EdgeNode | undefined> = (ctx) => {
   const { out, topic, payload, now } = ctx;
   const messageTopic = ctx.message.topic;
   const node = ctx.node;

@@ -18,11 +18,41 @@ export interface RebirthOptions {
   jitterMs: number;
 }
 
-export interface HostOptions {
+/**
+ * What a host session is for, which fixes how it reads traffic:
+ * - `discovery` lists devices: it publishes STATE (unless its details say not to), checks
+ *   each node's seq and reads no DATA value (DATA is checked against the birth tables only,
+ *   most of it on the quiet lane);
+ * - `monitor` watches one device: it decodes and tracks every metric's current value, and
+ *   does not check seq (it sees one device of the node: a "gap" is other devices' traffic);
+ * - `inspect` prints what arrives: values decoded, seq checked, nothing published.
+ */
+export type HostProfile = "discovery" | "monitor" | "inspect";
+
+/** How a profile reads traffic (HostOptions carries them, so code asks what it needs). */
+interface ProfileTraits {
+  /** Publish 3.0 STATE birth/death (the spec requires it of a host application). */
+  readonly publishState: boolean;
+  /** Keep each metric's current value up to date from DATA. */
+  readonly trackValues: boolean;
+  /**
+   * Decode the values of NDATA/DDATA metrics (off: DATA is only checked against the birth
+   * tables, its values never read; `processed.payload` is then absent for DATA).
+   */
+  readonly decodeDataValues: boolean;
+  /** Check each node's seq (reorder, gaps). */
+  readonly checkSequence: boolean;
+}
+
+const PROFILES: { readonly [P in HostProfile]: ProfileTraits } = {
+  discovery: { publishState: true, trackValues: false, decodeDataValues: false, checkSequence: true },
+  monitor: { publishState: false, trackValues: true, decodeDataValues: true, checkSequence: false },
+  inspect: { publishState: false, trackValues: false, decodeDataValues: true, checkSequence: true },
+};
+
+export interface HostOptions extends ProfileTraits {
   /** Our STATE host id (already unique per pod). */
   hostId: string;
-  /** Publish 3.0 STATE birth/death (the spec requires it of a host application). */
-  publishState: boolean;
   rebirth: RebirthOptions;
   /** After an NBIRTH, how long previously known devices have to send their DBIRTH again. */
   deviceRebirthSettleMs: number;
@@ -32,20 +62,14 @@ export interface HostOptions {
   unprovenGraceMs: number;
   /** Which birth metric values the model keeps (scalars: what property mappings and selectors need). */
   birthValues: KeptValues;
-  /** Keep each metric's current value up to date from DATA (the monitor does; discovery need not). */
-  trackValues: boolean;
-  /**
-   * Decode the values of NDATA/DDATA metrics (off: DATA is only checked against the birth
-   * tables, its values never read; `processed.payload` is then absent for DATA). Discovery
-   * turns this off; `inspect` and the monitor show values, and tracking needs them.
-   */
-  decodeDataValues: boolean;
-  /**
-   * Check each node's seq (reorder, gaps). A host that subscribes to one device sees only
-   * part of its node's sequence, so the monitor turns this off.
-   */
-  checkSequence: boolean;
 }
+
+/** The settings a caller may give beside the profile. */
+export type HostSettings = Partial<Omit<HostOptions, "rebirth" | keyof ProfileTraits>> & {
+  rebirth?: Partial<RebirthOptions>;
+  /** False: a profile that publishes STATE (discovery) does not (its details may say so; replay). Never turns it on. */
+  publishState?: boolean;
+};
 
 export const defaultRebirthOptions: RebirthOptions = {
   onUnknownNode: true,
@@ -57,20 +81,17 @@ export const defaultRebirthOptions: RebirthOptions = {
   jitterMs: 500,
 };
 
-/** Host options with every default filled in. */
-export function hostOptions(
-  overrides: Partial<Omit<HostOptions, "rebirth">> & { rebirth?: Partial<RebirthOptions> },
-): HostOptions {
+/** Host options for a profile, with every default filled in. */
+export function hostOptions(profile: HostProfile, settings: HostSettings = {}): HostOptions {
+  const traits = PROFILES[profile];
   return {
-    hostId: overrides.hostId ?? "akri-mqtt",
-    publishState: overrides.publishState ?? true,
-    rebirth: { ...defaultRebirthOptions, ...overrides.rebirth },
-    deviceRebirthSettleMs: overrides.deviceRebirthSettleMs ?? 5000,
-    staleTimeoutMs: overrides.staleTimeoutMs ?? 60000,
-    unprovenGraceMs: overrides.unprovenGraceMs ?? 10000,
-    birthValues: overrides.birthValues ?? (overrides.trackValues ? "all" : "scalars"),
-    trackValues: overrides.trackValues ?? false,
-    decodeDataValues: overrides.trackValues === true || (overrides.decodeDataValues ?? true),
-    checkSequence: overrides.checkSequence ?? true,
+    ...traits,
+    publishState: traits.publishState && (settings.publishState ?? true),
+    hostId: settings.hostId ?? "akri-mqtt",
+    rebirth: { ...defaultRebirthOptions, ...settings.rebirth },
+    deviceRebirthSettleMs: settings.deviceRebirthSettleMs ?? 5000,
+    staleTimeoutMs: settings.staleTimeoutMs ?? 60000,
+    unprovenGraceMs: settings.unprovenGraceMs ?? 10000,
+    birthValues: settings.birthValues ?? (traits.trackValues ? "all" : "scalars"),
   };
 }

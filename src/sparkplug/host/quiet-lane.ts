@@ -1,7 +1,7 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { quietDataSeq } from "../quiet-data.js";
 import { dataTopicLevels } from "../topic.js";
-import { findNode, type HostModel } from "./context.js";
+import { findNode, type HostModel } from "./host-model.js";
 import type { Birth, Device, EdgeNode } from "./model.js";
 
 /*
@@ -9,7 +9,7 @@ import type { Birth, Device, EdgeNode } from "./model.js";
  * device) whose birth has every metric it names. Such a message changes nothing but the
  * node's seq (and the broker it was heard on) and causes no event; it is most of what a
  * host ever receives, so it is applied here in one pass and its step is a shared empty one
- * (see HostSession.step; it is not recorded in `processed`, which only `inspect` and the
+ * (QUIET_STEP in step.ts; it is not recorded in `processed`, which only `inspect` and the
  * monitor read, and they decode values, so they never take this lane).
  *
  * What it costs is mostly memory latency: the per-device state of a large plant is never
@@ -17,9 +17,8 @@ import type { Birth, Device, EdgeNode } from "./model.js";
  * with its birth (which knows its node and table): the next message on it is one Map lookup
  * away from them, instead of the walk from group to edge node to device to birth. The kept
  * birth is trusted only while nothing has changed about its node since it was checked:
- * every step that is not quiet dates a change on the node it touches, or on all nodes
- * (HostModel.changes, EdgeNode.changedAt, HostModel.allChangedAt), and a topic checked
- * before that change is checked again in full.
+ * every step that is not quiet dates a change on the node it may touch, or on all nodes
+ * (changes.ts), and a topic checked before that change is checked again in full.
  */
 export class QuietLane {
   /** DATA topic → the birth that decodes it, as of `Birth.quietAt`. Keys are the entities' own topic strings. */
@@ -35,8 +34,7 @@ export class QuietLane {
     if (message.retain) return false;
     const { model } = this;
     const kept = this.births.get(message.topic);
-    if (kept !== undefined && kept.quietAt >= kept.node.changedAt && kept.quietAt >= model.allChangedAt)
-      return this.apply(kept, message);
+    if (kept !== undefined && this.trusts(kept)) return this.apply(kept, message);
     const entity = this.check(message.topic);
     if (entity === undefined) return false;
     const { birth } = entity;
@@ -44,6 +42,19 @@ export class QuietLane {
     birth.quietAt = model.changes;
     this.births.set(entity.dataTopic, birth);
     return true;
+  }
+
+  /** Is the kept birth still what a check would find? Yes while no change is dated after it was checked. */
+  private trusts(kept: Birth): boolean {
+    return kept.quietAt >= kept.node.changedAt && kept.quietAt >= this.model.allChangedAt;
+  }
+
+  /**
+   * FOR AUDITS ONLY (test/support/quiet-audit.ts): each DATA topic whose kept birth the lane
+   * trusts now, so a test can look it up afresh and compare. Nothing on the message path reads it.
+   */
+  trustedForAudit(): [topic: string, birth: Birth][] {
+    return [...this.births].filter(([, birth]) => this.trusts(birth));
   }
 
   /** The online node or device whose DATA `topic` is, if DATA on it can be quiet. */

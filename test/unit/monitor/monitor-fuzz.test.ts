@@ -21,11 +21,8 @@ const device = { mode: "sparkplug" as const, id: "spBv1.0/G/E/D", group: "G", ed
 describe("the monitor under hostile traffic", () => {
   it("100,000 fuzzed payloads on the device's own topics: no exception, bounded view, right values after", async () => {
     const session = new HostSession(
-      hostOptions({
+      hostOptions("monitor", {
         hostId: "m",
-        publishState: false,
-        trackValues: true,
-        checkSequence: false,
         rebirth: { onSeqGap: false },
       }),
       seededRandom(1),

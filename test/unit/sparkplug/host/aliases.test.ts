@@ -18,7 +18,8 @@ function edgeNode(): EdgeNodeEncoder {
 
 describe("D20/D22 alias tables from the birth (tck-id-payloads-alias-*)", () => {
   it("decodes alias-only, datatype-less DATA with the birth's names and datatypes", () => {
-    const h = new HostHarness();
+    // Values are decoded where they are shown.
+    const h = new HostHarness({ profile: "inspect" });
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
     const step = h.publish(edge.ddata("D", { Counter: 18446744073709551615n }, h.now));
@@ -121,7 +122,8 @@ describe("D20/D22 alias tables from the birth (tck-id-payloads-alias-*)", () => 
   });
 
   it("decodes name-only DATA (no aliases in use) by name", () => {
-    const h = new HostHarness();
+    // Values are decoded where they are shown.
+    const h = new HostHarness({ profile: "inspect" });
     const edge = edgeNode();
     h.publish(edge.nbirth(h.now));
     const step = h.publish(edge.ndata({ Serial: "S-2" }, h.now));
@@ -172,7 +174,7 @@ describe("D21/E26 Node Control/Rebirth", () => {
 
 describe("D24 current values (when the host tracks values)", () => {
   it("takes the last non-historical occurrence as the current value, never a historical one", () => {
-    const h = new HostHarness({ trackValues: true });
+    const h = new HostHarness({ profile: "monitor" });
     const edge = edgeNode();
     h.publish(edge.nbirth(h.now));
     h.deliver({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../../../src/sparkplug/edge-node-encoder.js";
-import { rebirthRequestPayload } from "../../../../src/sparkplug/host/host-session.js";
+import { rebirthRequestPayload } from "../../../../src/sparkplug/host/timers.js";
 import { HostHarness } from "../../../support/host-harness.js";
 
 /*
@@ -38,7 +38,8 @@ describe("cold start from certificates", () => {
   });
 
   it("takes the node online on its first live DATA, decoding it with the certificate's tables, with no rebirth", () => {
-    const h = new HostHarness();
+    // Values are decoded where they are shown.
+    const h = new HostHarness({ profile: "inspect" });
     const edge = edgeNode();
     const [nbirth, dbirth] = edge.births(h.now);
     h.deliver(certificate(nbirth!));
@@ -77,8 +78,8 @@ describe("cold start from certificates", () => {
     const h = new HostHarness();
     const edge = edgeNode(4n);
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    h.input({ kind: "offline", broker: "b" });
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now });
     const newer = edgeNode(5n); // it reconnected while we were away
     const [nbirth, dbirth] = newer.births(h.now);
     h.deliver(certificate(nbirth!));
@@ -101,7 +102,7 @@ describe("losing our broker connection", () => {
     const h = new HostHarness();
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
+    h.input({ kind: "offline", broker: "b" });
     expect(h.session.node("G", "E")).toMatchObject({ status: "online", stale: true });
     expect(h.session.node("G", "E")?.devices.get("D")).toMatchObject({ status: "online", stale: true });
     h.advance(600_000);
@@ -113,9 +114,9 @@ describe("losing our broker connection", () => {
     const h = new HostHarness();
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
+    h.input({ kind: "offline", broker: "b" });
     h.advance(10_000);
-    const step = h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    const step = h.input({ kind: "online", broker: "b", willTimestamp: h.now });
     expect(step.commands.map((c) => c.purpose)).toStrictEqual(["state-birth", "rebirth"]);
     for (const p of edge.births(h.now)) h.publish(p);
     expect(h.session.node("G", "E")).toMatchObject({ status: "online", stale: false });
@@ -126,9 +127,9 @@ describe("losing our broker connection", () => {
     const h = new HostHarness({ rebirth: { onUnknownNode: false } });
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
+    h.input({ kind: "offline", broker: "b" });
     for (let i = 0; i < 5; i++) edge.ndata({ T: i }, h.now); // published while we were away
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now });
     h.publish(edge.ndata({ T: 9 }, h.now));
     expect(h.eventsOf("seq-gap")).toHaveLength(0);
     expect(h.session.node("G", "E")?.stale).toBe(false);
@@ -138,8 +139,8 @@ describe("losing our broker connection", () => {
     const h = new HostHarness({ staleTimeoutMs: 30_000, rebirth: { jitterMs: 1000 } });
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    h.input({ kind: "offline", broker: "b" });
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now });
     // Another replica's NCMD arrives before our jittered request goes out: ours is cancelled.
     h.deliver(
       { topic: "spBv1.0/G/NCMD/E", payload: rebirthRequestPayload(h.now), qos: 0, retain: false },
@@ -154,8 +155,8 @@ describe("losing our broker connection", () => {
     const h = new HostHarness({ staleTimeoutMs: 30_000 });
     const edge = edgeNode();
     for (const p of edge.births(h.now)) h.publish(p);
-    h.input({ kind: "broker-lost", broker: "b" });
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: h.now });
+    h.input({ kind: "offline", broker: "b" });
+    h.input({ kind: "online", broker: "b", willTimestamp: h.now });
     h.advance(29_000);
     expect(h.nodeStatus("G", "E")).toBe("online");
     h.advance(2_000);

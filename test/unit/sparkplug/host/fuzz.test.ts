@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder, type EdgePublish } from "../../../../src/sparkplug/edge-node-encoder.js";
-import { HostSession } from "../../../../src/sparkplug/host/host-session.js";
+import { type HostInput, HostSession } from "../../../../src/sparkplug/host/host-session.js";
 import { hostOptions } from "../../../../src/sparkplug/host/options.js";
 import { seededRandom } from "../../../fixtures/build-quirks.js";
+import { auditQuietLane } from "../../../support/quiet-audit.js";
 
 /*
  * The reducer never throws, whatever arrives: 100,000+ inputs of random and mutated
  * topics and payloads, broker losses and timer ticks, from a seed printed on failure
- * (FUZZ_SEED=<n> reproduces a run).
+ * (FUZZ_SEED=<n> reproduces a run). After every step, the quiet lane trusts no birth that
+ * a fresh lookup of the model would not find (test/support/quiet-audit.ts).
  */
 
 const VERBS = [
@@ -30,7 +32,10 @@ describe("the host session under random input", () => {
     const seed = Number(process.env.FUZZ_SEED ?? 424242);
     const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const session = new HostSession(hostOptions({ hostId: "fuzz", rebirth: { jitterMs: 100 } }), random);
+    const session = new HostSession(
+      hostOptions("discovery", { hostId: "fuzz", rebirth: { jitterMs: 100 } }),
+      random,
+    );
     const edges = Array.from({ length: 8 }, (_, i) => {
       const edge = new EdgeNodeEncoder(`g${i % 2}`, `e${i}`, BigInt(i), [
         { name: "T", alias: 1, datatype: DataType.Int32, value: 0 },
@@ -82,19 +87,20 @@ describe("the host session under random input", () => {
     };
 
     let i = 0;
+    const step = (input: HostInput): void => {
+      session.step(input, now);
+      auditQuietLane(session, `seed ${seed}, input ${i}`);
+    };
     try {
       for (; i < 100_000; i++) {
         now += Math.floor(random() * 50);
         const r = random();
         if (r < 0.01) {
-          session.step({ kind: "tick" }, now);
+          step({ kind: "tick" });
           continue;
         }
         if (r < 0.012) {
-          session.step(
-            { kind: random() < 0.5 ? "broker-lost" : "broker-online", broker: "b", willTimestamp: now },
-            now,
-          );
+          step({ kind: random() < 0.5 ? "offline" : "online", broker: "b", willTimestamp: now });
           continue;
         }
         let topic: string;
@@ -110,10 +116,7 @@ describe("the host session under random input", () => {
           topic = randomTopic();
           payload = Buffer.from(pick(['{"online":true,"timestamp":1}', "ONLINE", "{", ""]));
         }
-        session.step(
-          { kind: "message", message: { topic, payload, qos: 0, retain: random() < 0.05, at: now } },
-          now,
-        );
+        step({ kind: "message", message: { topic, payload, qos: 0, retain: random() < 0.05, at: now } });
       }
     } catch (e) {
       throw new Error(`seed ${seed}, input ${i}: ${(e as Error).stack}`);

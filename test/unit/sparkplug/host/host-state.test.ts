@@ -18,7 +18,7 @@ describe("A our STATE birth and death (tck-id-host-topic-phid-*)", () => {
 
   it("publishes STATE online with the Will's timestamp once connected and subscribed", () => {
     const h = new HostHarness({ hostId: "me" });
-    const step = h.input({ kind: "broker-online", broker: "tcp://b:1883", willTimestamp: 1234 });
+    const step = h.input({ kind: "online", broker: "tcp://b:1883", willTimestamp: 1234 });
     expect(step.commands).toHaveLength(1);
     expect(step.commands[0]).toMatchObject({
       purpose: "state-birth",
@@ -34,7 +34,7 @@ describe("A our STATE birth and death (tck-id-host-topic-phid-*)", () => {
 
   it("republishes its birth at once when its own offline STATE is delivered after it", () => {
     const h = new HostHarness({ hostId: "me" });
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: 1234 });
+    h.input({ kind: "online", broker: "b", willTimestamp: 1234 });
     h.clear();
     h.deliver({
       topic: "spBv1.0/STATE/me",
@@ -59,7 +59,7 @@ describe("A our STATE birth and death (tck-id-host-topic-phid-*)", () => {
 
   it("publishes STATE offline with the current time on shutdown", () => {
     const h = new HostHarness({ hostId: "me" });
-    h.input({ kind: "broker-online", broker: "b", willTimestamp: 1 });
+    h.input({ kind: "online", broker: "b", willTimestamp: 1 });
     h.advance(5000);
     const step = h.input({ kind: "shutdown" });
     expect(step.commands[0]).toMatchObject({ purpose: "state-death", retain: true, qos: 1 });
@@ -71,7 +71,7 @@ describe("A our STATE birth and death (tck-id-host-topic-phid-*)", () => {
 
   it("publishes no STATE when publishState is off", () => {
     const h = new HostHarness({ hostId: "me", publishState: false });
-    expect(h.input({ kind: "broker-online", broker: "b", willTimestamp: 1 }).commands).toHaveLength(0);
+    expect(h.input({ kind: "online", broker: "b", willTimestamp: 1 }).commands).toHaveLength(0);
     expect(h.input({ kind: "shutdown" }).commands).toHaveLength(0);
   });
 });

@@ -28,8 +28,8 @@ const state = (payload: Uint8Array) =>
 describe("a host on several brokers", () => {
   it("is born on each broker with that session's own timestamp, and dies on each on shutdown", () => {
     const h = new HostHarness({ hostId: "me" });
-    const a = h.input({ kind: "broker-online", broker: A, willTimestamp: 100 });
-    const b = h.input({ kind: "broker-online", broker: B, willTimestamp: 200 });
+    const a = h.input({ kind: "online", broker: A, willTimestamp: 100 });
+    const b = h.input({ kind: "online", broker: B, willTimestamp: 200 });
     expect(a.commands.map((c) => [c.purpose, c.broker, state(c.payload)])).toStrictEqual([
       ["state-birth", A, { online: true, timestamp: 100 }],
     ]);
@@ -57,8 +57,8 @@ describe("a host on several brokers", () => {
 
   it("follows a node that moves to the other broker: its old broker's late Will does not kill it", () => {
     const h = new HostHarness();
-    h.input({ kind: "broker-online", broker: A, willTimestamp: 1 });
-    h.input({ kind: "broker-online", broker: B, willTimestamp: 1 });
+    h.input({ kind: "online", broker: A, willTimestamp: 1 });
+    h.input({ kind: "online", broker: B, willTimestamp: 1 });
     const first = line(4n);
     for (const p of first.births(h.now)) h.deliver(on(A, p));
     expect(h.session.node("G", "Line")?.broker).toBe(A);
@@ -76,8 +76,8 @@ describe("a host on several brokers", () => {
 
   it("asks a node for a rebirth on the broker it lives on, or where its DATA came from", () => {
     const h = new HostHarness();
-    h.input({ kind: "broker-online", broker: A, willTimestamp: 1 });
-    h.input({ kind: "broker-online", broker: B, willTimestamp: 1 });
+    h.input({ kind: "online", broker: A, willTimestamp: 1 });
+    h.input({ kind: "online", broker: B, willTimestamp: 1 });
     // Unknown node (its NBIRTH missed), heard on B: the request goes to B.
     const late = line(1n);
     late.births(h.now);
@@ -88,17 +88,17 @@ describe("a host on several brokers", () => {
 
   it("a broker that goes down makes only its own nodes stale, and asks only them for a rebirth when it is back", () => {
     const h = new HostHarness();
-    h.input({ kind: "broker-online", broker: A, willTimestamp: 1 });
-    h.input({ kind: "broker-online", broker: B, willTimestamp: 1 });
+    h.input({ kind: "online", broker: A, willTimestamp: 1 });
+    h.input({ kind: "online", broker: B, willTimestamp: 1 });
     const onA = new EdgeNodeEncoder("G", "OnA", 1n);
     const onB = new EdgeNodeEncoder("G", "OnB", 1n);
     h.deliver(on(A, onA.nbirth(h.now)));
     h.deliver(on(B, onB.nbirth(h.now)));
     h.clear();
-    h.input({ kind: "broker-lost", broker: A });
+    h.input({ kind: "offline", broker: A });
     expect(h.session.node("G", "OnA")?.stale).toBe(true);
     expect(h.session.node("G", "OnB")?.stale).toBe(false);
-    h.input({ kind: "broker-online", broker: A, willTimestamp: 2 });
+    h.input({ kind: "online", broker: A, willTimestamp: 2 });
     h.advance(2000);
     expect(h.rebirthCommands().map((c) => [c.topic, c.broker])).toStrictEqual([["spBv1.0/G/NCMD/OnA", A]]);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DataType } from "../../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../../../src/sparkplug/edge-node-encoder.js";
 import type { HostCommand } from "../../../../src/sparkplug/host/events.js";
-import { rebirthRequestPayload } from "../../../../src/sparkplug/host/host-session.js";
+import { rebirthRequestPayload } from "../../../../src/sparkplug/host/timers.js";
 import { HostHarness } from "../../../support/host-harness.js";
 
 /*
