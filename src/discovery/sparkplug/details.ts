@@ -55,6 +55,20 @@ function propertiesSchema(reserved: ReadonlySet<string>) {
     });
 }
 
+/** `shard: {count, index}`: this Configuration lists one shard of the plant's edge nodes (shard.ts). */
+const shardKeys = z.object({
+  count: z.number().int().min(1),
+  index: z.number().int().min(0),
+});
+const shardSchema = shardKeys.superRefine((shard, ctx) => {
+  if (shard.index >= shard.count)
+    ctx.addIssue({
+      code: "custom",
+      path: ["index"],
+      message: `expected a whole number below count (${shard.count}), got ${shard.index}`,
+    });
+});
+
 function sparkplugSchema(reserved: ReadonlySet<string>) {
   const schema = z.object({
     groupIds: filterList.optional(),
@@ -67,6 +81,7 @@ function sparkplugSchema(reserved: ReadonlySet<string>) {
     publishState: z.boolean().default(true),
     rebirth: rebirthSchema.default(rebirthSchema.parse({})),
     useCertificates: z.boolean().default(true),
+    shard: shardSchema.optional(),
   });
   return schema.default(schema.parse({}));
 }
@@ -90,6 +105,7 @@ export const sparkplugDetails: ModeDetailsParser<
     "sparkplug.groupIds": filterKeys,
     "sparkplug.edgeNodeIds": filterKeys,
     "sparkplug.deviceIds": filterKeys,
+    "sparkplug.shard": Object.keys(shardKeys.shape),
   },
   own: ({ sparkplug }) => ({ ok: true, value: { sparkplug } }),
 };

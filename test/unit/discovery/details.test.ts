@@ -86,6 +86,19 @@ sparkplug:
     expect(ok("serverUrls: [tcp://b]\ninventoryAccess: cluster").warnings).toStrictEqual([]);
   });
 
+  it("takes a shard of the plant: sparkplug.shard {count, index}, none by default", () => {
+    const sharded = ok("serverUrls: [tcp://b]\nsparkplug: {shard: {count: 8, index: 3}}");
+    if (sharded.details.mode !== "sparkplug") throw new Error(`mode ${sharded.details.mode}`);
+    expect(sharded.details.sparkplug.shard).toStrictEqual({ count: 8, index: 3 });
+    expect(sharded.warnings).toStrictEqual([]);
+    const whole = ok("serverUrls: [tcp://b]").details;
+    if (whole.mode !== "sparkplug") throw new Error(`mode ${whole.mode}`);
+    expect(whole.sparkplug.shard).toBeUndefined();
+    expect(
+      ok("serverUrls: [tcp://b]\nsparkplug: {shard: {count: 2, index: 1, of: 3}}").warnings,
+    ).toStrictEqual(["unknown key sparkplug.shard.of is ignored"]);
+  });
+
   it("warns about unknown keys, naming them", () => {
     const { warnings } = ok(
       "serverUrls: [tcp://b]\ntimeoutSeconds: 5\nsparkplug: {hostid: x, rebirth: {max: 1}}",
@@ -136,6 +149,27 @@ sparkplug:
       "serverUrls: [tcp://a]\nsparkplug: {hostId: a/b}",
       'sparkplug.hostId: expected a non-empty id without "/", "+" or "#"',
     ],
+    [
+      "serverUrls: [tcp://a]\nsparkplug: {shard: {count: 8, index: 8}}",
+      "sparkplug.shard.index: expected a whole number below count (8), got 8",
+    ],
+    [
+      "serverUrls: [tcp://a]\nsparkplug: {shard: {count: 0, index: 0}}",
+      "sparkplug.shard.count: expected a number >= 1, got 0",
+    ],
+    [
+      "serverUrls: [tcp://a]\nsparkplug: {shard: {count: 8, index: -1}}",
+      "sparkplug.shard.index: expected a number >= 0, got -1",
+    ],
+    [
+      "serverUrls: [tcp://a]\nsparkplug: {shard: {count: 2.5, index: 0}}",
+      "sparkplug.shard.count: expected a whole number, got 2.5",
+    ],
+    [
+      "serverUrls: [tcp://a]\nsparkplug: {shard: {count: 8}}",
+      "sparkplug.shard.index: required (expected a number)",
+    ],
+    ["serverUrls: [tcp://a]\nsparkplug: {shard: 3}", "sparkplug.shard: expected a map, got 3"],
     ["serverUrls: [tcp://a]\nmode: generic", "topics: required in generic mode"],
     ["serverUrls: [tcp://a]\ntopics: [a/#/b]", 'topics[0]: "#" must be a whole level and the last one'],
     ["serverUrls: [tcp://a]\ntopics: [a/+]\ndeviceId: 'a/{x'", 'deviceId: level "{x" must be a literal'],
