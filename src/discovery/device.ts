@@ -28,6 +28,7 @@ export type DeviceStatus = "online" | "offline" | "stale";
  * Why an entity that discovery has seen is not in the list (`/devices?all=true`,
  * `discover --explain`, the fleet page). The set is documented in the README:
  *   excluded-by-filter      a groupIds / edgeNodeIds / deviceIds FilterList leaves it out
+ *   in-another-shard        sparkplug.shard: its edge node is in another shard of the plant
  *   not-discovered-kind     `discover: nodes` or `devices` lists the other kind only
  *   birth-metrics-mismatch  a birthMetrics selector does not match its birth
  *   awaiting-birth          DATA seen but no birth yet (a rebirth is requested), or a node
@@ -40,6 +41,7 @@ export type DeviceStatus = "online" | "offline" | "stale";
  */
 export type UnlistedCode =
   | "excluded-by-filter"
+  | "in-another-shard"
   | "not-discovered-kind"
   | "birth-metrics-mismatch"
   | "awaiting-birth"

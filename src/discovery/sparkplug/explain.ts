@@ -5,6 +5,7 @@ import { sortDevices, type UnlistedEntity } from "../device.js";
 import { type FilterList, shouldInclude } from "../filter-list.js";
 import { selectorMismatch } from "./birth-selectors.js";
 import type { SparkplugDetails } from "./details.js";
+import { shardOf } from "./shard.js";
 
 /*
  * Why a Sparkplug entity the host has seen is not listed (`/devices?all=true`, `discover
@@ -33,6 +34,17 @@ function excludedBy(key: string, filter: FilterList | undefined, item: string): 
   };
 }
 
+/** Why a Configuration of one shard leaves this edge node (and its devices) out, if it does. */
+function otherShard(shard: SparkplugDetails["shard"], group: string, edge: string): Reason | undefined {
+  if (shard === undefined) return undefined;
+  const at = shardOf(group, edge, shard.count);
+  if (at === shard.index) return undefined;
+  return {
+    code: "in-another-shard",
+    message: `edge node ${group}/${edge} is in shard ${at} of ${shard.count}; this Configuration lists shard ${shard.index}`,
+  };
+}
+
 /** An unlisted entity's status, from the model. */
 function entityStatus(status: EntityStatus, stale: boolean, awaitingBirth = false): UnlistedEntity["status"] {
   if (status === "unknown" || awaitingBirth) return "awaiting-birth";
@@ -55,7 +67,7 @@ function kindOut(discover: SparkplugDetails["discover"], kind: "devices" | "node
 
 /**
  * Every edge node and device of the model that is not listed now, with the first reason
- * that keeps it out, in the order the listing decides: filters, the kind discovered, a
+ * that keeps it out, in the order the listing decides: filters, the shard, the kind discovered, a
  * missing birth, birthMetrics selectors, then death past the grace period.
  */
 export function unlistedEntities(
@@ -71,7 +83,8 @@ export function unlistedEntities(
     const nodeTable = node.birth?.metrics;
     const excluded =
       excludedBy("groupIds", sparkplug.groupIds, node.group) ??
-      excludedBy("edgeNodeIds", sparkplug.edgeNodeIds, node.edge);
+      excludedBy("edgeNodeIds", sparkplug.edgeNodeIds, node.edge) ??
+      otherShard(sparkplug.shard, node.group, node.edge);
     if (!isListed(nodeId)) {
       const reason =
         excluded ?? nodesOut ?? whyNotListed(options, node.status, false, nodeTable, undefined, "NBIRTH");

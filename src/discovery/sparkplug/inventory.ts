@@ -16,10 +16,13 @@ import { shouldInclude } from "../filter-list.js";
 import { propertyValue, selected } from "./birth-selectors.js";
 import type { SparkplugDetails } from "./details.js";
 import { unlistedEntities } from "./explain.js";
+import { inShard } from "./shard.js";
 
 /*
  * From the host model to Akri devices (design.md §5): which edge nodes and devices are
- * listed (`discover`, FilterLists, birthMetrics selectors), with which id and properties.
+ * listed (`discover`, FilterLists, the shard, birthMetrics selectors), with which id and
+ * properties. This is the Configuration's view of the plant: the host session tracks every
+ * node whatever the view keeps.
  * Kept incrementally: a lifecycle event refreshes only the entries of its edge node, so a
  * 100,000-device plant costs per change, not per message.
  *
@@ -210,7 +213,11 @@ export class SparkplugInventory {
   /** The entries this node contributes: a device to list, or "offline" (listed only during grace). */
   private collect(node: EdgeNode, wanted: Map<string, DiscoveredDevice | "offline">): void {
     const { sparkplug } = this.options;
-    if (!shouldInclude(sparkplug.groupIds, node.group) || !shouldInclude(sparkplug.edgeNodeIds, node.edge))
+    if (
+      !shouldInclude(sparkplug.groupIds, node.group) ||
+      !shouldInclude(sparkplug.edgeNodeIds, node.edge) ||
+      !inShard(sparkplug.shard, node.group, node.edge)
+    )
       return;
     const nodeTable = node.birth?.metrics;
     if (sparkplug.discover !== "devices" && selected(sparkplug.birthMetrics, nodeTable, undefined)) {
