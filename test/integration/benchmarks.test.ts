@@ -36,7 +36,7 @@ function run(
 }
 
 describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
-  it("runs all six benchmarks to the end and records a figure and a baseline for each", async () => {
+  it("runs all seven benchmarks to the end and records a figure and a baseline for each", async () => {
     const tsc = await run(
       process.execPath,
       [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.bench.json"],
@@ -55,7 +55,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(suite.output).not.toMatch(/failed/);
     const figures = JSON.parse(await readFile(results, "utf8"));
     expect(Object.keys(figures).sort()).toStrictEqual(
-      ["decode", "ingest", "latency", "replay", "responseSize", "scale"].sort(),
+      ["decode", "ingest", "latency", "replay", "responseSize", "scale", "shards"].sort(),
     );
     expect(figures.decode.nbirth.ratio).toBeGreaterThan(0);
     expect(figures.ingest.ratioToBare).toBeGreaterThan(0);
@@ -66,10 +66,13 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(figures.latency.p99Ms).toBeGreaterThan(0);
     expect(figures.responseSize.largestList).toBeGreaterThan(0);
     expect(figures.replay.ratio).toBeGreaterThan(0);
+    expect(figures.shards.ratio).toBeGreaterThan(0);
+    expect(figures.shards.listsOverLimit).toBe(0);
     for (const heading of [
       "decode NBIRTH",
       "ingest via Mosquitto",
       "scale",
+      "shards:",
       "latency",
       "response size",
       "replay",
