@@ -170,6 +170,7 @@ describe("deployment examples", () => {
     "deploy/examples/sparkplug-nodes.yaml",
     "deploy/examples/generic.yaml",
     "deploy/examples/sparkplug-two-brokers.yaml",
+    "deploy/examples/sparkplug-sharded.yaml",
   ];
 
   it.each(files)("%s has valid discoveryDetails and no secrets in them", async (file) => {

@@ -159,6 +159,7 @@ const EXAMPLES = [
   "deploy/examples/sparkplug-nodes.yaml",
   "deploy/examples/generic.yaml",
   "deploy/examples/sparkplug-two-brokers.yaml",
+  "deploy/examples/sparkplug-sharded.yaml",
 ];
 
 describe(`deploy/helm/values-mqtt.yaml against Akri's chart ${AKRI_CHART_VERSION}`, () => {
