@@ -31,9 +31,7 @@ describe("deploy/examples/sparkplug-sharded.yaml", () => {
     expect(shards).toStrictEqual(Array.from({ length: 8 }, (_, index) => ({ count: 8, index })));
     expect(new Set(configurations.map((c) => c.metadata.name)).size).toBe(8);
     const generic = (c: { metadata: { name: string } }, i: number) =>
-      JSON.stringify(c)
-        .replaceAll(c.metadata.name, "NAME")
-        .replace(`index: ${i}}`, "index: I}");
+      JSON.stringify(c).replaceAll(c.metadata.name, "NAME").replace(`index: ${i}}`, "index: I}");
     expect(new Set(configurations.map(generic)).size).toBe(1);
   });
 });
