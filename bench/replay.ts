@@ -7,8 +7,6 @@
  *   - read + decode: our fixture reader and our decoder with the birth tables.
  * Run: npm run bench:replay   (BENCH_REPLAY_MESSAGES sets the size)
  */
-import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
 import SparkplugProto from "sparkplug-payload/lib/sparkplugPayloadProto.js";
 import { parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { decodePayload } from "../src/sparkplug/decode.js";
@@ -16,31 +14,16 @@ import { MetricTable } from "../src/sparkplug/metric-table.js";
 import { parseTopic } from "../src/sparkplug/topic.js";
 import { readFixture } from "../src/streams/fixture-file.js";
 import { replayFixture } from "../src/streams/replay.js";
+import { bareRead } from "./lib/bare-read.js";
 import { formatRate, formatRatio, median, printTable, saveResults, sized } from "./lib/measure.js";
 import { replayBenchFixture } from "./lib/replay-fixture.js";
 
 const MESSAGES = sized("BENCH_REPLAY_MESSAGES", 1_000_000, 5_000);
 
-/** The bare baseline: gunzip, lines, JSON.parse, base64, sparkplug-payload's protobufjs decoder. */
-async function bare(path: string): Promise<number> {
+/** The bare baseline: gunzip, lines, JSON, base64, sparkplug-payload's protobufjs decoder. */
+function bare(path: string): Promise<number> {
   const Payload = SparkplugProto.org.eclipse.tahu.protobuf.Payload;
-  const text = createReadStream(path).pipe(createGunzip());
-  text.setEncoding("utf8");
-  let rest = "";
-  let count = 0;
-  const line = (json: string) => {
-    if (json === "") return;
-    const record = JSON.parse(json) as { payload_b64: string };
-    Payload.decode(Buffer.from(record.payload_b64, "base64"));
-    count++;
-  };
-  for await (const chunk of text as AsyncIterable<string>) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    for (const json of lines) line(json);
-  }
-  line(rest);
-  return count;
+  return bareRead(path, (payload) => Payload.decode(payload));
 }
 
 /** The baseline: read and decode every message, tables from the births, no pipeline. */
