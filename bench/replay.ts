@@ -7,70 +7,23 @@
  *   - read + decode: our fixture reader and our decoder with the birth tables.
  * Run: npm run bench:replay   (BENCH_REPLAY_MESSAGES sets the size)
  */
-import { createReadStream, existsSync } from "node:fs";
-import { rename } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createGunzip } from "node:zlib";
 import SparkplugProto from "sparkplug-payload/lib/sparkplugPayloadProto.js";
 import { parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
 import { decodePayload } from "../src/sparkplug/decode.js";
 import { MetricTable } from "../src/sparkplug/metric-table.js";
 import { parseTopic } from "../src/sparkplug/topic.js";
-import { FixtureWriter, readFixture } from "../src/streams/fixture-file.js";
+import { readFixture } from "../src/streams/fixture-file.js";
 import { replayFixture } from "../src/streams/replay.js";
-import { FleetTraffic } from "./lib/fleet-traffic.js";
+import { bareRead } from "./lib/bare-read.js";
 import { formatRate, formatRatio, median, printTable, saveResults, sized } from "./lib/measure.js";
+import { replayBenchFixture } from "./lib/replay-fixture.js";
 
 const MESSAGES = sized("BENCH_REPLAY_MESSAGES", 1_000_000, 5_000);
 
-/** Builds (once, cached in the temp directory) the fixture: births of 1,000 × 10 devices, then DATA. */
-async function fixture(): Promise<string> {
-  const path = join(tmpdir(), `akri-mqtt-bench-replay-${MESSAGES}-v2.jsonl.gz`);
-  if (existsSync(path)) return path;
-  const fleet = new FleetTraffic({ nodes: 1000, devices: 10, metrics: 20, dataMetrics: 10 });
-  // The writer gzips by the name's ending: the partial file keeps ".gz" at the end.
-  const partial = `${path}.partial.gz`;
-  const writer = FixtureWriter.create(partial);
-  let at = Date.UTC(2026, 0, 5, 10);
-  let written = 0;
-  for (let n = 0; n < fleet.shape.nodes && written < MESSAGES; n++) {
-    for (const p of fleet.births(n, at)) {
-      await writer.write({ topic: p.topic, payload: p.payload, qos: 0, retain: false, at });
-      written++;
-    }
-    at += 1;
-  }
-  for (let k = 0; written < MESSAGES; k++, written++) {
-    const { topic, payload } = fleet.data(k);
-    if (k % 20 === 0) at += 1; // 20,000 messages a second of recorded time
-    await writer.write({ topic, payload, qos: 0, retain: false, at });
-  }
-  await writer.close();
-  await rename(partial, path);
-  return path;
-}
-
-/** The bare baseline: gunzip, lines, JSON.parse, base64, sparkplug-payload's protobufjs decoder. */
-async function bare(path: string): Promise<number> {
+/** The bare baseline: gunzip, lines, JSON, base64, sparkplug-payload's protobufjs decoder. */
+function bare(path: string): Promise<number> {
   const Payload = SparkplugProto.org.eclipse.tahu.protobuf.Payload;
-  const text = createReadStream(path).pipe(createGunzip());
-  text.setEncoding("utf8");
-  let rest = "";
-  let count = 0;
-  const line = (json: string) => {
-    if (json === "") return;
-    const record = JSON.parse(json) as { payload_b64: string };
-    Payload.decode(Buffer.from(record.payload_b64, "base64"));
-    count++;
-  };
-  for await (const chunk of text as AsyncIterable<string>) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    for (const json of lines) line(json);
-  }
-  line(rest);
-  return count;
+  return bareRead(path, (payload) => Payload.decode(payload));
 }
 
 /** The baseline: read and decode every message, tables from the births, no pipeline. */
@@ -109,7 +62,7 @@ async function timed(run: () => Promise<number>): Promise<number> {
 
 export async function main(): Promise<void> {
   const started = performance.now();
-  const path = await fixture();
+  const path = await replayBenchFixture(MESSAGES);
   process.stdout.write(
     `replay: ${MESSAGES.toLocaleString()} messages (${path}, built in ${((performance.now() - started) / 1000).toFixed(1)} s)\n\n`,
   );

@@ -9,7 +9,7 @@ import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { printTable, readResults, resultsFile } from "./lib/measure.js";
 
-const BENCHMARKS = ["decode", "ingest", "scale", "shards", "latency", "response-size", "replay"];
+const BENCHMARKS = ["decode", "ingest", "scale", "shards", "latency", "response-size", "replay", "startup"];
 
 async function main(): Promise<void> {
   await rm(resultsFile, { force: true });

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
-import { demoCommand } from "./cli/demo-command.js";
-import { discoverCommand } from "./cli/discover-command.js";
-import { inspectCommand } from "./cli/inspect-command.js";
-import { monitorCommand } from "./cli/monitor-command.js";
-import { recordCommand } from "./cli/record-command.js";
-import { replayCommand } from "./cli/replay-command.js";
-import { serveCommand } from "./cli/serve-command.js";
 import { RuntimeError, UsageError } from "./cli/usage-error.js";
+
+/*
+ * Each command's module is imported when that command runs, not before: `--help` loads
+ * commander only, and `serve` none of what `demo` or `inspect` needs (the MQTT client, the
+ * embedded broker...). Loading modules was most of every command's start-up.
+ */
 
 const program = new Command();
 
@@ -37,7 +36,7 @@ program
     "comma-separated host names the inventory may be addressed to, besides IPs, localhost and cluster names",
     "",
   )
-  .action(serveCommand);
+  .action(async (options) => (await import("./cli/serve-command.js")).serveCommand(options));
 
 program
   .command("discover")
@@ -51,7 +50,7 @@ program
     "with each list, what was seen but not listed and why (filters, selectors, births, deaths)",
   )
   .option("--configuration <name>", "the Akri Configuration name (for instance names)", "akri-mqtt")
-  .action(discoverCommand);
+  .action(async (options) => (await import("./cli/discover-command.js")).discoverCommand(options));
 
 program
   .command("inspect")
@@ -60,7 +59,9 @@ program
   .option("--broker <url>", "inspect live traffic from this broker instead of a fixture")
   .option("--topic <filter...>", "topic filters to subscribe to with --broker")
   .option("--reorder-timeout <ms>", "how long a seq gap may wait for the missing messages")
-  .action(inspectCommand);
+  .action(async (fixture, options) =>
+    (await import("./cli/inspect-command.js")).inspectCommand(fixture, options),
+  );
 
 program
   .command("record")
@@ -69,7 +70,7 @@ program
   .option("--topic <filter...>", "topic filters (default: spBv1.0/#, STATE/+, $sparkplug/certificates/#)")
   .requiredOption("--out <file>", "the fixture to write (.gz: compressed)")
   .option("--duration <seconds>", "stop after this long (default: Ctrl-C)")
-  .action(recordCommand);
+  .action(async (options) => (await import("./cli/record-command.js")).recordCommand(options));
 
 program
   .command("replay")
@@ -79,7 +80,9 @@ program
   .option("--speed <factor>", "play faster (2) or slower (0.5) than recorded")
   .option("--as-fast-as-possible", "ignore the recorded timing")
   .option("--loop", "start again at the end")
-  .action(replayCommand);
+  .action(async (fixture, options) =>
+    (await import("./cli/replay-command.js")).replayCommand(fixture, options),
+  );
 
 program
   .command("monitor")
@@ -89,7 +92,7 @@ program
   .option("--http-port <port>", "port of the device's page and API (default MONITOR_HTTP_PORT or 8080)")
   .option("--http-host <address>", "address to bind (default MONITOR_HTTP_HOST or 0.0.0.0)")
   .option("--allow-commands", "enable POST /command (default MONITOR_ALLOW_COMMANDS)")
-  .action(monitorCommand);
+  .action(async (options) => (await import("./cli/monitor-command.js")).monitorCommand(options));
 
 program
   .command("demo")
@@ -105,7 +108,7 @@ program
     "--http-port <port>",
     "port of the fleet page on 127.0.0.1 (default 8080, or a free one when taken)",
   )
-  .action(demoCommand);
+  .action(async (options) => (await import("./cli/demo-command.js")).demoCommand(options));
 
 async function main(): Promise<void> {
   try {

@@ -1,4 +1,6 @@
+import { pathToFileURL } from "node:url";
 import { type PageFile, readPageFiles } from "../http/page-files.js";
+import { packageFile } from "../paths.js";
 
 /*
  * The fleet page at / on the handler's HTTP port: every Discover stream (Configuration) as
@@ -10,8 +12,8 @@ import { type PageFile, readPageFiles } from "../http/page-files.js";
 export const FLEET_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** The page's files by URL path. */
-const FLEET_FILES = readPageFiles(new URL("./fleet-page/", import.meta.url), {
+/** The page's files by URL path (found by walking up: beside this module, or under dist/ when bundled). */
+const FLEET_FILES = readPageFiles(pathToFileURL(packageFile("akri/fleet-page/", import.meta.url)), {
   "/": "index.html",
   "/fleet.js": "fleet.js",
   "/fleet.css": "fleet.css",

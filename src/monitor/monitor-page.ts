@@ -1,4 +1,6 @@
+import { pathToFileURL } from "node:url";
 import { readPageFiles } from "../http/page-files.js";
+import { packageFile } from "../paths.js";
 
 /*
  * The monitor's page: three static files in monitor-page/ (no CDN) that take the device's
@@ -7,10 +9,13 @@ import { readPageFiles } from "../http/page-files.js";
  * port-forward`, a Service or a path-prefixing proxy.
  */
 
-/** The page's files by URL path. */
-export const MONITOR_FILES = readPageFiles(new URL("./monitor-page/", import.meta.url), {
-  "/": "index.html",
-  "/index.html": "index.html",
-  "/monitor.js": "monitor.js",
-  "/monitor.css": "monitor.css",
-});
+/** The page's files by URL path (found by walking up: beside this module, or under dist/ when bundled). */
+export const MONITOR_FILES = readPageFiles(
+  pathToFileURL(packageFile("monitor/monitor-page/", import.meta.url)),
+  {
+    "/": "index.html",
+    "/index.html": "index.html",
+    "/monitor.js": "monitor.js",
+    "/monitor.css": "monitor.css",
+  },
+);
