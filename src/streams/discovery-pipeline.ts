@@ -29,9 +29,13 @@ export interface DiscoverySource {
   publish?: (command: DiscoveryCommand) => void;
   /** How long each list took its consumer to deliver, ms (live only). */
   delivered$?: Observable<number>;
+  /** A shared reading stepped something for this discovery's view (see streams/shared-readings.ts). */
+  wake$?: Observable<void>;
 }
 
 const TICK: EngineInput = { kind: "tick" };
+/** A tick that is not the timer's (the timer stays armed): the view hands over what its reading gave it. */
+const WAKE: EngineInput = { kind: "tick" };
 
 function statusInput(status: ConnectionStatus): EngineInput | undefined {
   if (status.kind === "online")
@@ -55,6 +59,7 @@ export function runDiscovery(
       ),
       source.messages$.pipe(map((message): EngineInput => ({ kind: "message", message }))),
       source.delivered$?.pipe(map((ms): EngineInput => ({ kind: "delivered", ms }))) ?? EMPTY,
+      source.wake$?.pipe(map(() => WAKE)) ?? EMPTY,
     );
     const outputs$ = runReducer(engine, inputs$, TICK, scheduler);
     const { publish } = source;

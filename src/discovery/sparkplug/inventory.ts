@@ -130,6 +130,11 @@ export class SparkplugInventory {
     if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
   }
 
+  /** Refreshes every node of the model (an inventory made over a model that already has some). */
+  refreshAll(now: number): void {
+    for (const [key, node] of this.options.nodes) this.refreshNode(node, key, now);
+  }
+
   private noteFacts(event: HostEvent, now: number): void {
     if (event.kind !== "seq-gap" && event.kind !== "rebirth-requested") return;
     const key = nodeKey(event.group, event.edge);

@@ -1,0 +1,99 @@
+import type { Will } from "../../mqtt/connection.js";
+import type { HostEvent } from "../../sparkplug/host/events.js";
+import type { EdgeNode } from "../../sparkplug/host/model.js";
+import { brokerProperties } from "../broker-properties.js";
+import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
+import type { DiscoveryInput, StepSink } from "../discoverer.js";
+import type { ReportEntry } from "../report.js";
+import type { SharedView } from "../shared-reading.js";
+import type { SparkplugDiscoveryDetails } from "./details.js";
+import { SparkplugInventory } from "./inventory.js";
+import { subscriptionsFor } from "./subscriptions.js";
+
+/*
+ * One Configuration's view of a Sparkplug host session (sparkplug-host.ts): its own
+ * subscriptions, filters, selectors, property mappings and `discover` kind, in its own
+ * inventory over the host's shared model, and its own report. It reads no message: the host
+ * hands it each step's events, and its engine drains what they caused.
+ */
+
+/** What a view needs of its host. */
+export interface ViewHost {
+  readonly nodes: ReadonlyMap<string, EdgeNode>;
+  readonly will: Will | undefined;
+  /** The STATE host id it publishes, if it does (its own STATE topic is subscribed). */
+  readonly stateHostId: string | undefined;
+}
+
+export class SparkplugView implements SharedView {
+  readonly subscriptions: readonly string[];
+  readonly will: Will | undefined;
+  private readonly inventory: SparkplugInventory;
+  /** Report entries since the last step of this view's engine. */
+  private report: ReportEntry[] = [];
+
+  constructor(details: SparkplugDiscoveryDetails, host: ViewHost) {
+    this.inventory = new SparkplugInventory({
+      brokers: details.brokers.map((b) => b.uri),
+      brokerProperties: brokerProperties(details.brokers),
+      sparkplug: details.sparkplug,
+      offlineGraceSeconds: details.offlineGraceSeconds,
+      nodes: host.nodes,
+    });
+    this.subscriptions = subscriptionsFor(details.sparkplug, host.stateHostId);
+    this.will = host.will;
+  }
+
+  /** A host step's events, and their report entries (made once for every view). */
+  absorb(events: readonly HostEvent[], entries: readonly ReportEntry[], now: number): void {
+    for (const entry of entries) this.report.push(entry);
+    this.inventory.apply(events, now);
+  }
+
+  /** Lists what the host already knows (a view that joins a running host). */
+  catchUp(now: number): void {
+    this.inventory.refreshAll(now);
+  }
+
+  note(entry: ReportEntry): void {
+    this.report.push(entry);
+  }
+
+  /** Whatever the input, hands over what the host's steps caused since the last one, and expires grace. */
+  step(_input: DiscoveryInput, now: number, out: StepSink): void {
+    if (this.report.length > 0) {
+      for (const entry of this.report) out.report.push(entry);
+      this.report = [];
+    }
+    this.inventory.expire(now);
+    for (const device of this.inventory.drainListed()) out.listed.push(device);
+  }
+
+  nextDeadline(): number | undefined {
+    return this.inventory.nextDeadline();
+  }
+
+  get version(): number {
+    return this.inventory.version;
+  }
+
+  list(): DiscoveredDevice[] {
+    return this.inventory.list();
+  }
+
+  statusOf(id: string): DeviceStatus | undefined {
+    return this.inventory.statusOf(id);
+  }
+
+  brokerOf(id: string): string | undefined {
+    return this.inventory.brokerOf(id);
+  }
+
+  factsOf(id: string): Record<string, string | number> | undefined {
+    return this.inventory.factsOf(id);
+  }
+
+  unlisted(): UnlistedEntity[] {
+    return this.inventory.unlisted();
+  }
+}
