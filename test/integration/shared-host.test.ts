@@ -67,6 +67,8 @@ describe.skipIf(!mosquittoAvailable())("one Sparkplug host for every Configurati
       registered,
       detailsFor(broker.url, "pumps", "  deviceIds: {action: Include, items: [Pump]}\n"),
     );
+    // The second joins a host already online (the first list is sent once connected).
+    await eventually(() => pumps.lists.length >= 1, "the pumps Configuration's first list");
     motors = agent.discover(
       registered,
       detailsFor(broker.url, "motors", "  birthMetrics: [{name: Speed}]\n"),

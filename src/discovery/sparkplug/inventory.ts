@@ -43,6 +43,8 @@ export interface InventoryOptions {
   offlineGraceSeconds: number;
   /** The host model's edge nodes, by node key: where each listed entity's status is read. */
   nodes: ReadonlyMap<string, EdgeNode>;
+  /** A node born before this (host time) is not listed: its birth lacks values this inventory reads. */
+  birthsFrom?: number;
 }
 
 interface Entry {
@@ -217,6 +219,8 @@ export class SparkplugInventory {
     const { sparkplug } = this.options;
     if (!shouldInclude(sparkplug.groupIds, node.group) || !shouldInclude(sparkplug.edgeNodeIds, node.edge))
       return;
+    const { birthsFrom } = this.options;
+    if (birthsFrom !== undefined && node.birth !== undefined && node.birth.receivedAt < birthsFrom) return;
     const nodeTable = node.birth?.metrics;
     if (sparkplug.discover !== "devices" && selected(sparkplug.birthMetrics, nodeTable, undefined)) {
       const id = entityId(node.group, node.edge);

@@ -34,10 +34,11 @@ function stateDeathWill(hostId: string): Will {
   return { topic, qos, retain, payload: (connectedAt) => stateWill(hostId, connectedAt).payload };
 }
 
-/** The birth metric values a Configuration reads: what its selectors and property mappings name. */
+/** The birth metric values a Configuration reads: what its property mappings and `equals` selectors name. */
 function birthValuesOf(details: SparkplugDiscoveryDetails): string[] {
   const sp = details.sparkplug;
-  return [...sp.birthMetrics.map((s) => s.name), ...Object.values(sp.properties)];
+  const compared = sp.birthMetrics.filter((s) => s.equals !== undefined).map((s) => s.name);
+  return [...compared, ...Object.values(sp.properties)];
 }
 
 /** What every Configuration of one host must agree on, by the key a user writes. */
@@ -84,17 +85,20 @@ export class SparkplugHost implements SharedReader<SparkplugDiscoveryDetails> {
 
   /**
    * A view for a Configuration, with what the host knows already. Births kept before it
-   * joined lack the values only it reads: their nodes are asked for a rebirth (within the
-   * rebirth policy's limits), as a host of its own would have asked on hearing them.
+   * joined lack the values only it reads: it lists no node born before it joined (a value
+   * read as absent would make a wrong id), and those nodes are asked for a rebirth within the
+   * rebirth policy's limits, as a host of its own would have asked on hearing them (a node
+   * asked within minIntervalPerNodeMs is not asked again: it is listed at its next birth).
    */
   join(details: SparkplugDiscoveryDetails, now: number, commands: DiscoveryCommand[]): SparkplugView {
     const missing = birthValuesOf(details).filter((name) => !this.kept.has(name));
     for (const name of missing) this.kept.add(name);
-    if (missing.length > 0)
-      for (const node of [...this.session.nodes.values()])
-        if (node.birth !== undefined)
-          this.step({ kind: "request-rebirth", group: node.group, edge: node.edge }, now, commands);
-    const view = new SparkplugView(details, this);
+    const born = [...this.session.nodes.values()].filter((node) => node.birth !== undefined);
+    const late = missing.length > 0 && born.length > 0;
+    if (late)
+      for (const node of born)
+        this.step({ kind: "request-rebirth", group: node.group, edge: node.edge }, now, commands);
+    const view = new SparkplugView(details, this, late ? now : undefined);
     view.catchUp(now);
     this.views.add(view);
     return view;

@@ -32,8 +32,10 @@ export class SparkplugView implements SharedView {
   /** Report entries since the last step of this view's engine. */
   private report: ReportEntry[] = [];
 
-  constructor(details: SparkplugDiscoveryDetails, host: ViewHost) {
+  /** `birthsFrom`: births received before it lack values this view reads (see SparkplugHost.join). */
+  constructor(details: SparkplugDiscoveryDetails, host: ViewHost, birthsFrom?: number) {
     this.inventory = new SparkplugInventory({
+      ...(birthsFrom === undefined ? {} : { birthsFrom }),
       brokers: details.brokers.map((b) => b.uri),
       brokerProperties: brokerProperties(details.brokers),
       sparkplug: details.sparkplug,
