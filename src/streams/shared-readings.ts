@@ -4,9 +4,10 @@ import type { DiscoveryCommand, DiscoveryInput } from "../discovery/discoverer.j
 import type { ModeOptions } from "../discovery/mode.js";
 import { type DiscoveryDetails, sharingFor } from "../discovery/modes/modes.js";
 import { SharedReading, type SharedView } from "../discovery/shared-reading.js";
-import type { BrokerConnection, ConnectionStatus, Will } from "../mqtt/connection.js";
+import type { BrokerConnection, Will } from "../mqtt/connection.js";
 import type { ConnectionPool, PooledConnection } from "../mqtt/connection-pool.js";
 import type { BrokerCredentials } from "../mqtt/credentials.js";
+import { statusInput } from "./discovery-pipeline.js";
 import { runReducer } from "./timed-reducer.js";
 
 /*
@@ -49,13 +50,6 @@ interface LiveReading {
 }
 
 const TICK: DiscoveryInput = { kind: "tick" };
-
-function statusInput(status: ConnectionStatus): DiscoveryInput | undefined {
-  if (status.kind === "online")
-    return { kind: "online", broker: status.broker, willTimestamp: status.willTimestamp };
-  if (status.kind === "offline") return { kind: "offline", broker: status.broker };
-  return undefined;
-}
 
 /** A command's connections: its broker's, or every one for a command for no broker in particular. */
 export function commandTargets(
