@@ -1,6 +1,8 @@
 import type { Will } from "../../mqtt/connection.js";
+import { topicMatcher } from "../../mqtt/topic-filter.js";
 import type { HostEvent } from "../../sparkplug/host/events.js";
 import type { EdgeNode } from "../../sparkplug/host/model.js";
+import { edgeTopic } from "../../sparkplug/topic.js";
 import { brokerProperties } from "../broker-properties.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { DiscoveryInput, StepSink } from "../discoverer.js";
@@ -29,6 +31,8 @@ export class SparkplugView implements SharedView {
   readonly subscriptions: readonly string[];
   readonly will: Will | undefined;
   private readonly inventory: SparkplugInventory;
+  /** Whether this view's subscriptions bring a topic (undefined: they bring all of Sparkplug). */
+  private readonly hears: ((topic: string) => boolean) | undefined;
   /** Report entries since the last step of this view's engine. */
   private report: ReportEntry[] = [];
 
@@ -44,12 +48,33 @@ export class SparkplugView implements SharedView {
     });
     this.subscriptions = subscriptionsFor(details.sparkplug, host.stateHostId);
     this.will = host.will;
+    // A view of the whole namespace hears all; one of some groups, only their topics.
+    if (!this.subscriptions.includes("spBv1.0/#")) {
+      const matchers = this.subscriptions.map(topicMatcher);
+      this.hears = (topic) => matchers.some((matches) => matches(topic));
+    }
   }
 
   /** A host step's events, and their report entries (made once for every view). */
   absorb(events: readonly HostEvent[], entries: readonly ReportEntry[], now: number): void {
-    for (const entry of entries) this.report.push(entry);
-    this.inventory.apply(events, now);
+    if (this.hears === undefined) {
+      for (const entry of entries) this.report.push(entry);
+      this.inventory.apply(events, now);
+      return;
+    }
+    // Only what this Configuration subscribes to: another's groups are none of its business.
+    const heard = events.filter((event, i) => {
+      const hears = this.hearsEvent(event);
+      if (hears) this.report.push(entries[i]!);
+      return hears;
+    });
+    if (heard.length > 0) this.inventory.apply(heard, now);
+  }
+
+  private hearsEvent(event: HostEvent): boolean {
+    if ("group" in event && "edge" in event) return this.hears!(edgeTopic("NBIRTH", event.group, event.edge));
+    if ("topic" in event) return this.hears!(event.topic);
+    return true;
   }
 
   /** Lists what the host already knows (a view that joins a running host). */
@@ -96,6 +121,12 @@ export class SparkplugView implements SharedView {
   }
 
   unlisted(): UnlistedEntity[] {
-    return this.inventory.unlisted();
+    const all = this.inventory.unlisted();
+    const hears = this.hears;
+    if (hears === undefined) return all;
+    return all.filter((entity) => {
+      const [, group, edge] = entity.id.split("/");
+      return group !== undefined && edge !== undefined && hears(edgeTopic("NBIRTH", group, edge));
+    });
   }
 }
