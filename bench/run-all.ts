@@ -9,7 +9,19 @@ import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { printTable, readResults, resultsFile } from "./lib/measure.js";
 
-const BENCHMARKS = ["decode", "ingest", "scale", "shards", "latency", "response-size", "replay", "startup"];
+const BENCHMARKS = [
+  "decode",
+  "ingest",
+  "scale",
+  "configurations",
+  "shards",
+  "latency",
+  "response-size",
+  "replay",
+  "startup",
+];
+/** Those that weigh the heap after a full GC. */
+const EXPOSE_GC = new Set(["scale", "configurations"]);
 
 async function main(): Promise<void> {
   await rm(resultsFile, { force: true });
@@ -18,7 +30,7 @@ async function main(): Promise<void> {
   for (const name of BENCHMARKS) {
     process.stdout.write(`\n=== ${name} ===\n`);
     const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
-    const args = name === "scale" ? ["--expose-gc", script] : [script];
+    const args = EXPOSE_GC.has(name) ? ["--expose-gc", script] : [script];
     const run = spawnSync(process.execPath, args, { stdio: "inherit" });
     if (run.status !== 0) {
       process.stdout.write(`(${name} failed with exit code ${run.status})\n`);

@@ -13,6 +13,7 @@ import { encodeList, MAX_RESPONSE_BYTES } from "../src/akri/discover-service.js"
 import { InstanceHashes } from "../src/discovery/device.js";
 import { FleetTraffic } from "./lib/fleet-traffic.js";
 import { cpuPerMessage, InProcessEngine } from "./lib/in-process-engine.js";
+import { InProcessSharedHost } from "./lib/in-process-shared.js";
 import { formatRatio, median, printTable, saveResults, sized } from "./lib/measure.js";
 
 const NODES = sized("BENCH_SHARDS_NODES", 10_000, 100);
@@ -26,15 +27,21 @@ const details = (shard?: number) =>
     ? "serverUrls: [tcp://plant:1883]\nsparkplug: {publishState: false}"
     : `serverUrls: [tcp://plant:1883]\nsparkplug: {publishState: false, shard: {count: ${SHARDS}, index: ${shard}}}`;
 
+/** What reads the plant in this process: one engine, or one host shared by several. */
+interface Reader {
+  now: number;
+  message(topic: string, payload: Uint8Array): unknown;
+}
+
 /**
- * Engines that all see one plant's messages, each in its own seq order: the plant's own
- * traffic (its seqs advance once per message, whatever number of engines read it).
+ * Readers that all see one plant's messages: the plant's own traffic (its seqs advance once
+ * per message, whatever number of readers take it).
  */
 class Plant {
   readonly fleet = new FleetTraffic(shape);
   private sent = 0;
 
-  constructor(readonly engines: InProcessEngine[]) {
+  constructor(readonly engines: Reader[]) {
     for (let n = 0; n < NODES; n++)
       for (const m of this.fleet.births(n, 0)) for (const h of engines) h.message(m.topic, m.payload);
   }
@@ -70,8 +77,10 @@ function collisions(ids: readonly { id: string; properties: Record<string, strin
 }
 
 export async function main(): Promise<void> {
-  const whole = new Plant([new InProcessEngine(details())]);
-  const shards = new Plant(Array.from({ length: SHARDS }, (_, i) => new InProcessEngine(details(i))));
+  const one = new InProcessEngine(details());
+  const shared = new InProcessSharedHost(Array.from({ length: SHARDS }, (_, i) => details(i)));
+  const whole = new Plant([one]);
+  const shards = new Plant([shared]);
   // Warmed up, then rounds of each in turn; medians (the machine is shared and noisy).
   whole.cpuPerData(DATA_MESSAGES / 4);
   shards.cpuPerData(DATA_MESSAGES / 4);
@@ -83,11 +92,11 @@ export async function main(): Promise<void> {
   }
   const [oneCpuUs, shardsCpuUs] = [median(ones), median(eights)];
 
-  const wholeList = whole.engines[0]!.engine.discoverer.list();
+  const wholeList = one.engine.discoverer.list();
   const wholeEncoded = encodeList(wholeList, MAX_RESPONSE_BYTES);
   const wholeCollisions = collisions(wholeList);
-  const perShard = shards.engines.map((h, index) => {
-    const list = h.engine.discoverer.list();
+  const perShard = shared.engines.map((engine, index) => {
+    const list = engine.discoverer.list();
     const { bytes, cut } = encodeList(list, MAX_RESPONSE_BYTES);
     return { index, devices: list.length, bytes: bytes.length, cut, collisions: collisions(list) };
   });

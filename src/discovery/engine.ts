@@ -63,7 +63,8 @@ function sameList(a: readonly DiscoveredDevice[], b: readonly DiscoveredDevice[]
   return a.length === b.length && a.every((device, i) => sameAkriDevice(device, b[i]!));
 }
 
-function payloadTooLarge(topic: string, bytes: number, limit: number): ReportEntry {
+/** The report entry of a message skipped for its size. */
+export function payloadTooLarge(topic: string, bytes: number, limit: number): ReportEntry {
   return reportEntry(
     "payload-too-large",
     "warn",

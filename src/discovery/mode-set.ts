@@ -4,6 +4,7 @@ import type { Discoverer } from "./discoverer.js";
 import { DiscoveryEngine } from "./engine.js";
 import type { EmitterTiming } from "./list-emitter.js";
 import type { DetailsOf, DiscoveryMode, ModeOptions } from "./mode.js";
+import type { ModeSharing } from "./shared-reading.js";
 
 /*
  * Everything that depends on which modes exist, made from the list of them: the parse of
@@ -16,6 +17,8 @@ export interface ModeSet<D> {
   parse(text: string): DetailsResult<D>;
   /** The Discoverer of the details' mode. */
   discovererFor(details: D, options: ModeOptions): Discoverer;
+  /** How discoveries of the details' mode share a reading, if they can. */
+  sharingFor(details: D): ModeSharing<D, ModeOptions> | undefined;
   /** A discovery engine over the mode the details ask for. */
   engineFor(details: D, options: ModeOptions & { timing?: EmitterTiming | undefined }): DiscoveryEngine;
   /** Every mode's kind labels (`DiscoveredDevice.kind` → what a table shows): plain JSON, for the fleet page too. */
@@ -38,14 +41,18 @@ export function modeSet<const M extends readonly DiscoveryMode[]>(modes: M): Mod
     ...BROKER_PROPERTY_NAMES,
     ...modes.flatMap((m) => m.properties.standard),
   ]);
-  const discovererFor = (details: D, options: ModeOptions): Discoverer => {
+  const modeOf = (details: D): DiscoveryMode => {
     const mode = byName.get(details.mode);
     if (mode === undefined) throw new Error(`no discovery mode ${details.mode}`);
-    return mode.create(details, options);
+    return mode;
   };
+  const discovererFor = (details: D, options: ModeOptions): Discoverer =>
+    modeOf(details).create(details, options);
   return {
     parse: detailsParser<D>(modes, standardProperties),
     discovererFor,
+    // A mode's sharing takes its own details; the details' mode is that mode.
+    sharingFor: (details) => modeOf(details).share as ModeSharing<D, ModeOptions> | undefined,
     engineFor: (details, { timing, ...options }) =>
       new DiscoveryEngine(discovererFor(details, options), {
         maxPayloadBytes: details.maxPayloadBytes,

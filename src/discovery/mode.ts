@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { HostOptions } from "../sparkplug/host/options.js";
 import type { ModeDetails, ModeDetailsParser } from "./details.js";
 import type { Discoverer } from "./discoverer.js";
+import type { ModeSharing } from "./shared-reading.js";
 
 /*
  * A discovery mode, as discovery/modes/ registers it: its part of discoveryDetails, the
@@ -35,6 +36,8 @@ export interface DiscoveryMode<
   readonly details: ModeDetailsParser<Shape, Own>;
   /** Its Discoverer for a Configuration's details. */
   create(details: ModeDetails<Name, Own>, options: ModeOptions): Discoverer;
+  /** How discoveries of this mode share one reading of their brokers' traffic, if they can. */
+  readonly share?: ModeSharing<ModeDetails<Name, Own>, ModeOptions>;
   /** What tables and the fleet page call each kind of device it lists (`DiscoveredDevice.kind` → label). */
   readonly kindLabels: Readonly<Record<string, string>>;
   /** The properties it sets on each device itself (besides the brokers'), and which of them is its data topic. */

@@ -9,7 +9,7 @@ import {
   type SchedulerLike,
   tap,
 } from "rxjs";
-import type { DiscoveryCommand } from "../discovery/discoverer.js";
+import type { DiscoveryCommand, DiscoveryInput } from "../discovery/discoverer.js";
 import type { DiscoveryEngine, EngineInput, EngineOutput } from "../discovery/engine.js";
 import type { ConnectionStatus } from "../mqtt/connection.js";
 import type { MqttMessage } from "../mqtt/message.js";
@@ -29,11 +29,16 @@ export interface DiscoverySource {
   publish?: (command: DiscoveryCommand) => void;
   /** How long each list took its consumer to deliver, ms (live only). */
   delivered$?: Observable<number>;
+  /** A shared reading stepped something for this discovery's view (see streams/shared-readings.ts). */
+  wake$?: Observable<void>;
 }
 
 const TICK: EngineInput = { kind: "tick" };
+/** A tick that is not the timer's (the timer stays armed): the view hands over what its reading gave it. */
+const WAKE: EngineInput = { kind: "tick" };
 
-function statusInput(status: ConnectionStatus): EngineInput | undefined {
+/** A connection status as a discovery input (connecting is none). */
+export function statusInput(status: ConnectionStatus): DiscoveryInput | undefined {
   if (status.kind === "online")
     return { kind: "online", broker: status.broker, willTimestamp: status.willTimestamp };
   if (status.kind === "offline") return { kind: "offline", broker: status.broker };
@@ -51,10 +56,11 @@ export function runDiscovery(
     const inputs$ = merge(
       source.status$.pipe(
         map(statusInput),
-        filter((input): input is EngineInput => input !== undefined),
+        filter((input): input is DiscoveryInput => input !== undefined),
       ),
       source.messages$.pipe(map((message): EngineInput => ({ kind: "message", message }))),
       source.delivered$?.pipe(map((ms): EngineInput => ({ kind: "delivered", ms }))) ?? EMPTY,
+      source.wake$?.pipe(map(() => WAKE)) ?? EMPTY,
     );
     const outputs$ = runReducer(engine, inputs$, TICK, scheduler);
     const { publish } = source;

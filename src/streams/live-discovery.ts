@@ -1,4 +1,4 @@
-import { defer, finalize, merge, type Observable, Subject } from "rxjs";
+import { defer, EMPTY, finalize, merge, type Observable, Subject } from "rxjs";
 import type { BrokerDetails } from "../discovery/details.js";
 import type { DiscoveryCommand } from "../discovery/discoverer.js";
 import type { DiscoveryRequest, PreparedDiscovery } from "../discovery/discovery-request.js";
@@ -15,6 +15,7 @@ import {
 import { type ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { type BrokerCredentials, parseBrokerCredentials } from "../mqtt/credentials.js";
 import { runDiscovery } from "./discovery-pipeline.js";
+import { commandTargets, type ReadingRequest, sharedReadingsOf } from "./shared-readings.js";
 
 /*
  * Live discovery against the brokers of a discoveryDetails: a pooled connection to each
@@ -69,30 +70,45 @@ function connectionSettings(
   };
 }
 
-/** Discovers live; every engine output as it happens. Unsubscribing releases the connections. */
-export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineOutput> {
+function modeOptions(options: LiveDiscoveryOptions): ModeOptions {
+  return { suffix: options.hostSuffix ?? options.suffix, ...(options.host ? { host: options.host } : {}) };
+}
+
+/** What a discovery brings to the reading it would share. */
+function readingRequest(options: LiveDiscoveryOptions): ReadingRequest {
+  const { details } = options;
+  return {
+    details,
+    modeOptions: modeOptions(options),
+    credentials: details.brokers.map((b) => connectionSettings(options, b, undefined).credentials),
+    clientId: `${details.clientId}-${options.suffix}`,
+  };
+}
+
+/**
+ * Discovers live; every engine output as it happens. Unsubscribing releases the connections.
+ * With `shared`, a mode that can share a reading (Sparkplug: a host session) joins the one
+ * of its brokers and key, as a view of its own (streams/shared-readings.ts).
+ */
+export function liveDiscovery(
+  options: LiveDiscoveryOptions & { shared?: boolean },
+): Observable<EngineOutput> {
+  const pool = options.pool ?? connectionPool;
+  if (options.shared && sharedReadingsOf(pool).shares(options.details)) return sharedDiscovery(options, pool);
   return defer(() => {
     const { details } = options;
-    const discoverer = discovererFor(details, {
-      suffix: options.hostSuffix ?? options.suffix,
-      ...(options.host ? { host: options.host } : {}),
-    });
+    const discoverer = discovererFor(details, modeOptions(options));
     const engine = new DiscoveryEngine(discoverer, {
       maxPayloadBytes: details.maxPayloadBytes,
       ...(options.timing ? { timing: options.timing } : {}),
     });
-    const pool = options.pool ?? connectionPool;
     const pooled = details.brokers.map((broker) =>
       pool.acquire(connectionSettings(options, broker, discoverer.will)),
     );
     const connections = pooled.map((p) => p.connection);
     for (const connection of connections) connection.subscribe(engine.subscriptions);
     options.onConnections?.(connections);
-    /** The connection of a command's broker; a command for no broker in particular goes to all. */
-    const targets = (command: DiscoveryCommand) => {
-      const on = command.broker === undefined ? undefined : connections.find((c) => c.uri === command.broker);
-      return on ? [on] : connections;
-    };
+    const targets = (command: DiscoveryCommand) => commandTargets(connections, command);
     const publish = (command: DiscoveryCommand) => {
       for (const connection of targets(command)) void connection.publish(command);
     };
@@ -119,6 +135,27 @@ export function liveDiscovery(options: LiveDiscoveryOptions): Observable<EngineO
   });
 }
 
+/** A discovery as a view of a shared reading: its engine lists on its own timing, woken by the reading. */
+function sharedDiscovery(options: LiveDiscoveryOptions, pool: ConnectionPool): Observable<EngineOutput> {
+  return defer(() => {
+    const { details } = options;
+    const joined = sharedReadingsOf(pool).join(readingRequest(options), (will) =>
+      details.brokers.map((broker) => pool.acquire(connectionSettings(options, broker, will))),
+    );
+    const engine = new DiscoveryEngine(joined.view, {
+      maxPayloadBytes: details.maxPayloadBytes,
+      ...(options.timing ? { timing: options.timing } : {}),
+    });
+    options.onConnections?.(joined.connections);
+    return runDiscovery(engine, {
+      messages$: EMPTY,
+      wake$: joined.wake$,
+      status$: merge(...joined.connections.map((c) => c.status$)),
+      ...(options.delivered$ ? { delivered$: options.delivered$ } : {}),
+    }).pipe(finalize(() => joined.leave()));
+  });
+}
+
 /**
  * A Discover request made ready: its details and properties parsed (or refused, naming the
  * key), and the live discovery they ask for.
@@ -133,6 +170,16 @@ export function prepareLiveDiscovery(
   const names = details.brokers.flatMap((b) => (b.name === undefined ? [] : [b.name]));
   const credentials = parseBrokerCredentials(request.properties, names);
   if (!credentials.ok) return { ok: false, error: `discoveryProperties: ${credentials.error}` };
+  const live: LiveDiscoveryOptions = {
+    ...options,
+    details,
+    credentials: credentials.credentials,
+    byBroker: credentials.byBroker,
+  };
+  // Refused now if it differs from the shared reading it would join (and again when it joins).
+  const readings = sharedReadingsOf(options.pool ?? connectionPool);
+  const refused = readings.shares(details) ? readings.refusal(readingRequest(live)) : undefined;
+  if (refused !== undefined) return { ok: false, error: refused };
   let connections: readonly BrokerConnection[] = [];
   const delivered = new Subject<number>();
   return {
@@ -149,10 +196,8 @@ export function prepareLiveDiscovery(
         })),
     },
     outputs$: liveDiscovery({
-      ...options,
-      details,
-      credentials: credentials.credentials,
-      byBroker: credentials.byBroker,
+      ...live,
+      shared: true,
       onConnections: (made) => {
         connections = made;
       },

@@ -56,7 +56,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(suite.output).not.toMatch(/failed/);
     const figures = JSON.parse(await readFile(results, "utf8"));
     expect(Object.keys(figures).sort()).toStrictEqual(
-      ["decode", "ingest", "latency", "replay", "responseSize", "scale", "shards", "startup"].sort(),
+      ["configurations", "decode", "ingest", "latency", "replay", "responseSize", "scale", "shards", "startup"].sort(),
     );
     expect(figures.decode.nbirth.ratio).toBeGreaterThan(0);
     expect(figures.ingest.ratioToBare).toBeGreaterThan(0);
@@ -64,6 +64,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(figures.scale.generic.levels).toHaveLength(3);
     expect(figures.scale.coldStart.levels).toHaveLength(3);
     expect(figures.scale.brokers.ratio).toBeGreaterThan(0);
+    expect(figures.configurations.rows).toHaveLength(5);
     expect(figures.latency.p99Ms).toBeGreaterThan(0);
     expect(figures.responseSize.largestList).toBeGreaterThan(0);
     expect(figures.replay.ratio).toBeGreaterThan(0);
@@ -77,6 +78,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
       "ingest via Mosquitto",
       "scale",
       "shards:",
+      "Configurations",
       "latency",
       "response size",
       "replay",

@@ -9,7 +9,7 @@ export type DiscoveryDetails = DetailsOf<(typeof MODES)[number]>;
 
 export const modes: ModeSet<DiscoveryDetails> = modeSet(MODES);
 
-export const { parse: parseDiscoveryDetails, discovererFor, engineFor } = modes;
+export const { parse: parseDiscoveryDetails, discovererFor, engineFor, sharingFor } = modes;
 
 /** Every mode's kind labels (`DiscoveredDevice.kind` → label): plain JSON, for tables and the fleet page. */
 export const kindLabels: Readonly<Record<string, string>> = modes.kindLabels;

@@ -46,6 +46,8 @@ export interface InventoryOptions {
   offlineGraceSeconds: number;
   /** The host model's edge nodes, by node key: where each listed entity's status is read. */
   nodes: ReadonlyMap<string, EdgeNode>;
+  /** A node born before this (host time) is not listed: its birth lacks values this inventory reads. */
+  birthsFrom?: number;
 }
 
 interface Entry {
@@ -131,6 +133,11 @@ export class SparkplugInventory {
       }
     }
     if (touched) for (const key of touched) this.refreshNode(nodes.get(key), key, now);
+  }
+
+  /** Refreshes every node of the model (an inventory made over a model that already has some). */
+  refreshAll(now: number): void {
+    for (const [key, node] of this.options.nodes) this.refreshNode(node, key, now);
   }
 
   private noteFacts(event: HostEvent, now: number): void {
@@ -219,6 +226,8 @@ export class SparkplugInventory {
       !inShard(sparkplug.shard, node.group, node.edge)
     )
       return;
+    const { birthsFrom } = this.options;
+    if (birthsFrom !== undefined && node.birth !== undefined && node.birth.receivedAt < birthsFrom) return;
     const nodeTable = node.birth?.metrics;
     if (sparkplug.discover !== "devices" && selected(sparkplug.birthMetrics, nodeTable, undefined)) {
       const id = entityId(node.group, node.edge);
