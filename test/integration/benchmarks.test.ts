@@ -56,7 +56,17 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(suite.output).not.toMatch(/failed/);
     const figures = JSON.parse(await readFile(results, "utf8"));
     expect(Object.keys(figures).sort()).toStrictEqual(
-      ["configurations", "decode", "ingest", "latency", "replay", "responseSize", "scale", "shards", "startup"].sort(),
+      [
+        "configurations",
+        "decode",
+        "ingest",
+        "latency",
+        "replay",
+        "responseSize",
+        "scale",
+        "shards",
+        "startup",
+      ].sort(),
     );
     expect(figures.decode.nbirth.ratio).toBeGreaterThan(0);
     expect(figures.ingest.ratioToBare).toBeGreaterThan(0);
