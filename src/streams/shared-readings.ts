@@ -12,8 +12,9 @@ import { runReducer } from "./timed-reducer.js";
 
 /*
  * Live shared readings (discovery/shared-reading.ts): every Discover stream whose mode can
- * share, on the same brokers under the same key (Sparkplug: its STATE host id), is a view of
- * one reading over one set of pooled connections. The reading has one driver (its own
+ * share, on the same brokers under the same key (Sparkplug: its STATE host id) and as the same
+ * MQTT client (client id, MQTT version, credentials), is a view of one reading over one set of
+ * pooled connections. The reading has one driver (its own
  * runReducer and deadline); each view keeps its engine, list timing and report. A stream that
  * differs in a setting the reading's views must agree on is refused, naming the key; the last
  * view to leave ends the reading (its STATE death, once) and releases the connections.
@@ -68,21 +69,18 @@ export class SharedReadings {
     if (sharing === undefined) return undefined;
     const { details } = request;
     const brokers = details.brokers.map((b) => b.serverUrls);
-    return JSON.stringify([details.mode, sharing.key(details, request.modeOptions), brokers]);
+    // Who we are on the brokers is part of the key: a Configuration that connects as another
+    // MQTT client (its own clientId, MQTT version or credentials) has its own connections, as
+    // it always had, and so its own reading. The credentials only as a digest.
+    const secret = createHash("sha256").update(JSON.stringify(request.credentials)).digest("hex");
+    const client = [request.clientId, details.mqttVersion, secret];
+    return JSON.stringify([details.mode, sharing.key(details, request.modeOptions), brokers, client]);
   }
 
-  /** What the views of one reading agree on: the mode's settings, and who we are on the brokers. */
+  /** What the views of one reading agree on: the mode's settings, and the payload limit it checks. */
   private settingsOf(request: ReadingRequest): Record<string, unknown> {
     const { details } = request;
-    const secret = createHash("sha256").update(JSON.stringify(request.credentials)).digest("hex");
-    return {
-      clientId: request.clientId,
-      mqttVersion: details.mqttVersion,
-      maxPayloadBytes: details.maxPayloadBytes,
-      ...sharingFor(details)?.settings(details),
-      // Last, and never shown: only whether they differ.
-      discoveryProperties: secret,
-    };
+    return { maxPayloadBytes: details.maxPayloadBytes, ...sharingFor(details)?.settings(details) };
   }
 
   /** Whether the details' mode shares readings at all. */
@@ -102,8 +100,6 @@ export class SharedReadings {
     for (const [name, value] of Object.entries(settings)) {
       const theirs = live.settings[name];
       if (JSON.stringify(theirs) === JSON.stringify(value)) continue;
-      if (name === "discoveryProperties")
-        return `discoveryProperties: the broker credentials differ from those of ${other}, which shares this ${ownKey} on these brokers: use the same credentials, or give this Configuration its own ${ownKey}`;
       return `discoveryDetails.${name}: ${JSON.stringify(value)} differs from ${JSON.stringify(theirs)} in ${other}, which shares this ${ownKey} on these brokers (one host, one setting): ${fix}`;
     }
     return undefined;
