@@ -89,7 +89,7 @@ class ListWriter {
   constructor(
     private readonly call: DiscoverCall,
     private readonly metrics: HandlerMetrics,
-    /** How long a list took from being made (`madeAt`, performance.now()) to being written out. */
+    /** How long a list took from being made (`madeAt`: its step's time, Date.now()) to being written out. */
     private readonly onWritten: (ms: number) => void,
   ) {}
 
@@ -109,7 +109,7 @@ class ListWriter {
     // Written out: HTTP/2 flow control let the last of it go to the agent's socket.
     this.call.write(response, () => {
       this.inFlight = false;
-      if (!this.ended) this.onWritten(performance.now() - madeAt);
+      if (!this.ended) this.onWritten(Date.now() - madeAt);
       const next = this.waiting;
       this.waiting = undefined;
       if (next && !this.ended) this.write(next.response, next.madeAt);
@@ -252,7 +252,6 @@ export class DiscoverService {
   /** Sends one list (cut to the agent's limit if it must be), then checks its instance hashes. */
   private send(stream: ActiveStream, writer: ListWriter, emission: DeviceListEmission): void {
     const { metrics } = this.options;
-    const madeAt = performance.now();
     const { bytes, cut, kept } = encodeList(emission.devices, this.maxBytes);
     stream.cut = cut > 0 ? emission.devices.slice(kept) : [];
     if (cut > 0) {
@@ -267,7 +266,9 @@ export class DiscoverService {
     const configuration = configurationOf(stream);
     metrics.listDevices.set({ configuration }, emission.devices.length - cut);
     metrics.listBytes.set({ configuration }, bytes.length);
-    writer.send(bytes, madeAt);
+    // Timed from the step that made the list (live, its `at` is the wall clock): sorting,
+    // comparing and encoding it are part of what the next list must start early for.
+    writer.send(bytes, emission.at);
     // Once the list is on the wire, and between other work: the instance hash check.
     void stream.hashes
       .collisionsInSlices(emission.devices)

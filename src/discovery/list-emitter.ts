@@ -12,6 +12,13 @@
  * `maxDelayMs`, and under a steady stream lists go out exactly `maxDelayMs` apart. After
  * a quiet spell the first change waits only `quietMs`, whatever follows it.
  *
+ * The window counts from when the last list was due, not from the step that made it: the
+ * timer that makes a list fires late when the event loop is busy (a large list being
+ * encoded, a burst of messages, a GC pause), and counting from the late step would add that
+ * lateness to every change of the next window, and again to the one after. (Lateness is
+ * absorbed up to a tenth of the window: a process stalled for longer does not send lists
+ * back to back to catch up.)
+ *
  * `maxDelayMs` is how long a change may wait until the consumer has the list, and a large
  * list takes a while to write (2.5 MB, 10,000 devices, take 10-30 ms to reach the agent
  * through HTTP/2's flow control). So the consumer says how long its last list took
@@ -102,7 +109,7 @@ export class ListEmitter {
     const deadline = this.nextDeadline();
     if (deadline === undefined || deadline > now) return false;
     this.firstSent = true;
-    this.lastListAt = now;
+    this.lastListAt = Math.max(deadline, now - this.timing.maxDelayMs / 10);
     this.pendingSince = undefined;
     this.lastChange = undefined;
     return true;

@@ -28,13 +28,26 @@ function device(i: number): DiscoveredDevice {
   };
 }
 
+/** A list made now. */
+function emissionOf(devices: DiscoveredDevice[]) {
+  return {
+    at: Date.now(),
+    devices,
+    statusOf: () => "online" as const,
+    brokerOf: () => undefined,
+    unlisted: () => [],
+    factsOf: () => undefined,
+  };
+}
+
 describe("list delivery time", () => {
   const cleanup: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it("is reported when the agent has taken the list, stalls included", async () => {
+  /** A DiscoverService with one stream from a RawDiscoverCall agent; what its discovery was told. */
+  async function serve() {
     const directory = await mkdtemp(join(tmpdir(), "akri-mqtt-delivery-"));
     cleanup.push(() => rm(directory, { recursive: true, force: true }));
     const outputs = new Subject<DiscoveryOutput>();
@@ -64,18 +77,15 @@ describe("list delivery time", () => {
     );
     cleanup.push(() => agent.cancel());
     await eventually(() => service.size === 1, "the stream to open");
+    return { outputs, delivered, agent };
+  }
+
+  it("is reported when the agent has taken the list, stalls included", async () => {
+    const { outputs, delivered, agent } = await serve();
     agent.pause();
     // Some 3 MB: more than the agent's 2 MiB HTTP/2 stream window.
     const devices = Array.from({ length: 30_000 }, (_, i) => device(i));
-    const emission = {
-      at: Date.now(),
-      devices,
-      statusOf: () => "online" as const,
-      brokerOf: () => undefined,
-      unlisted: () => [],
-      factsOf: () => undefined,
-    };
-    outputs.next({ emissions: [emission], listed: devices, report: [] });
+    outputs.next({ emissions: [emissionOf(devices)], listed: devices, report: [] });
     await new Promise((r) => setTimeout(r, 400));
     expect(delivered).toStrictEqual([]);
     agent.resume();
@@ -85,5 +95,19 @@ describe("list delivery time", () => {
     expect(agent.received[0]!.devices).toBe(30_000);
     expect(delivered[0]).toBeGreaterThanOrEqual(400);
     expect(delivered[0]).toBeLessThan(10_000);
+  });
+
+  it("counts from the step that made the list, not from when it was encoded", async () => {
+    const { outputs, delivered, agent } = await serve();
+    const devices = Array.from({ length: 10 }, (_, i) => device(i));
+    // A list whose step ran 5 s ago, as if sorting, comparing and encoding it had taken that long.
+    outputs.next({
+      emissions: [{ ...emissionOf(devices), at: Date.now() - 5000 }],
+      listed: devices,
+      report: [],
+    });
+    await eventually(() => agent.received.length === 1, "the list to arrive");
+    await eventually(() => delivered.length === 1, "its delivery time");
+    expect(delivered[0]).toBeGreaterThanOrEqual(5000);
   });
 });

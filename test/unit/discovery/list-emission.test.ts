@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ListEmitter } from "../../../src/discovery/list-emitter.js";
 import { DataType } from "../../../src/sparkplug/datatype.js";
 import { EdgeNodeEncoder } from "../../../src/sparkplug/edge-node-encoder.js";
 import { EngineHarness } from "../../support/engine-harness.js";
@@ -125,5 +126,27 @@ describe("device list emission", () => {
     expect(run((list) => (list === 3 ? 80 : 30), 1300)).toStrictEqual([
       970, 970, 920, 920, 920, 920, 970, 970, 970,
     ]);
+  });
+
+  it("counts the window from when the last list was due, not from the late step that made it", () => {
+    // The list timer fires late when the event loop is busy (a large list encoding, a GC
+    // pause): under a steady stream the next list is still due a window after the last was.
+    const emitter = new ListEmitter({ settleMs: 0, firstMaxWaitMs: 0, quietMs: 250, maxDelayMs: 1000 });
+    emitter.start(0);
+    expect(emitter.due(0)).toBe(true);
+    const lists: number[] = [];
+    let lateBy = 0;
+    // A change every 10 ms for 6 s; each list is made 30 ms after it was due, the fourth 150 ms.
+    for (let t = 10; t <= 6000; t += 10) {
+      emitter.changed(t);
+      const deadline = emitter.nextDeadline()!;
+      if (t >= deadline + lateBy && emitter.due(t)) {
+        lists.push(deadline);
+        lateBy = lists.length === 3 ? 150 : 30;
+      }
+    }
+    // When each list was due: a window apart, whatever the lateness; lateness past a tenth of
+    // the window (the fourth list's 150 ms) moves the next one by the excess only (50 ms).
+    expect(lists).toStrictEqual([1000, 2000, 3000, 4000, 5050]);
   });
 });
