@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { tap } from "rxjs";
 import { AgentRegistration } from "../akri/agent-registration.js";
 import { type DiscoverCall, DiscoverService } from "../akri/discover-service.js";
+import type { PageModes } from "../akri/fleet-page.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
@@ -62,7 +63,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   // registration attempt is over, or at the first Discover call if that comes first.
   let pool: ConnectionPool | undefined;
   let discover: DiscoveryFactory | undefined;
-  let loading: Promise<typeof import("./serve-discovery.js")> | undefined;
+  let loading: Promise<PageModes> | undefined;
   const loadDiscovery = () => {
     loading ??= import("./serve-discovery.js").then((loaded) => {
       const livePool = new loaded.ConnectionPool((connection) => metrics.connections.watch(connection));
@@ -73,7 +74,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
         const outputs$ = discovery.outputs$.pipe(tap((output) => metrics.discovery.observe(output.report)));
         return { ...discovery, outputs$ };
       };
-      return loaded;
+      return loaded.pageModes;
     });
     return loading;
   };
@@ -100,7 +101,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   };
   const server = await HandlerServer.start(endpoint, handler);
   await registration.start();
-  const { pageModes } = await loadDiscovery();
+  const pageModes = await loadDiscovery();
   const status = await StatusServer.start(
     { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
     {
