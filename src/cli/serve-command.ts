@@ -101,6 +101,8 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   };
   const server = await HandlerServer.start(endpoint, handler);
   await registration.start();
+  // /healthz, /metrics and the fleet page come up after: the page shows the modes. Not
+  // ready before registering anyway, and liveness probes allow a start-up delay.
   const pageModes = await loadDiscovery();
   const status = await StatusServer.start(
     { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
@@ -123,7 +125,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   // (new_request); it must find no handler here, not start a discovery in one going away.
   server.refuseNewCalls();
   service.stopAll();
-  await pool?.settled();
+  await pool?.settled(); // set by now: the status server started after the load
   await server.stop();
   await status.stop();
   log.info("stopped");
