@@ -87,9 +87,10 @@ export class AgentRegistration {
     return this.registeredWith !== undefined && this.registeredWith === this.seen;
   }
 
-  start(): void {
+  /** Starts registering; resolves once the first attempt is over, registered or not (it goes on retrying). */
+  start(): Promise<void> {
     this.watchSocket();
-    void this.run();
+    return this.run();
   }
 
   /**

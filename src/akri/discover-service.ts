@@ -75,7 +75,7 @@ export function encodeList(
   return { bytes: Buffer.concat(parts, total), kept: parts.length, cut: devices.length - parts.length };
 }
 
-type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
+export type DiscoverCall = ServerWritableStream<DiscoverRequest, DiscoverResponse | Buffer>;
 
 /**
  * Writes lists to one call without queueing them: at most one in flight and one waiting,

@@ -1,24 +1,57 @@
-import type { ServiceDefinition } from "@grpc/grpc-js";
-import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import protobuf from "protobufjs";
 import { packageFile } from "../paths.js";
 
-/* Akri's v0 API, loaded from proto/discovery.proto. */
+/*
+ * Akri's v0 API, loaded from proto/discovery.proto with protobufjs and made into grpc-js
+ * service definitions here, as @grpc/proto-loader would make them (its serializers are
+ * `encode(fromObject(value))` and `toObject(decode(bytes), options)`, with the options
+ * below) without building its descriptor sets: that was a tenth of serve's start-up.
+ */
 
-const protoPath = packageFile("proto/discovery.proto", import.meta.url);
+const root = protobuf.loadSync(packageFile("proto/discovery.proto", import.meta.url));
 
-const packageDefinition = loadSync(protoPath, {
-  keepCase: false,
+const conversion: protobuf.IConversionOptions = {
   longs: String,
   enums: Number,
   // Absent fields stay absent: ByteData.vec unset must differ from an empty value.
   defaults: false,
   oneofs: true,
-});
+};
 
-const v0 = (loadPackageDefinition(packageDefinition) as GrpcObject).v0 as GrpcObject;
+const serializer =
+  (type: protobuf.Type) =>
+  (value: object): Buffer =>
+    type.encode(type.fromObject(value)).finish() as Buffer;
 
-const registerMethod = (v0.Registration as ServiceClientConstructor).service.RegisterDiscoveryHandler!;
+const deserializer =
+  (type: protobuf.Type) =>
+  (bytes: Buffer): object =>
+    type.toObject(type.decode(bytes), conversion);
+
+/** A service's definition as grpc-js takes it: each method's path, streaming and (de)serializers. */
+function serviceDefinition(name: string): ServiceDefinition {
+  const service = root.lookupService(name);
+  const definition: Record<string, MethodDefinition<object, object>> = {};
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const requestType = method.resolvedRequestType!;
+    const responseType = method.resolvedResponseType!;
+    definition[method.name] = {
+      path: `/${service.fullName.slice(1)}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serializer(requestType),
+      requestDeserialize: deserializer(requestType),
+      responseSerialize: serializer(responseType),
+      responseDeserialize: deserializer(responseType),
+      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+    };
+  }
+  return definition;
+}
+
+const registerMethod = serviceDefinition("v0.Registration").RegisterDiscoveryHandler!;
 
 /** v0.Registration/RegisterDiscoveryHandler's HTTP/2 path. */
 export const REGISTER_PATH = registerMethod.path;
@@ -36,8 +69,7 @@ export function encodeRegisterRequest(request: RegisterRequest): Buffer {
   return registerMethod.requestSerialize(request);
 }
 
-const DiscoveryHandlerService = (v0.DiscoveryHandler as ServiceClientConstructor)
-  .service as ServiceDefinition;
+const DiscoveryHandlerService = serviceDefinition("v0.DiscoveryHandler");
 
 export const EndpointType = { UDS: 0, NETWORK: 1 } as const;
 

@@ -1,15 +1,15 @@
 import { join } from "node:path";
 import { tap } from "rxjs";
 import { AgentRegistration } from "../akri/agent-registration.js";
-import { DiscoverService } from "../akri/discover-service.js";
+import { type DiscoverCall, DiscoverService } from "../akri/discover-service.js";
+import type { PageModes } from "../akri/fleet-page.js";
 import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { nodeIdentity } from "../akri/node-identity.js";
 import { StatusServer } from "../akri/status-server.js";
-import { pageModes } from "../discovery/modes/modes.js";
+import type { DiscoveryFactory } from "../discovery/discovery-request.js";
 import { hostList } from "../http/host-header.js";
 import { log } from "../log.js";
-import { ConnectionPool } from "../mqtt/connection-pool.js";
-import { prepareLiveDiscovery } from "../streams/live-discovery.js";
+import type { ConnectionPool } from "../mqtt/connection-pool.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { untilStopped } from "./until-stopped.js";
 import { UsageError } from "./usage-error.js";
@@ -48,7 +48,6 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     "this node's MQTT identity: client id <clientId>-<suffix>, STATE host id <hostId>-<suffix>",
   );
   const metrics = new ServeMetrics();
-  const pool = new ConnectionPool((connection) => metrics.connections.watch(connection));
   const endpoint = handlerEndpoint(options.name, directory, process.env.POD_IP || undefined);
   const registration = new AgentRegistration({
     socketPath: join(directory, "agent-registration.sock"),
@@ -60,19 +59,51 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     },
     metrics: metrics.handler,
   });
+  // The discovery code (modes, schemas, MQTT: most of serve's code) is loaded once the first
+  // registration attempt is over, or at the first Discover call if that comes first.
+  let pool: ConnectionPool | undefined;
+  let discover: DiscoveryFactory | undefined;
+  let loading: Promise<PageModes> | undefined;
+  const loadDiscovery = () => {
+    loading ??= import("./serve-discovery.js").then((loaded) => {
+      const livePool = new loaded.ConnectionPool((connection) => metrics.connections.watch(connection));
+      pool = livePool;
+      discover = (request) => {
+        const discovery = loaded.prepareLiveDiscovery(request, { pool: livePool, suffix: identity.suffix });
+        if (!discovery.ok) return discovery;
+        const outputs$ = discovery.outputs$.pipe(tap((output) => metrics.discovery.observe(output.report)));
+        return { ...discovery, outputs$ };
+      };
+      return loaded.pageModes;
+    });
+    return loading;
+  };
   const service = new DiscoverService({
     discover: (request) => {
-      const discovery = prepareLiveDiscovery(request, { pool, suffix: identity.suffix });
-      if (!discovery.ok) return discovery;
-      const outputs$ = discovery.outputs$.pipe(tap((output) => metrics.discovery.observe(output.report)));
-      return { ...discovery, outputs$ };
+      if (!discover) throw new Error("a Discover call before the discovery code was loaded");
+      return discover(request);
     },
     metrics: metrics.handler,
     onLastStreamCancelled: () =>
       registration.requestReregistration("the agent cancelled our last open Discover stream"),
     onDiscoverCall: () => registration.discoverCalled(),
   });
-  const server = await HandlerServer.start(endpoint, service.handler);
+  // A call that comes while the discovery code loads is served once it has (unless the agent
+  // gave up on it meanwhile): the handler takes Discover calls from the moment it registers.
+  const handler = (call: DiscoverCall): void => {
+    if (discover) {
+      service.handler(call);
+      return;
+    }
+    void loadDiscovery().then(() => {
+      if (!call.cancelled) service.handler(call);
+    });
+  };
+  const server = await HandlerServer.start(endpoint, handler);
+  await registration.start();
+  // /healthz, /metrics and the fleet page come up after: the page shows the modes. Not
+  // ready before registering anyway, and liveness probes allow a start-up delay.
+  const pageModes = await loadDiscovery();
   const status = await StatusServer.start(
     { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
     {
@@ -86,7 +117,6 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
       counts: metrics.handler,
     },
   );
-  registration.start();
 
   await stopped;
   log.info("shutting down: taking no new Discover call, ending the streams, publishing STATE death");
@@ -95,7 +125,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   // (new_request); it must find no handler here, not start a discovery in one going away.
   server.refuseNewCalls();
   service.stopAll();
-  await pool.settled();
+  await pool?.settled(); // set by now: the status server started after the load
   await server.stop();
   await status.stop();
   log.info("stopped");
