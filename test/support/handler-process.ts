@@ -59,7 +59,17 @@ export class HandlerProcess {
   }
 
   async get(path: string): Promise<{ status: number; body: string }> {
-    const response = await fetch(`http://127.0.0.1:${this.httpPort}${path}`);
+    const url = `http://127.0.0.1:${this.httpPort}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      // fetch reuses a kept-alive socket that the server may close at that very moment (its
+      // keep-alive timeout): the request was never read, so asking again once is what any
+      // HTTP client (a kubelet, Prometheus) does. A handler that is down fails again.
+      if ((e as { cause?: { code?: string } }).cause?.code !== "ECONNRESET") throw e;
+      response = await fetch(url);
+    }
     return { status: response.status, body: await response.text() };
   }
 
