@@ -40,6 +40,9 @@ export interface JoinedReading {
 }
 
 interface LiveReading {
+  /** Who the reading is on its brokers (mode and its key, e.g. the STATE host id), and where. */
+  readonly identity: string;
+  readonly urls: ReadonlySet<string>;
   readonly settings: Record<string, unknown>;
   readonly firstName: string | undefined;
   readonly reading: SharedReading<DiscoveryDetails>;
@@ -64,9 +67,16 @@ export function commandTargets(
 export class SharedReadings {
   private readonly byKey = new Map<string, LiveReading>();
 
-  private keyOf(request: ReadingRequest): string | undefined {
+  /** The mode and its sharing key (Sparkplug: the STATE host id): one host on any broker. */
+  private identityOf(request: ReadingRequest): string | undefined {
     const sharing = sharingFor(request.details);
     if (sharing === undefined) return undefined;
+    return JSON.stringify([request.details.mode, sharing.key(request.details, request.modeOptions)]);
+  }
+
+  private keyOf(request: ReadingRequest): string | undefined {
+    const identity = this.identityOf(request);
+    if (identity === undefined) return undefined;
     const { details } = request;
     const brokers = details.brokers.map((b) => b.serverUrls);
     // Who we are on the brokers is part of the key: a Configuration that connects as another
@@ -74,7 +84,28 @@ export class SharedReadings {
     // it always had, and so its own reading. The credentials only as a digest.
     const secret = createHash("sha256").update(JSON.stringify(request.credentials)).digest("hex");
     const client = [request.clientId, details.mqttVersion, secret];
-    return JSON.stringify([details.mode, sharing.key(details, request.modeOptions), brokers, client]);
+    return JSON.stringify([identity, brokers, client]);
+  }
+
+  /**
+   * Another reading with the same identity on a broker this request also names, but with
+   * other brokers or as another client: two hosts under one host id on one broker, whose
+   * STATE births and Wills would declare each other gone (Sparkplug: one host id, one host).
+   */
+  private clash(request: ReadingRequest, key: string): string | undefined {
+    const identity = this.identityOf(request);
+    const urls = request.details.brokers.flatMap((b) => b.serverUrls);
+    for (const [otherKey, live] of this.byKey) {
+      if (otherKey === key || live.identity !== identity) continue;
+      const shared = urls.find((url) => live.urls.has(url));
+      if (shared === undefined) continue;
+      const ownKey = sharingFor(request.details)!.ownKey;
+      const other =
+        live.firstName === undefined ? "another Configuration" : `Configuration ${live.firstName}`;
+      const where = request.details.brokers.length > 1 ? "brokers" : "serverUrls";
+      return `discoveryDetails.${where}: ${shared} is also a broker of ${other} under the same ${ownKey}, with another broker list or as another MQTT client (clientId, mqttVersion, credentials); one ${ownKey} is one host on a broker: give both the same brokers and client, or give this Configuration its own ${ownKey}`;
+    }
+    return undefined;
   }
 
   /** What the views of one reading agree on: the mode's settings, and the payload limit it checks. */
@@ -91,8 +122,9 @@ export class SharedReadings {
   /** Why a discovery may not join the reading it would share (naming the key), or undefined. */
   refusal(request: ReadingRequest): string | undefined {
     const key = this.keyOf(request);
-    const live = key === undefined ? undefined : this.byKey.get(key);
-    if (live === undefined) return undefined;
+    if (key === undefined) return undefined;
+    const live = this.byKey.get(key);
+    if (live === undefined) return this.clash(request, key);
     const settings = this.settingsOf(request);
     const ownKey = sharingFor(request.details)!.ownKey;
     const other = live.firstName === undefined ? "another Configuration" : `Configuration ${live.firstName}`;
@@ -120,6 +152,8 @@ export class SharedReadings {
     if (live === undefined) {
       const reader = sharing.reader(request.details, request.modeOptions);
       live = {
+        identity: this.identityOf(request)!,
+        urls: new Set(request.details.brokers.flatMap((b) => b.serverUrls)),
         settings: this.settingsOf(request),
         firstName: request.details.configurationName,
         reading: new SharedReading(reader, request.details.maxPayloadBytes),

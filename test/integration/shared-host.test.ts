@@ -95,7 +95,7 @@ describe.skipIf(!mosquittoAvailable())("one Sparkplug host for every Configurati
     expect(states.filter((s) => s.online)).toHaveLength(1);
   });
 
-  it("refuses a Configuration that names the same host with another host setting, naming the key and the fix", async () => {
+  it("refuses a Configuration that names the same host with another host setting or broker list, naming the key and the fix", async () => {
     const other = agent.discover(
       registered,
       detailsFor(broker.url, "sensors", "  rebirth: {reorderTimeoutMs: 500}\n"),
@@ -107,6 +107,17 @@ describe.skipIf(!mosquittoAvailable())("one Sparkplug host for every Configurati
     );
     expect(error.details).toContain("Configuration pumps");
     expect(error.details).toContain("give this Configuration its own sparkplug.hostId");
+    // The same host id on this broker beside another one is a second host under that id,
+    // whose STATE would fight the first's: refused too, naming the broker.
+    const overlapping = agent.discover(
+      registered,
+      `brokers: [{serverUrls: [${broker.url}]}, {serverUrls: [tcp://127.0.0.1:9]}]\nconfigurationName: sensors\nsparkplug: {}\n`,
+    );
+    const clash = await overlapping.waitForError();
+    expect(clash.code).toBe(3);
+    expect(clash.details).toContain(
+      `discoveryDetails.brokers: ${broker.url} is also a broker of Configuration pumps`,
+    );
     // Its own host id makes it a host of its own, beside the first (one that asks no node
     // for a rebirth, so that the requests counted below are the first host's).
     const own = agent.discover(
