@@ -40,9 +40,9 @@ export interface JoinedReading {
 }
 
 interface LiveReading {
-  /** Who the reading is on its brokers (mode and its key, e.g. the STATE host id), and where. */
+  /** Who the reading is (mode and its key, e.g. the STATE host id), and as which client on each broker URL. */
   readonly identity: string;
-  readonly urls: ReadonlySet<string>;
+  readonly clients: ReadonlyMap<string, string>;
   readonly settings: Record<string, unknown>;
   readonly firstName: string | undefined;
   readonly reading: SharedReading<DiscoveryDetails>;
@@ -74,36 +74,54 @@ export class SharedReadings {
     return JSON.stringify([request.details.mode, sharing.key(request.details, request.modeOptions)]);
   }
 
+  /**
+   * Who we are on the brokers: a Configuration that connects as another MQTT client (its own
+   * clientId, MQTT version or credentials) has its own connections, as it always had, and so
+   * its own reading. The credentials only as a digest.
+   */
+  private clientOf(request: ReadingRequest): string {
+    const secret = createHash("sha256").update(JSON.stringify(request.credentials)).digest("hex");
+    return JSON.stringify([request.clientId, request.details.mqttVersion, secret]);
+  }
+
   private keyOf(request: ReadingRequest): string | undefined {
     const identity = this.identityOf(request);
     if (identity === undefined) return undefined;
-    const { details } = request;
-    const brokers = details.brokers.map((b) => b.serverUrls);
-    // Who we are on the brokers is part of the key: a Configuration that connects as another
-    // MQTT client (its own clientId, MQTT version or credentials) has its own connections, as
-    // it always had, and so its own reading. The credentials only as a digest.
-    const secret = createHash("sha256").update(JSON.stringify(request.credentials)).digest("hex");
-    const client = [request.clientId, details.mqttVersion, secret];
-    return JSON.stringify([identity, brokers, client]);
+    const brokers = request.details.brokers.map((b) => b.serverUrls);
+    return JSON.stringify([identity, brokers, this.clientOf(request)]);
+  }
+
+  /** Each broker URL of the request, with who we are on it (client id, MQTT version, credentials digest). */
+  private clientsByUrl(request: ReadingRequest): Map<string, string> {
+    const byUrl = new Map<string, string>();
+    for (const [i, broker] of request.details.brokers.entries()) {
+      const secret = createHash("sha256")
+        .update(JSON.stringify(request.credentials[i] ?? {}))
+        .digest("hex");
+      const client = JSON.stringify([request.clientId, request.details.mqttVersion, secret]);
+      for (const url of broker.serverUrls) byUrl.set(url, client);
+    }
+    return byUrl;
   }
 
   /**
-   * Another reading with the same identity on a broker this request also names, but with
-   * other brokers or as another client: two hosts under one host id on one broker, whose
+   * Another reading with the same identity, as the same client on a broker this request also
+   * names, but with another broker list: two hosts under one host id on one broker, whose
    * STATE births and Wills would declare each other gone (Sparkplug: one host id, one host).
+   * (One as another client is its own host by the README's rule, which asks for its own host id.)
    */
   private clash(request: ReadingRequest, key: string): string | undefined {
     const identity = this.identityOf(request);
-    const urls = request.details.brokers.flatMap((b) => b.serverUrls);
+    const mine = this.clientsByUrl(request);
     for (const [otherKey, live] of this.byKey) {
       if (otherKey === key || live.identity !== identity) continue;
-      const shared = urls.find((url) => live.urls.has(url));
+      const shared = [...mine].find(([url, client]) => live.clients.get(url) === client)?.[0];
       if (shared === undefined) continue;
       const ownKey = sharingFor(request.details)!.ownKey;
       const other =
         live.firstName === undefined ? "another Configuration" : `Configuration ${live.firstName}`;
       const where = request.details.brokers.length > 1 ? "brokers" : "serverUrls";
-      return `discoveryDetails.${where}: ${shared} is also a broker of ${other} under the same ${ownKey}, with another broker list or as another MQTT client (clientId, mqttVersion, credentials); one ${ownKey} is one host on a broker: give both the same brokers and client, or give this Configuration its own ${ownKey}`;
+      return `discoveryDetails.${where}: ${shared} is also a broker of ${other} under the same ${ownKey}, with another broker list; one ${ownKey} is one host on a broker: give both the same brokers, or give this Configuration its own ${ownKey}`;
     }
     return undefined;
   }
@@ -153,7 +171,7 @@ export class SharedReadings {
       const reader = sharing.reader(request.details, request.modeOptions);
       live = {
         identity: this.identityOf(request)!,
-        urls: new Set(request.details.brokers.flatMap((b) => b.serverUrls)),
+        clients: this.clientsByUrl(request),
         settings: this.settingsOf(request),
         firstName: request.details.configurationName,
         reading: new SharedReading(reader, request.details.maxPayloadBytes),
