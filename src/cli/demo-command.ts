@@ -108,6 +108,10 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     count === 1
       ? `serverUrls: [${urls[0]}]`
       : `brokers: [${urls.map((u) => `{serverUrls: [${u}]}`).join(", ")}]`,
+    // Aedes speaks MQTT 3.1.1 only: asking for 5 would be refused and fall back on every connect.
+    "mqttVersion: 3",
+    // So that the fleet page names its instances as the table does.
+    `configurationName: ${configuration}`,
     "sparkplug:",
     "  discover: devices",
     "  properties:",
