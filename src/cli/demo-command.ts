@@ -6,10 +6,11 @@ import { HandlerServer, handlerEndpoint } from "../akri/handler-server.js";
 import { StatusServer } from "../akri/status-server.js";
 import { EmbeddedBroker } from "../demo/embedded-broker.js";
 import { defaultFleet, Fleet } from "../demo/fleet.js";
-import type { DeviceListEmission } from "../discovery/engine.js";
 import { pageModes } from "../discovery/modes/modes.js";
+import { log } from "../log.js";
 import { ConnectionPool, connectionPool } from "../mqtt/connection-pool.js";
 import { prepareLiveDiscovery } from "../streams/live-discovery.js";
+import { DemoScreen } from "./demo-screen.js";
 import { ListPrinter } from "./discover-command.js";
 import { ServeMetrics } from "./serve-metrics.js";
 import { durationSeconds, untilStopped } from "./until-stopped.js";
@@ -60,12 +61,33 @@ export interface DemoOptions {
   brokers?: string;
 }
 
+/** How much faster than real time the plant runs: AKRI_MQTT_DEMO_SPEED (default 1; the demo test's knob). */
+function demoSpeed(value: string | undefined): number {
+  if (value === undefined || value === "") return 1;
+  const speed = Number(value);
+  if (!(speed >= 0.1 && speed <= 100))
+    throw new UsageError(`AKRI_MQTT_DEMO_SPEED must be a number from 0.1 to 100, got "${value}"`);
+  return speed;
+}
+
+/** The demo clock, as "+m:ss" since `start`: real time times `speed`. */
+function demoStamp(start: number, speed: number): () => string {
+  return () => {
+    const seconds = Math.floor(((Date.now() - start) * speed) / 1000);
+    return `+${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  };
+}
+
 /**
  * `akri-mqtt demo` (= npm start): an embedded MQTT broker, a simulated Sparkplug plant in
  * it, and live discovery against it, shown as a live table. Ctrl-C stops everything.
  */
 export async function demoCommand(options: DemoOptions): Promise<void> {
   const seconds = durationSeconds(options.duration);
+  const speed = demoSpeed(process.env.AKRI_MQTT_DEMO_SPEED);
+  // The title shows where everything is; the startup logs (serving, stream opened, connected)
+  // would only scroll the screen. Warnings still go to stderr, and LOG_LEVEL=info shows them all.
+  if (process.env.LOG_LEVEL === undefined) log.level = "warn";
   const count = Number(options.brokers ?? "1");
   if (!Number.isInteger(count) || count < 1 || count > 8)
     throw new UsageError(`--brokers must be a whole number from 1 to 8, got "${options.brokers}"`);
@@ -81,10 +103,15 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     onLastStreamCancelled: () => undefined,
   });
   const api = await HandlerServer.start(handlerEndpoint("mqtt", sockets, undefined), service.handler);
+  const configuration = "akri-mqtt-demo";
   const detailsYaml = [
     count === 1
       ? `serverUrls: [${urls[0]}]`
       : `brokers: [${urls.map((u) => `{serverUrls: [${u}]}`).join(", ")}]`,
+    // Aedes speaks MQTT 3.1.1 only: asking for 5 would be refused and fall back on every connect.
+    "mqttVersion: 3",
+    // So that the fleet page names its instances as the table does.
+    `configurationName: ${configuration}`,
     "sparkplug:",
     "  discover: devices",
     "  properties:",
@@ -95,24 +122,26 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   const discovery = prepareLiveDiscovery({ details: detailsYaml, properties: {} }, { suffix: "demo" });
   if (!discovery.ok) throw new Error(discovery.error);
   const page = await startPage(options.httpPort, service);
-  const recent: string[] = [];
-  const printer = new ListPrinter({
-    json: options.json === true,
-    configuration: "akri-mqtt-demo",
-    live: true,
-    title: `akri-mqtt demo · embedded broker${count > 1 ? "s" : ""} ${urls.join(" ")} · Akri API unix://${api.endpoint.endpoint} · fleet page ${page.url}`,
-  });
-  let last: DeviceListEmission | undefined;
-  const footer = () => ["", "recent plant events (Ctrl-C to stop):", ...recent.map((e) => `  ${e}`)];
-  const fleet = new Fleet(defaultFleet, (event) => {
-    recent.push(`${new Date().toISOString().slice(11, 19)} ${event}`);
-    if (recent.length > 5) recent.shift();
-    if (last && process.stdout.isTTY && !options.json) printer.print(last, footer());
-  });
+  const fleetOptions = {
+    ...defaultFleet,
+    tickMs: defaultFleet.tickMs / speed,
+    dataIntervalMs: defaultFleet.dataIntervalMs / speed,
+  };
+  const json = new ListPrinter({ json: true, configuration, live: true, title: "" });
+  const screen = options.json
+    ? undefined
+    : new DemoScreen({
+        title: `akri-mqtt demo${speed === 1 ? "" : ` (×${speed})`} · fleet page ${page.url}`,
+        endpoints: `embedded broker${count > 1 ? "s" : ""} ${urls.join(" ")} · Akri API unix://${api.endpoint.endpoint}`,
+        configuration,
+        devices: fleetOptions.groups.length * fleetOptions.nodesPerGroup * fleetOptions.devicesPerNode,
+        stamp: demoStamp(Date.now(), speed),
+      });
+  const fleet = new Fleet(fleetOptions, (event) => screen?.event(event));
   const stopDiscovery = service.watch(discovery, (output) => {
     for (const emission of output.emissions) {
-      last = emission;
-      printer.print(emission, footer());
+      if (screen) screen.list(emission);
+      else json.print(emission);
     }
   });
   // Let discovery subscribe first, so that it sees the plant's births rather than asking for them.

@@ -67,24 +67,28 @@ export function renderDeviceTable(list: Listed, configuration: string): string[]
   return formatTable(headers(brokers), deviceRows(list, configuration, brokers));
 }
 
-/** Redraws the list in place on a terminal, cut to the screen. */
+/**
+ * Redraws the list in place on a terminal, cut so that the header (its first lines, which say
+ * what is shown and where) and the footer stay on screen.
+ */
 export function redrawDeviceTable(
   out: NodeJS.WriteStream,
   list: Listed,
   configuration: string,
-  header: string,
-  footer: string[] = [],
+  header: readonly string[],
+  footer: readonly string[] = [],
 ): void {
   const rows = out.rows ?? 40;
   const columns = out.columns ?? 120;
   const brokers = severalBrokers(list);
   const table = formatTable(headers(brokers), deviceRows(list, configuration, brokers), columns);
-  const room = Math.max(3, rows - 3 - footer.length);
+  // Lines written: the header, a blank, the rows shown, "… and N more", the footer, and the
+  // last line where the cursor rests: one more than the screen has and the header scrolls away.
+  const room = Math.max(3, rows - header.length - 1 - 1 - footer.length - 1);
   const shown = table.slice(0, room);
   if (table.length > room) shown.push(`… and ${table.length - room} more`);
-  out.write(
-    `\x1b[H\x1b[2J${[header.slice(0, columns), "", ...shown, ...footer.map((f) => f.slice(0, columns))].join("\n")}\n`,
-  );
+  const lines = [...header, "", ...shown, ...footer].map((line) => line.slice(0, columns));
+  out.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`);
 }
 
 /** What discovery saw but does not list, and why (`discover --explain`), as plain text lines. */

@@ -73,7 +73,7 @@ export class ListPrinter {
     const header = `${this.options.title} · ${emission.devices.length} device(s) · list ${this.lists} at ${new Date(emission.at).toISOString()}`;
     const why = unlisted ? ["", ...renderUnlistedTable(unlisted)] : [];
     if (this.options.live && this.out.isTTY) {
-      redrawDeviceTable(this.out, emission, this.options.configuration, header, [...why, ...footer]);
+      redrawDeviceTable(this.out, emission, this.options.configuration, [header], [...why, ...footer]);
       return;
     }
     this.out.write(

@@ -156,14 +156,37 @@ export class SimulatedEdgeNode {
     }
   }
 
-  /** A random device dies (DDATA stops, DDEATH) or a dead one is born again. */
-  toggleDevice(): string | undefined {
-    if (!this.online || this.devices.length === 0) return undefined;
-    const device = this.devices[Math.floor(this.random() * this.devices.length)]!;
-    device.alive = !device.alive;
-    const now = Date.now();
-    this.send(device.alive ? this.encoder.dbirth(device.id, now) : this.encoder.ddeath(device.id, now));
-    return `${device.id} ${device.alive ? "born" : "died"}`;
+  /** Devices that are dead now (their node up or down). */
+  get deadDevices(): number {
+    return this.devices.filter((d) => !d.alive).length;
+  }
+
+  /** This session's bdSeq (the last `start`'s). */
+  get sessionBdSeq(): bigint {
+    return this.bdSeq;
+  }
+
+  /** A random live device dies: its DDATA stops and, while the node is up, its DDEATH goes out. Its id. */
+  deviceDies(): string | undefined {
+    const alive = this.devices.filter((d) => d.alive);
+    if (alive.length === 0) return undefined;
+    const device = alive[Math.floor(this.random() * alive.length)]!;
+    device.alive = false;
+    this.send(this.encoder.ddeath(device.id, Date.now()));
+    return device.id;
+  }
+
+  /**
+   * The device `id` lives again: its DBIRTH goes out now if the node is up (true), or with
+   * the node's next births if it is down (false).
+   */
+  deviceReborn(id: string): boolean {
+    const device = this.devices.find((d) => d.id === id);
+    if (device === undefined || device.alive) return false;
+    device.alive = true;
+    if (!this.online) return false;
+    this.send(this.encoder.dbirth(device.id, Date.now()));
+    return true;
   }
 
   /** Graceful: NDEATH, then disconnect. */
