@@ -8,6 +8,13 @@ import { RuntimeError, UsageError } from "./cli/usage-error.js";
  * embedded broker...). Loading modules was most of every command's start-up.
  */
 
+// A reader that goes away (`akri-mqtt demo | head`) is the end of the output, not an error:
+// stop quietly, as Unix tools do, instead of an unhandled `write EPIPE`.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
+
 const program = new Command();
 
 program

@@ -1,5 +1,6 @@
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CliProcess } from "../support/cli.js";
+import { CLI, CliProcess } from "../support/cli.js";
 import { eventually } from "../support/live-host.js";
 import { EventStreamReader } from "../support/monitor-process.js";
 
@@ -70,4 +71,28 @@ describe("akri-mqtt demo (npm start)", () => {
       await demo.stop();
     }
   }, 180_000);
+
+  it("piped into a reader that stops early (| head -1), ends quietly with status 0", async () => {
+    const shell = spawn(
+      "bash",
+      ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" demo --http-port 0 | head -1`],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, LOG_LEVEL: "warn" },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    shell.stdout.on("data", (d: Buffer) => {
+      stdout += d;
+    });
+    shell.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
+    // pipefail: the status is the demo's own unless it is 0 (head's is 0 either way).
+    const code = await new Promise<number | null>((resolve) => shell.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^akri-mqtt demo · fleet page http/);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|Error/);
+  }, 60_000);
 });
