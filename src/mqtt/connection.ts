@@ -479,27 +479,31 @@ export class BrokerConnection {
   }
 
   private sendSubscribe(client: MqttClient, filters: string[], done?: () => void): void {
-    client.subscribe(filters, { qos: 1 }, (err, granted) => {
-      if (err) {
-        log.error({ filters, err: err.message }, "subscribe failed");
-      } else {
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        for (const filter of filters) this.refusedFilters.delete(filter);
-        for (const filter of refused) this.refusedFilters.add(filter);
-        const dotted = refused.filter(hasDot);
-        if (dotted.length > 0) {
-          if (this.standing === undefined)
-            this.report({ problem: filtersRejected(dotted), cause: "filters" }, { filters: dotted });
-        } else if (this.standing?.cause === "filters" && ![...this.refusedFilters].some(hasDot))
-          this.standing = undefined;
-        if (refused.length > dotted.length)
-          log.error(
-            { filters: refused.filter((f) => !hasDot(f)) },
-            "the broker refused these subscriptions (ACL?)",
-          );
-      }
+    client.subscribe(filters, { qos: 1 }, (err, _granted, suback) => {
+      // mqtt.js makes any refusal (a code with 0x80) an error, and leaves the codes in the SUBACK.
+      const codes = suback?.granted;
+      if (err && !Array.isArray(codes)) log.error({ filters, err: err.message }, "subscribe failed");
+      else
+        this.granted(
+          filters,
+          filters.filter((_, i) => (Number(codes?.[i] ?? 0) & 0x80) !== 0),
+        );
       done?.();
     });
+  }
+
+  /** What a SUBACK refused: a filter with a '.' says what the broker is; anything else, an ACL. */
+  private granted(filters: readonly string[], refused: readonly string[]): void {
+    for (const filter of filters) this.refusedFilters.delete(filter);
+    for (const filter of refused) this.refusedFilters.add(filter);
+    const dotted = refused.filter(hasDot);
+    if (dotted.length > 0) {
+      if (this.standing === undefined)
+        this.report({ problem: filtersRejected(dotted), cause: "filters" }, { filters: dotted });
+    } else if (this.standing?.cause === "filters" && ![...this.refusedFilters].some(hasDot))
+      this.standing = undefined;
+    const others = refused.filter((f) => !hasDot(f));
+    if (others.length > 0) log.error({ filters: others }, "the broker refused these subscriptions (ACL?)");
   }
 
   /**

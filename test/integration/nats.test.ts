@@ -1,13 +1,14 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TestAgent } from "../support/akri-agent.js";
+import { expectFallbackTo311, expectSessionKept, logLines, plainClient } from "../support/broker-matrix.js";
 import { CliProcess, jsonLines } from "../support/cli.js";
 import { HandlerProcess } from "../support/handler-process.js";
 import { eventually } from "../support/live-host.js";
-import { akriEnvironment, MonitorProcess } from "../support/monitor-process.js";
+import { akriEnvironment } from "../support/monitor-process.js";
 import { NatsServer, natsAvailable } from "../support/nats.js";
 
 /*
@@ -17,30 +18,10 @@ import { NatsServer, natsAvailable } from "../support/nats.js";
  * (spBv1.0/…) cannot: the handler must say so once, and not retry in a loop.
  */
 
-type LogLine = Record<string, unknown> & { msg: string };
 type Listed = { id: string; properties: Record<string, string> };
 
-const logLines = (text: string): LogLine[] => jsonLines(text).filter((l): l is LogLine => "msg" in l);
-
-/** The connection's story: NATS refused MQTT 5, then "connected" on MQTT 3.1.1, with no failed attempt between. */
-function expectRefusedFallback(log: string): void {
-  const lines = logLines(log);
-  const refused = lines.findIndex((l) => l.msg === "broker refused MQTT 5; falling back to MQTT 3.1.1");
-  const connected = lines.findIndex((l) => l.msg === "connected to broker");
-  expect(refused, log).toBeGreaterThanOrEqual(0);
-  expect(connected, log).toBeGreaterThan(refused);
-  expect(lines[connected]!.protocolVersion).toBe(4);
-  expect(
-    lines.filter((l) => l.msg === "cannot connect to broker"),
-    log,
-  ).toStrictEqual([]);
-}
-
-async function client(url: string, options: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, ...options });
-  await new Promise<void>((resolve) => c.once("connect", () => resolve()));
-  return c;
-}
+/** NATS answers our MQTT 5 CONNECT with a CONNACK refusing the version. */
+const REFUSED = "broker refused MQTT 5; falling back to MQTT 3.1.1";
 
 describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and topics with a '.'", () => {
   let nats: NatsServer;
@@ -55,7 +36,7 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
   beforeAll(async () => {
     nats = await NatsServer.start();
     dir = await mkdtemp(join(tmpdir(), "akri-mqtt-nats-test-"));
-    publisher = await client(nats.url, { clientId: "nats-plant" });
+    publisher = await plainClient(nats.url, "nats-plant");
   }, 30_000);
 
   afterEach(async () => {
@@ -66,6 +47,7 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
     await discover?.stop();
     await publisher?.endAsync();
     await nats?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   }, 30_000);
 
   it("generic discovery with default details falls back to MQTT 3.1.1 at once and lists devices, a retained one too", async () => {
@@ -78,7 +60,7 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
     await writeFile(details, `serverUrls: [${nats.url}]\ntopics: [plant/+/telemetry]\n`);
     discover = new CliProcess(["discover", "--details", details, "--json"], { LOG_LEVEL: "info" });
     await eventually(() => ids().includes("plant/m1/telemetry"), "the retained device listed", 15_000);
-    expectRefusedFallback(discover.stderr);
+    expectFallbackTo311(discover.stderr, REFUSED);
     // It really was NATS that refused our MQTT 5 CONNECT.
     expect(nats.output).toMatch(/unacceptable protocol version of 5/);
 
@@ -123,46 +105,20 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
       counter++;
       void publisher.publishAsync("plant/m2/telemetry", String(counter), { qos: 1 }).catch(() => undefined);
     }, 100);
-    const watcher = await client(nats.url, { clientId: "nats-watcher" });
+    const watcher = await plainClient(nats.url, "nats-watcher");
     const wills: string[] = [];
     watcher.on("message", (topic, payload) => wills.push(`${topic} ${payload.toString()}`));
     await watcher.subscribeAsync("monitors/m2/status", { qos: 1 });
     const env = {
       ...akriEnvironment(device.id, device.properties),
       HOSTNAME: "monitor-nats",
-      MONITOR_STATE_DIR: await mkdtemp(join(tmpdir(), "akri-mqtt-nats-monitor-")),
+      MONITOR_STATE_DIR: join(dir, "monitor-state"),
       MONITOR_WILL_TOPIC: "monitors/m2/status",
       MONITOR_WILL_PAYLOAD: "gone",
     };
-    const value = async (m: MonitorProcess) =>
-      Number((await m.state()).metrics.find((x) => x.name === "plant/m2/telemetry")?.value ?? 0);
     try {
-      const first = await MonitorProcess.start(env);
-      processes.push(first);
-      await eventually(async () => (await value(first)) > 0, "the monitor to see the device", 15_000);
-      expectRefusedFallback(first.output);
-      await first.stop();
-      const stoppedAt = counter;
-      // Long enough for the device to publish a few dozen messages while nobody listens.
-      await new Promise((r) => setTimeout(r, 3000));
-      const missed = counter - stoppedAt;
-      expect(missed).toBeGreaterThan(10);
-
-      const again = await MonitorProcess.start(env);
+      const again = await expectSessionKept(env, "plant/m2/telemetry", () => counter, REFUSED);
       processes.push(again);
-      await eventually(
-        async () => (await value(again)) > stoppedAt + missed,
-        "the restarted monitor to catch up",
-        15_000,
-      );
-      const history = (await again.state()).metrics
-        .find((x) => x.name === "plant/m2/telemetry")!
-        .history.map(([, v]) => v);
-      const from = history.indexOf(stoppedAt + 1);
-      expect(from, `history ${history.join(",")}`).toBeGreaterThanOrEqual(0);
-      const run = history.slice(from, from + missed);
-      expect(run).toStrictEqual(Array.from({ length: missed }, (_, i) => stoppedAt + 1 + i));
-
       expect(wills).toStrictEqual([]);
       await again.kill();
       await eventually(() => wills.length > 0, "the monitor's Will", 10_000);
@@ -179,7 +135,8 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
     let agent: TestAgent;
 
     beforeAll(async () => {
-      directory = await mkdtemp(join(tmpdir(), "akri-mqtt-nats-handlers-"));
+      directory = join(dir, "handlers");
+      await mkdir(directory);
       handler = await HandlerProcess.start(directory, { AGENT_NODE_NAME: "node-n" });
       agent = new TestAgent(directory);
       await agent.start();
@@ -225,5 +182,27 @@ describe.skipIf(!natsAvailable())("NATS server 2.9, which refuses MQTT 5 and top
       expect(call.error).toBeUndefined();
       call.cancel();
     }, 40_000);
+
+    it("without a STATE Will it connects, and the refused spBv1.0/# subscription gets the same clear error, not an ACL guess", async () => {
+      const call = agent.discover(
+        agent.registrations[0]!,
+        `serverUrls: [${nats.url}]\nsparkplug: {publishState: false}\nclientId: akri-mqtt-nowill\n`,
+      );
+      const refusal = /refused the subscriptions spBv1\.0\/#.*this broker rejects topics containing '\.'/;
+      await eventually(
+        () => logLines(handler.output).some((l) => refusal.test(l.msg)),
+        "the clear error",
+        15_000,
+      );
+      expect(logLines(handler.output).filter((l) => /ACL\?/.test(l.msg))).toStrictEqual([]);
+      expect(await handler.metric("akri_mqtt_broker_dotted_topics_rejected_total")).toBe(2);
+      const inventory = JSON.parse((await handler.get("/devices")).body) as {
+        brokers: { connected: boolean; problem?: string }[];
+      }[];
+      expect(inventory.at(-1)?.brokers).toStrictEqual([
+        { uri: nats.url, connected: true, problem: expect.stringMatching(refusal) },
+      ]);
+      call.cancel();
+    }, 30_000);
   });
 });
