@@ -10,7 +10,7 @@ import { createConnection } from "node:net";
  */
 
 /** Does something accept TCP connections on this loopback port? */
-async function listening(port: number): Promise<boolean> {
+export async function listening(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     socket.once("connect", () => {
