@@ -13,7 +13,7 @@ import type { DeviceListEmission } from "../discovery/engine.js";
  * Second, a fingerprint of what changes with no output at all but people watch: each listed
  * device's status and, with several brokers, the broker it is on, both read live from the
  * model (a stale node proven alive by its traffic, a generic device gone idle or publishing
- * on another broker), and each broker's connection. It costs a status lookup per
+ * on another broker), and each broker's connection (and its problem). It costs a status lookup per
  * listed device, 1-2 ms at 10,000 (npm run bench:inventory). What neither covers changes
  * under every message and is read as a time (a generic device's "last message"), or is
  * rarely looked at (the status of an entity that is not listed): the age limit bounds how
@@ -28,7 +28,7 @@ const STATUS_CODES: Record<DeviceStatus, number> = { online: 1, stale: 2, offlin
 /** What of a stream the fingerprint reads. */
 interface ShownStream {
   lastSent: Pick<DeviceListEmission, "devices" | "statusOf" | "brokerOf"> | undefined;
-  about: { brokers: () => readonly { uri: string; connected: boolean }[] };
+  about: { brokers: () => readonly { uri: string; connected: boolean; problem?: string }[] };
 }
 
 /**
@@ -41,7 +41,8 @@ export function liveFingerprint(streams: readonly ShownStream[]): number {
   let hash = streams.length;
   for (const stream of streams) {
     const brokers = stream.about.brokers();
-    for (const broker of brokers) hash = (Math.imul(hash, 31) + (broker.connected ? 1 : 2)) | 0;
+    for (const broker of brokers)
+      hash = (Math.imul(hash, 31) + (broker.connected ? 1 : broker.problem === undefined ? 2 : 3)) | 0;
     const sent = stream.lastSent;
     if (!sent) continue;
     const several = brokers.length > 1;

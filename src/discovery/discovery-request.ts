@@ -37,8 +37,11 @@ export type PreparedDiscovery =
         configurationName: string | undefined;
         /** Whether clients off the handler pod's loopback may read this stream's inventory. */
         inventoryAccess: InventoryAccess;
-        /** Each broker (its serverUrls, comma-joined) and whether it is connected now. */
-        brokers: () => readonly { uri: string; connected: boolean }[];
+        /**
+         * Each broker (its serverUrls, comma-joined), whether it is connected now, and what
+         * keeps it from working until it changes (a broker that rejects our topics), if anything.
+         */
+        brokers: () => readonly { uri: string; connected: boolean; problem?: string }[];
       };
       /** Runs the discovery while subscribed. */
       outputs$: Observable<DiscoveryOutput>;

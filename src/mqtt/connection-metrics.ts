@@ -16,11 +16,12 @@ export class ConnectionMetrics {
   private readonly connectFailures;
   private readonly publishFailures;
   private readonly publishesNotDelivered;
+  private readonly dottedTopicsRejected;
   private readonly watched = new Set<BrokerConnection>();
   /** What each connection's own counters stood at when last brought into the registry. */
   private readonly synced = new WeakMap<
     BrokerConnection,
-    { failures: number; notDelivered: Map<string, number> }
+    { failures: number; dotted: number; notDelivered: Map<string, number> }
   >();
 
   constructor(
@@ -42,6 +43,10 @@ export class ConnectionMetrics {
       "publishes_not_delivered_total",
       "Our publishes (rebirth, STATE) the broker accepted but never delivered back to us (an ACL?)",
       ["purpose"],
+    );
+    this.dottedTopicsRejected = counter(
+      "broker_dotted_topics_rejected_total",
+      "Brokers found to reject the topics we need for containing '.' (NATS's MQTT: no Sparkplug), each told once",
     );
   }
 
@@ -73,10 +78,17 @@ export class ConnectionMetrics {
   }
 
   private sync(connection: BrokerConnection): void {
-    const seen = this.synced.get(connection) ?? { failures: 0, notDelivered: new Map<string, number>() };
+    const seen = this.synced.get(connection) ?? {
+      failures: 0,
+      dotted: 0,
+      notDelivered: new Map<string, number>(),
+    };
     const failures = connection.stats.publishFailures;
     if (failures > seen.failures) this.publishFailures.inc(failures - seen.failures);
     seen.failures = failures;
+    const dotted = connection.stats.dottedTopicsRejected;
+    if (dotted > seen.dotted) this.dottedTopicsRejected.inc(dotted - seen.dotted);
+    seen.dotted = dotted;
     for (const [purpose, count] of connection.stats.notDelivered) {
       const before = seen.notDelivered.get(purpose) ?? 0;
       if (count > before) this.publishesNotDelivered.inc({ purpose }, count - before);

@@ -6,6 +6,13 @@ import { log } from "../log.js";
 import { backoffDelay } from "../time/backoff.js";
 import { connectHint, disconnectReason, fallbackHint, redactUrl } from "./connect-hints.js";
 import { type BrokerCredentials, credentialOptions } from "./credentials.js";
+import {
+  dottedWillHint,
+  filtersRejected,
+  hasDot,
+  REJECTED_RETRY_MS,
+  willTopicRejected,
+} from "./dotted-topics.js";
 import { EchoWatch } from "./echo-watch.js";
 import type { MqttMessage } from "./message.js";
 import { RefCounts } from "./ref-counts.js";
@@ -118,6 +125,10 @@ interface Attempt {
   lastError: string | undefined;
   /** The next attempt goes to the same URL with MQTT 3.1.1, at once. */
   fallback: boolean;
+  /** The attempt before, to this URL, was answered: a CONNACK refusing MQTT 5. */
+  afterRefusal: boolean;
+  /** It hung up because our Will topic has a '.' (see dotted-topics.ts). */
+  willRejected: boolean;
 }
 
 export class BrokerConnection {
@@ -139,8 +150,19 @@ export class BrokerConnection {
   private readonly echoes: EchoWatch;
   /** Filters the broker refused (SUBACK 0x80): our publishes on them never come back. */
   private readonly refusedFilters = new Set<string>();
+  /** The URL whose CONNACK just refused MQTT 5 (the next attempt to it is the 3.1.1 one). */
+  private refusedMqtt5: string | undefined;
+  /** URLs that hang up on our Will topic because it has a '.'. */
+  private readonly rejectWill = new Set<string>();
+  /** What makes this connection useless until the broker changes, told once (for /devices). */
+  private standing: { problem: string; cause: "will" | "filters" } | undefined;
   /** Counters for /metrics. */
-  readonly stats: { publishFailures: number; notDelivered: ReadonlyMap<string, number> };
+  readonly stats: {
+    publishFailures: number;
+    notDelivered: ReadonlyMap<string, number>;
+    /** Times a broker was found to reject topics we need for containing '.' (each told once). */
+    dottedTopicsRejected: number;
+  };
 
   constructor(
     readonly settings: ConnectionSettings,
@@ -150,7 +172,7 @@ export class BrokerConnection {
     this.uri = settings.serverUrls.join(",");
     this.takeovers = new TakeoverWatch(settings.clientId);
     this.echoes = new EchoWatch(() => redactUrl(this.settings.serverUrls[this.urlIndex]!));
-    this.stats = { publishFailures: 0, notDelivered: this.echoes.notDelivered };
+    this.stats = { publishFailures: 0, notDelivered: this.echoes.notDelivered, dottedTopicsRejected: 0 };
     if (autoStart) this.connect();
   }
 
@@ -166,6 +188,11 @@ export class BrokerConnection {
 
   get isOnline(): boolean {
     return this.online;
+  }
+
+  /** What keeps this connection from working until the broker changes (it rejects our topics), if anything. */
+  get problem(): string | undefined {
+    return this.standing?.problem;
   }
 
   /** The broker's identity: its serverUrls, comma-joined (what properties call it). */
@@ -248,7 +275,10 @@ export class BrokerConnection {
       disconnect: undefined,
       lastError: undefined,
       fallback: false,
+      afterRefusal: protocolVersion === 4 && this.refusedMqtt5 === url,
+      willRejected: false,
     };
+    this.refusedMqtt5 = undefined;
     this.attempt = attempt;
     const { stream } = client;
     if (stream instanceof Socket)
@@ -276,6 +306,7 @@ export class BrokerConnection {
       if (REFUSED.test(err.message)) attempt.answered = true;
       if (protocolVersion === 5 && UNSUPPORTED_VERSION.test(err.message)) {
         this.version311.add(url);
+        this.refusedMqtt5 = url;
         attempt.fallback = true;
         log.info({ broker: attempt.broker }, "broker refused MQTT 5; falling back to MQTT 3.1.1");
       }
@@ -317,6 +348,8 @@ export class BrokerConnection {
     attempt.connectedAt = Date.now();
     this.failures = 0;
     if (attempt.trying311) this.trying311.delete(attempt.url);
+    this.rejectWill.delete(attempt.url);
+    if (this.standing?.cause === "will") this.standing = undefined;
     this.takeovers.connected(attempt.broker, () => this.attempt === attempt);
     const goOnline = () => {
       if (this.attempt !== attempt || this.closed) return;
@@ -352,7 +385,13 @@ export class BrokerConnection {
       ? this.takeovers.ended(attempt.connectedAt, attempt.disconnect, lastError)
       : undefined;
     const retryInMs = this.scheduleReconnect(
-      attempt.fallback ? "fallback" : attempt.connected ? "ended" : "failed",
+      attempt.fallback
+        ? "fallback"
+        : attempt.connected
+          ? "ended"
+          : attempt.willRejected
+            ? "rejected"
+            : "failed",
     );
     const next = redactUrl(this.settings.serverUrls[this.urlIndex]!);
     const configuredBy = this.settings.configuredBy ?? DETAILS_SETTINGS;
@@ -372,6 +411,15 @@ export class BrokerConnection {
       // One clear error per run of takeovers: the reconnects after it only at debug.
       if (this.takeovers.reported) log.debug(lost, "lost the broker connection; reconnecting");
       else log.warn(lost, "lost the broker connection; reconnecting");
+    } else if (attempt.willRejected) {
+      // Told once; the slow retries that follow say nothing unless the broker lets us in.
+      if (this.standing?.cause === "will")
+        log.debug({ broker, retryInMs }, "the broker still rejects our Will topic");
+      else
+        this.report(
+          { problem: hint!, cause: "will" },
+          { broker, willTopic: this.settings.will?.topic, retryInMs },
+        );
     } else if (!attempt.fallback) {
       const err = lastError ?? "connection closed";
       log.warn({ broker, err, hint, failures: this.failures, retryInMs, next }, "cannot connect to broker");
@@ -412,27 +460,50 @@ export class BrokerConnection {
         mqttVersionSetting: configuredBy.mqttVersion,
       });
     }
+    const willTopic = this.settings.will?.topic;
+    if (hungUp && willTopic !== undefined && hasDot(willTopic)) {
+      // It answered the CONNECT before (refusing MQTT 5) and not this one: the Will topic is what changed its mind.
+      if (attempt.afterRefusal || this.rejectWill.has(url)) {
+        this.rejectWill.add(url);
+        attempt.willRejected = true;
+        return willTopicRejected(willTopic);
+      }
+    }
     if (hungUp)
       return (
-        hint ??
-        "the broker hung up without a CONNACK: is this an MQTT listener, and does it let this client in?"
+        (hint ??
+          "the broker hung up without a CONNACK: is this an MQTT listener, and does it let this client in?") +
+        (willTopic !== undefined && hasDot(willTopic) ? dottedWillHint(willTopic) : "")
       );
     return hint;
   }
 
   private sendSubscribe(client: MqttClient, filters: string[], done?: () => void): void {
-    client.subscribe(filters, { qos: 1 }, (err, granted) => {
-      if (err) {
-        log.error({ filters, err: err.message }, "subscribe failed");
-      } else {
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        for (const filter of filters) this.refusedFilters.delete(filter);
-        for (const filter of refused) this.refusedFilters.add(filter);
-        if (refused.length > 0)
-          log.error({ filters: refused }, "the broker refused these subscriptions (ACL?)");
-      }
+    client.subscribe(filters, { qos: 1 }, (err, _granted, suback) => {
+      // mqtt.js makes any refusal (a code with 0x80) an error, and leaves the codes in the SUBACK.
+      const codes = suback?.granted;
+      if (err && !Array.isArray(codes)) log.error({ filters, err: err.message }, "subscribe failed");
+      else
+        this.granted(
+          filters,
+          filters.filter((_, i) => (Number(codes?.[i] ?? 0) & 0x80) !== 0),
+        );
       done?.();
     });
+  }
+
+  /** What a SUBACK refused: a filter with a '.' says what the broker is; anything else, an ACL. */
+  private granted(filters: readonly string[], refused: readonly string[]): void {
+    for (const filter of filters) this.refusedFilters.delete(filter);
+    for (const filter of refused) this.refusedFilters.add(filter);
+    const dotted = refused.filter(hasDot);
+    if (dotted.length > 0) {
+      if (this.standing === undefined)
+        this.report({ problem: filtersRejected(dotted), cause: "filters" }, { filters: dotted });
+    } else if (this.standing?.cause === "filters" && ![...this.refusedFilters].some(hasDot))
+      this.standing = undefined;
+    const others = refused.filter((f) => !hasDot(f));
+    if (others.length > 0) log.error({ filters: others }, "the broker refused these subscriptions (ACL?)");
   }
 
   /**
@@ -441,12 +512,18 @@ export class BrokerConnection {
    * Failures in a row, and sessions cut short in a row (two connections with one client id
    * taking turns), wait longer each time.
    */
-  private scheduleReconnect(outcome: "fallback" | "failed" | "ended"): number {
+  private scheduleReconnect(outcome: "fallback" | "failed" | "rejected" | "ended"): number {
     if (outcome === "fallback") {
       queueMicrotask(() => this.connect()); // same URL, MQTT 3.1.1, at once
       return 0;
     }
-    if (outcome === "failed") {
+    // Every URL rejects our Will topic: no backoff will change that, but the broker may be replaced.
+    if (outcome === "rejected" && this.settings.serverUrls.every((url) => this.rejectWill.has(url))) {
+      this.urlIndex = 0;
+      this.retryAfter(REJECTED_RETRY_MS);
+      return REJECTED_RETRY_MS;
+    }
+    if (outcome !== "ended") {
       this.urlIndex = (this.urlIndex + 1) % this.settings.serverUrls.length;
       this.failures++;
       this.takeovers.failed();
@@ -455,15 +532,26 @@ export class BrokerConnection {
       this.failures = 0;
     }
     const delay = backoffDelay(
-      outcome === "failed" ? this.failures : this.takeovers.run,
+      outcome === "ended" ? this.takeovers.run : this.failures,
       { initialMs: this.settings.initialBackoffMs ?? 500, maxMs: this.settings.maxBackoffMs ?? 30_000 },
       this.random,
     );
+    this.retryAfter(delay);
+    return delay;
+  }
+
+  private retryAfter(delay: number): void {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connect();
     }, delay);
-    return delay;
+  }
+
+  /** A broker that rejects topics we need: one clear error, counted, kept for /devices until it changes. */
+  private report(standing: NonNullable<BrokerConnection["standing"]>, fields: Record<string, unknown>): void {
+    this.standing = standing;
+    this.stats.dottedTopicsRejected++;
+    log.error(fields, standing.problem);
   }
 
   /** Publishes nothing more and disconnects (after the caller has published what it must, e.g. STATE death). */

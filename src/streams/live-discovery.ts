@@ -190,10 +190,14 @@ export function prepareLiveDiscovery(
       configurationName: details.configurationName,
       inventoryAccess: details.inventoryAccess,
       brokers: () =>
-        details.brokers.map((b) => ({
-          uri: b.uri,
-          connected: connections.some((c) => c.uri === b.uri && c.isOnline),
-        })),
+        details.brokers.map((b) => {
+          const problem = connections.find((c) => c.uri === b.uri && c.problem !== undefined)?.problem;
+          return {
+            uri: b.uri,
+            connected: connections.some((c) => c.uri === b.uri && c.isOnline),
+            ...(problem === undefined ? {} : { problem }),
+          };
+        }),
     },
     outputs$: liveDiscovery({
       ...live,

@@ -79,11 +79,11 @@ export class CliProcess {
   }
 
   /** SIGTERM, then wait for the exit and the last of its output ("close" comes after both). */
-  async stop(): Promise<void> {
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       this.child.once("close", () => resolve());
-      this.child.kill("SIGTERM");
+      this.child.kill(signal);
     });
   }
 }

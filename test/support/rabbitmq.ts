@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listening } from "./broker-child.js";
 import { freePort } from "./mosquitto.js";
 
 /*
@@ -39,17 +39,6 @@ export function rabbitMqAvailable(): boolean {
     );
   }
   return found;
-}
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 export class RabbitMq {
