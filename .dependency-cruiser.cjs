@@ -60,7 +60,7 @@ module.exports = {
       severity: "error",
       from: { path: "^src/akri/" },
       to: {
-        path: "^src/(mqtt|sparkplug|streams|monitor|demo|cli)/|^src/discovery/(sparkplug|generic|modes)/",
+        path: "^src/(mqtt|sparkplug|streams|monitor|demo|cli)/|^src/discovery/(sparkplug|generic|reference|modes)/",
       },
     },
     {
@@ -69,13 +69,21 @@ module.exports = {
         "The engine and what it shares with every mode know no mode; only discovery/modes/ knows them all.",
       severity: "error",
       from: { path: "^src/discovery/[^/]+$" },
-      to: { path: "^src/discovery/(sparkplug|generic|modes)/" },
+      to: { path: "^src/discovery/(sparkplug|generic|reference|modes)/" },
     },
     {
       name: "modes-do-not-know-each-other",
       severity: "error",
       from: { path: "^src/discovery/(sparkplug|generic)/" },
-      to: { path: "^src/discovery/(modes/|(sparkplug|generic)/)", pathNot: "^src/discovery/$1/" },
+      to: { path: "^src/discovery/(modes/|(sparkplug|generic|reference)/)", pathNot: "^src/discovery/$1/" },
+    },
+    {
+      name: "the-reference-handler-mode-is-generic-discovery",
+      comment:
+        "The reference handler's Configurations run as generic discovery (its keys, generic's presence); generic knows nothing of it.",
+      severity: "error",
+      from: { path: "^src/discovery/reference/" },
+      to: { path: "^src/discovery/(modes|sparkplug)/" },
     },
     {
       name: "http-is-shared-at-the-bottom",

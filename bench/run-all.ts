@@ -19,6 +19,7 @@ const BENCHMARKS = [
   "response-size",
   "replay",
   "startup",
+  "payload-filter",
 ];
 /** Those that weigh the heap after a full GC. */
 const EXPOSE_GC = new Set(["scale"]);

@@ -100,6 +100,12 @@ export interface BrokerDetails {
   serverUrls: string[];
   /** Its serverUrls, comma-joined: the broker's identity (and MQTT_BROKER_URI when it is the first). */
   uri: string;
+  /**
+   * A user name and password written in the broker's URL: only a mode that reads another
+   * handler's Configurations unchanged accepts them (the reference handler's mqttBrokerUri).
+   * discoveryProperties win over them; they are never shown, logged or put in properties.
+   */
+  login?: { username: string; password?: string };
 }
 
 type Common = z.infer<z.ZodObject<typeof brokerKeys & typeof identityKeys & typeof listKeys>>;
@@ -139,6 +145,14 @@ export interface ModeDetailsParser<Shape extends z.ZodRawShape = z.ZodRawShape, 
   impliedBy?: string;
   /** Its own details from its parsed keys (checks across keys go here). */
   own(parsed: z.infer<z.ZodObject<Shape>>): Parsed<Own>;
+  /**
+   * Its broker from a key of its own, for a mode that reads another handler's Configurations
+   * unchanged (then `serverUrls` and `brokers` are refused beside it). `key`: that key's name.
+   */
+  brokers?: {
+    key: string;
+    of(parsed: z.infer<z.ZodObject<Shape>>): Parsed<{ brokers: BrokerDetails[]; warnings: string[] }>;
+  };
 }
 
 export type DetailsResult<D> = { ok: true; details: D; warnings: string[] } | { ok: false; error: string };
@@ -162,11 +176,16 @@ export function detailsParser<D extends ModeDetails>(
     ...Object.keys(identityKeys),
     ...Object.keys(listKeys),
   ]);
+  // Two modes may read one key only with one schema (a mode that reads another handler's
+  // Configurations shares the keys they have in common), so the key means one thing.
+  const modeKeys = new Map<string, z.ZodType>();
   for (const [i, shape] of shapes.entries())
-    for (const key of Object.keys(shape)) {
-      if (taken.has(key)) throw new Error(`discoveryDetails key ${key} of mode ${names[i]} is taken`);
-      taken.add(key);
+    for (const [key, schema] of Object.entries(shape) as [string, z.ZodType][]) {
+      if (taken.has(key) || (modeKeys.has(key) && modeKeys.get(key) !== schema))
+        throw new Error(`discoveryDetails key ${key} of mode ${names[i]} is taken`);
+      modeKeys.set(key, schema);
     }
+  for (const key of modeKeys.keys()) taken.add(key);
   // Every mode's keys are checked whatever the mode, so a wrong value never waits for a mode switch.
   const schema = z.object({
     ...brokerKeys,
@@ -192,13 +211,16 @@ export function detailsParser<D extends ModeDetails>(
     const name = data.mode ?? modes.find((m) => impliedIn(m, data))?.name ?? names[0]!;
     const index = names.indexOf(name);
     const mode = modes[index]!;
-    for (const other of modes)
-      if (other !== mode && impliedIn(other, data))
-        warnings.push(`${other.details.impliedBy} is ignored in ${name} mode`);
-    const own = mode.details.own(pick(data, Object.keys(shapes[index]!)));
+    const ownKeys = Object.keys(shapes[index]!);
+    // Another mode's key, given but not read by this one (timeoutSeconds is the reference
+    // handler's; generic's is idleTimeoutSeconds): as good as unknown.
+    for (const key of Object.keys(raw.value))
+      if (modeKeys.has(key) && !ownKeys.includes(key)) warnings.push(`${key} is ignored in ${name} mode`);
+    const own = mode.details.own(pick(data, ownKeys));
     if (!own.ok) return own;
-    const common = commonDetails(data);
+    const common = commonDetails(data, mode.details.brokers && pick(data, ownKeys), mode.details.brokers);
     if (!common.ok) return common;
+    warnings.push(...common.warnings);
     // The mode typed its own details; that `mode: name` goes with them is this list's doing.
     return { ok: true, details: { ...common.value, mode: name, ...own.value } as D, warnings };
   };
@@ -229,8 +251,25 @@ function readMap(text: string): Parsed<object> {
   return { ok: true, value: raw };
 }
 
-function commonDetails(data: Common): Parsed<CommonDetails> {
-  const brokers = brokersOf(data);
+function commonDetails(
+  data: Common,
+  ownKeys?: Record<string, unknown>,
+  ownBrokers?: ModeDetailsParser["brokers"],
+): { ok: true; value: CommonDetails; warnings: string[] } | { ok: false; error: string } {
+  let brokers: Parsed<BrokerDetails[]>;
+  let warnings: string[] = [];
+  if (ownBrokers && ownKeys) {
+    const beside = data.serverUrls !== undefined ? "serverUrls" : data.brokers !== undefined ? "brokers" : "";
+    if (beside !== "")
+      return {
+        ok: false,
+        error: `${beside}: not read beside ${ownBrokers.key}, which names the broker: give one`,
+      };
+    const own = ownBrokers.of(ownKeys);
+    if (!own.ok) return own;
+    brokers = { ok: true, value: own.value.brokers };
+    warnings = own.value.warnings;
+  } else brokers = brokersOf(data);
   if (!brokers.ok) return brokers;
   const { clientId, mqttVersion, offlineGraceSeconds, maxPayloadBytes, configurationName, inventoryAccess } =
     data;
@@ -243,7 +282,7 @@ function commonDetails(data: Common): Parsed<CommonDetails> {
     inventoryAccess,
   };
   if (configurationName !== undefined) common.configurationName = configurationName;
-  return { ok: true, value: common };
+  return { ok: true, value: common, warnings };
 }
 
 /** The brokers of exactly one of `serverUrls` (one broker) and `brokers` (several). */

@@ -36,6 +36,7 @@ export type DeviceStatus = "online" | "offline" | "stale";
  *   offline                 dead (or idle) and past offlineGraceSeconds
  *   unmatched-topic         generic: the deviceId template does not match the topic
  *   retained-too-old        generic: only a retained message older than idleTimeoutSeconds
+ *   payload-not-matched     generic, reference: its payloads do not contain payloadRegexp (messageRegexp)
  *   instance-hash-collision its id has the Akri instance hash of another listed id
  *   over-size-limit         cut from a list over the agent's 4 MiB message limit
  */
@@ -48,6 +49,7 @@ export type UnlistedCode =
   | "offline"
   | "unmatched-topic"
   | "retained-too-old"
+  | "payload-not-matched"
   | "instance-hash-collision"
   | "over-size-limit";
 

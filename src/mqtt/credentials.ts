@@ -5,7 +5,9 @@ import type { IClientOptions } from "mqtt";
  * MQTT_USERNAME, MQTT_PASSWORD, MQTT_CA_CERT, MQTT_CLIENT_CERT, MQTT_CLIENT_KEY (PEM). With
  * several brokers, a name suffixed with a broker's name (MQTT_PASSWORD_SITE_B, or by position,
  * MQTT_PASSWORD_2) is that broker's own and wins over the unsuffixed one, which every broker
- * gets. Errors and warnings name the property, never its value.
+ * gets. The reference MQTT handler's names (mqtt_broker_username, mqtt_broker_password,
+ * mqtt_broker_ca, mqtt_broker_certificate, mqtt_broker_key) are read as ours, so its
+ * Configurations work unchanged. Errors and warnings name the property, never its value.
  */
 
 export interface BrokerCredentials {
@@ -37,6 +39,12 @@ const NAMES = {
   MQTT_CA_CERT: "ca",
   MQTT_CLIENT_CERT: "cert",
   MQTT_CLIENT_KEY: "key",
+  // suse-edge/akri-mqtt-discovery-handler, src/discovery_handler.rs (authenticate_mqtt, setup_tls).
+  MQTT_BROKER_USERNAME: "username",
+  MQTT_BROKER_PASSWORD: "password",
+  MQTT_BROKER_CA: "ca",
+  MQTT_BROKER_CERTIFICATE: "cert",
+  MQTT_BROKER_KEY: "key",
 } as const;
 
 type PropertyName = keyof typeof NAMES;
@@ -79,6 +87,8 @@ export function parseBrokerCredentials(
   const credentials: BrokerCredentials = {};
   const own = new Map<string, BrokerCredentials>(brokers.map((b) => [b, {}]));
   const warnings: string[] = [];
+  /** Which property set each credential, so that two names for one (ours and the reference's) must agree. */
+  const setBy = new Map<string, { name: string; value: string }>();
   for (const [name, raw] of Object.entries(properties)) {
     const named = nameOf(name, brokers);
     if (named === undefined) {
@@ -91,6 +101,14 @@ export function parseBrokerCredentials(
     if ((key === "ca" || key === "cert" || key === "key") && !PEM.test(value)) {
       return { ok: false, error: `${name.toUpperCase()}: expected a PEM block (-----BEGIN ...-----)` };
     }
+    const slot = `${broker ?? ""}/${key}`;
+    const earlier = setBy.get(slot);
+    if (earlier !== undefined && earlier.value !== value)
+      return {
+        ok: false,
+        error: `${name.toUpperCase()}: differs from ${earlier.name.toUpperCase()}; give one`,
+      };
+    setBy.set(slot, { name, value });
     (broker === undefined ? credentials : own.get(broker)!)[key] = value;
   }
   const problem = problemOf(credentials, "");

@@ -58,7 +58,9 @@ function connectionSettings(
   will: Will | undefined,
 ): ConnectionSettings {
   const { details } = options;
-  const credentials = (broker.name && options.byBroker?.get(broker.name)) || options.credentials;
+  const given = (broker.name && options.byBroker?.get(broker.name)) || options.credentials;
+  // A login written in the broker's URL (the reference handler's mqttBrokerUri) yields to discoveryProperties.
+  const credentials = broker.login === undefined ? given : { ...broker.login, ...given };
   return {
     serverUrls: broker.serverUrls,
     clientId: `${details.clientId}-${options.suffix}`,

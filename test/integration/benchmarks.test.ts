@@ -55,6 +55,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
         "decode",
         "ingest",
         "latency",
+        "payloadFilter",
         "replay",
         "responseSize",
         "scale",
@@ -73,6 +74,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
     expect(figures.responseSize.largestList).toBeGreaterThan(0);
     expect(figures.replay.ratio).toBeGreaterThan(0);
     expect(figures.shards.ratio).toBeGreaterThan(0);
+    expect(figures.payloadFilter.ratio).toBeGreaterThan(0);
     expect(figures.shards.listsOverLimit).toBe(0);
     expect(figures.startup.helpRatio).toBeGreaterThan(0);
     expect(figures.startup.serveRatio).toBeGreaterThan(0);
@@ -87,6 +89,7 @@ describe.skipIf(!mosquittoAvailable())("npm run bench at a tiny size", () => {
       "response size",
       "replay",
       "start-up",
+      "messageRegexp (a+)+$",
     ])
       expect(suite.output).toContain(heading);
   }, 420_000);

@@ -1,11 +1,12 @@
-import { brokerProperties } from "../broker-properties.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedEntity } from "../device.js";
 import type { Discoverer, DiscoveryInput, StepSink } from "../discoverer.js";
-import type { GenericDiscoveryDetails } from "./details.js";
-import { GenericPresence } from "./presence.js";
+import { GenericPresence, type PresenceOptions } from "./presence.js";
 import { reportPresenceEvent } from "./report.js";
 
-/* Generic discovery: a device per topic (or per id a template extracts) while it publishes. */
+/*
+ * Generic discovery: a device per topic (or per id a template extracts) while it publishes.
+ * Its mode (generic/mode.ts) says how, and so does the reference handler's (reference/mode.ts).
+ */
 export class GenericDiscoverer implements Discoverer {
   private readonly presence: GenericPresence;
   readonly subscriptions: readonly string[];
@@ -14,17 +15,10 @@ export class GenericDiscoverer implements Discoverer {
   /** The only broker, when there is one: whatever a source calls it, it is that one. */
   private readonly single: string | undefined;
 
-  constructor(details: GenericDiscoveryDetails) {
-    this.single = details.brokers.length === 1 ? details.brokers[0]!.uri : undefined;
-    this.subscriptions = [...details.topics];
-    this.presence = new GenericPresence({
-      topics: details.topics,
-      deviceId: details.deviceId,
-      idleTimeoutSeconds: details.idleTimeoutSeconds,
-      offlineGraceSeconds: details.offlineGraceSeconds,
-      brokers: details.brokers.map((b) => b.uri),
-      brokerProperties: brokerProperties(details.brokers),
-    });
+  constructor(options: PresenceOptions) {
+    this.single = options.brokers.length === 1 ? options.brokers[0]! : undefined;
+    this.subscriptions = [...options.topics];
+    this.presence = new GenericPresence(options);
   }
 
   step(input: DiscoveryInput, now: number, out: StepSink): void {

@@ -1,9 +1,9 @@
 import type { MqttMessage } from "../../mqtt/message.js";
 import { topicMatches } from "../../mqtt/topic-filter.js";
 import { earlier } from "../../time/deadline.js";
-import type { BrokerProperties } from "../broker-properties.js";
 import type { DeviceStatus, DiscoveredDevice, UnlistedCode, UnlistedEntity } from "../device.js";
 import { sortDevices } from "../device.js";
+import type { PayloadFilter } from "../payload-filter.js";
 import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js";
 
 /*
@@ -12,8 +12,9 @@ import { compileDeviceTemplate, type DeviceTemplate } from "./device-template.js
  * idleTimeoutSeconds of silence (plus offlineGraceSeconds). A reducer: time is an input.
  *
  * Retained messages are old news of unknown age: they never make a device present unless
- * their JSON payload carries a timestamp within the idle timeout. A broker outage pauses
- * the idle clock, so an outage never empties the list.
+ * their JSON payload carries a timestamp within the idle timeout (or `retained: "counts"`, as
+ * the reference handler's Configurations expect). A broker outage pauses the idle clock, so
+ * an outage never empties the list. A payload filter, when set, decides which messages count.
  *
  * With several brokers, the same id on two brokers is one device, on the broker it last
  * published on (`brokerOf`, for /devices). Its properties never follow it: they come from
@@ -28,8 +29,12 @@ export interface PresenceOptions {
   offlineGraceSeconds: number;
   /** The brokers' identities (their serverUrls, comma-joined); the first stands for a source that names none. */
   brokers: readonly string[];
-  /** The broker properties every device gets, from the Configuration. */
-  brokerProperties: BrokerProperties;
+  /** A device's properties, from its id and the topic filter that covers it (from the Configuration alone). */
+  properties: (id: string, filter: string) => Record<string, string>;
+  /** Whether a retained message makes a device present: only with a recent timestamp (default), or always. */
+  retained?: "needs-timestamp" | "counts";
+  /** Only messages whose payload it matches count. */
+  payloadFilter?: PayloadFilter | undefined;
 }
 
 interface Seen {
@@ -45,7 +50,8 @@ export type PresenceEvent =
   | { kind: "device-appeared"; id: string; topic: string }
   | { kind: "device-idle"; id: string }
   | { kind: "retained-ignored"; topic: string }
-  | { kind: "unmatched-topic"; topic: string };
+  | { kind: "unmatched-topic"; topic: string }
+  | { kind: "payload-not-matched"; topic: string };
 
 const NO_EVENTS: readonly PresenceEvent[] = Object.freeze([]);
 
@@ -125,8 +131,20 @@ export class GenericPresence {
       );
       return { kind: "unmatched-topic", topic: message.topic };
     }
+    const filter = this.options.payloadFilter;
+    if (filter !== undefined && !filter.matches(message.payload)) {
+      // Not a message that counts: it neither lists the device nor keeps it listed.
+      if (!this.seen.has(match.id))
+        this.noteUnlisted(
+          match.id,
+          "online",
+          "payload-not-matched",
+          `${filter.key} ${JSON.stringify(filter.pattern)} does not occur in its payload`,
+        );
+      return { kind: "payload-not-matched", topic: message.topic };
+    }
     let at = now;
-    if (message.retain) {
+    if (message.retain && this.options.retained !== "counts") {
       const measured = payloadTimestamp(message.payload);
       if (measured === undefined || now - measured >= this.options.idleTimeoutSeconds * 1000) {
         if (!this.seen.has(match.id))
@@ -163,21 +181,7 @@ export class GenericPresence {
   }
 
   private device(id: string, filter: string): DiscoveredDevice {
-    const broker = this.options.brokerProperties;
-    return {
-      id,
-      kind: "topic",
-      properties:
-        broker.several === undefined
-          ? { MQTT_BROKER_URI: broker.uri, MQTT_TOPIC: filter, MQTT_DEVICE_ID: id }
-          : {
-              MQTT_BROKER_URI: broker.uri,
-              MQTT_BROKER_URIS: broker.several.uris,
-              MQTT_BROKER_NAMES: broker.several.names,
-              MQTT_TOPIC: filter,
-              MQTT_DEVICE_ID: id,
-            },
-    };
+    return { id, kind: "topic", properties: this.options.properties(id, filter) };
   }
 
   /** A broker connection went down: the idle clocks of its devices stop. */

@@ -11,6 +11,11 @@ const ENTRIES: Record<PresenceEvent["kind"], { severity: Severity; problem: bool
     problem: true,
     message: "retained message without a recent timestamp ignored",
   },
+  "payload-not-matched": {
+    severity: "debug",
+    problem: false,
+    message: "message whose payload does not contain the payload filter's pattern ignored",
+  },
   "unmatched-topic": {
     severity: "warn",
     problem: true,

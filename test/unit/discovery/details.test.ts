@@ -104,14 +104,18 @@ sparkplug:
       "serverUrls: [tcp://b]\ntimeoutSeconds: 5\nsparkplug: {hostid: x, rebirth: {max: 1}}",
     );
     expect(warnings).toStrictEqual([
-      "unknown key timeoutSeconds is ignored",
       "unknown key sparkplug.hostid is ignored",
       "unknown key sparkplug.rebirth.max is ignored",
+      // The reference handler's key (generic's is idleTimeoutSeconds): not read in this mode.
+      "timeoutSeconds is ignored in sparkplug mode",
     ]);
   });
 
   it.each([
-    ["mode: bogus\nserverUrls: [tcp://a]", 'mode: expected one of "sparkplug", "generic", got "bogus"'],
+    [
+      "mode: bogus\nserverUrls: [tcp://a]",
+      'mode: expected one of "sparkplug", "reference", "generic", got "bogus"',
+    ],
     ["topics: [a]", "serverUrls: required (expected a list)"],
     ["serverUrls: []", "serverUrls: expected at least 1 item(s)"],
     ["serverUrls: [http://a]", "serverUrls[0]: scheme must be one of tcp, mqtt, ssl, mqtts, ws, wss"],
