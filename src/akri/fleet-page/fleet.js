@@ -61,8 +61,13 @@ function details(facts, properties) {
   return lines;
 }
 
-/** What the search box searches in a row: everything it shows, folded open or not. */
+/** What the search box searches in a row: everything it shows, folded open or not (made once, when first searched). */
 function searchText(entity) {
+  if (entity.text === undefined) entity.text = searchable(entity);
+  return entity.text;
+}
+
+function searchable(entity) {
   return [
     entity.id,
     entity.kind,
@@ -72,7 +77,7 @@ function searchText(entity) {
     entity.reason ? entity.reason.code + " " + entity.reason.message : "",
     entity.instance,
     entity.broker,
-    entity.details.join(" "),
+    details(entity.facts, entity.properties).join(" "),
   ]
     .join(" ")
     .toLowerCase();
@@ -115,9 +120,8 @@ function entityRows(entity) {
   more.dataset.for = entity.id;
   const td = cell(more, "", "details");
   td.colSpan = 6;
-  const lines = entity.listed
-    ? entity.details
-    : ["why not listed: " + entity.reason.message, ...entity.details];
+  const facts = details(entity.facts, entity.properties);
+  const lines = entity.listed ? facts : ["why not listed: " + entity.reason.message, ...facts];
   for (const line of lines) {
     const span = document.createElement("span");
     span.textContent = line;
@@ -162,7 +166,7 @@ function render() {
     renderTable();
     return;
   }
-  const entities = entitiesOf(stream, details);
+  const entities = entitiesOf(stream);
   current = { stream, entities };
   const { total } = overview.render(entities);
   for (const code of Object.keys(total.reasons)) ensureShowOption("reason:" + code);

@@ -25,11 +25,12 @@ const SEVERITY = { online: 0, "awaiting-birth": 1, stale: 2, offline: 3 };
 export const worse = (a, b) => ((SEVERITY[b] ?? 0) > (SEVERITY[a] ?? 0) ? b : a);
 
 /**
- * Every entity of a stream, once, sorted by id. An id both in the list and explained as not
+ * Every entity of a stream, once, sorted by id (its facts and properties kept as they came:
+ * made into lines only for the rows drawn or searched). An id both in the list and explained as not
  * listed (an instance-hash collision: the agent got it, but Akri keeps one instance for it and
  * another) is shown as not listed, with its reason.
  */
-export function entitiesOf(stream, details) {
+export function entitiesOf(stream) {
   const unlistedIds = new Set((stream.unlisted || []).map((u) => u.id));
   const listed = stream.devices
     .filter((d) => !unlistedIds.has(d.id))
@@ -41,7 +42,8 @@ export function entitiesOf(stream, details) {
       reason: null,
       instance: d.instanceName,
       broker: d.broker || "",
-      details: details(d.facts, d.properties),
+      facts: d.facts,
+      properties: d.properties,
       ...placeOf(d.id),
     }));
   const unlisted = (stream.unlisted || []).map((u) => ({
@@ -52,7 +54,8 @@ export function entitiesOf(stream, details) {
     reason: u.reason,
     instance: "",
     broker: "",
-    details: details(u.facts),
+    facts: u.facts,
+    properties: null,
     ...placeOf(u.id),
   }));
   return listed.concat(unlisted).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
