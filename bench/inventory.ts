@@ -10,15 +10,8 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { Registry } from "prom-client";
-import { Subject } from "rxjs";
-import { DiscoverService } from "../src/akri/discover-service.js";
-import { HandlerMetrics } from "../src/akri/handler-metrics.js";
-import { StatusServer } from "../src/akri/status-server.js";
-import type { DiscoveryOutput } from "../src/discovery/discovery-request.js";
-import { engineFor, pageModes, parseDiscoveryDetails } from "../src/discovery/modes/modes.js";
-import { FleetTraffic } from "./lib/fleet-traffic.js";
 import { median, printTable, saveResults, sized } from "./lib/measure.js";
+import { servedPlant } from "./lib/served-plant.js";
 
 const NODES = sized("BENCH_INVENTORY_NODES", 1_000, 20);
 const POLLS = sized("BENCH_INVENTORY_POLLS", 21, 3);
@@ -35,67 +28,7 @@ require("node:readline").createInterface({ input: process.stdin }).on("line", as
 `;
 
 async function main(): Promise<void> {
-  const parsed = parseDiscoveryDetails(
-    [
-      "serverUrls: [tcp://bench:1883]",
-      "configurationName: bench",
-      "sparkplug:",
-      "  discover: devices",
-      "  properties: {VALUE_0: Area 0/Value 0, VALUE_1: Area 1/Value 1}",
-    ].join("\n"),
-  );
-  if (!parsed.ok) throw new Error(parsed.error);
-  const engine = engineFor(parsed.details, { suffix: "bench" });
-  const fleet = new FleetTraffic({ nodes: NODES, devices: 10, metrics: 20, dataMetrics: 1 });
-  const outputs$ = new Subject<DiscoveryOutput>();
-  const metrics = new HandlerMetrics(new Registry());
-  const service = new DiscoverService({
-    discover: () => ({ ok: false, error: "not used" }),
-    metrics,
-    onLastStreamCancelled: () => undefined,
-  });
-  service.watch(
-    {
-      ok: true,
-      warnings: [],
-      about: {
-        mode: "sparkplug",
-        configurationName: "bench",
-        inventoryAccess: "loopback",
-        brokers: () => [{ uri: "tcp://bench:1883", connected: true }],
-      },
-      outputs$,
-      delivered: () => undefined,
-    },
-    () => undefined,
-  );
-  let now = 1_767_607_200_000;
-  engine.start(now);
-  outputs$.next(engine.step({ kind: "online", broker: "b", willTimestamp: now }, now));
-  const births = (node: number) => {
-    for (const publish of fleet.births(node, now)) {
-      const message = { ...publish, at: now, broker: "b" };
-      outputs$.next(engine.step({ kind: "message", message }, now));
-    }
-  };
-  for (let n = 0; n < NODES; n++) births(n);
-  // Past every coalescing window: the list goes out.
-  const settle = () => {
-    now += 10_000;
-    outputs$.next(engine.step({ kind: "tick" }, now));
-  };
-  settle();
-
-  const server = await StatusServer.start(
-    { host: "127.0.0.1", port: 0, inventoryAccess: "loopback", allowedHosts: [], modes: pageModes },
-    {
-      ready: () => ({ ok: true, detail: "bench" }),
-      metrics: async () => "",
-      metricsContentType: "text/plain",
-      inventory: service,
-      counts: metrics,
-    },
-  );
+  const { server, births, settle } = await servedPlant(NODES);
   // The page is another process (a browser): this one's CPU time during a poll is the handler's.
   const client = spawn(process.execPath, ["-e", CLIENT, `http://127.0.0.1:${server.port}/devices?all=true`], {
     stdio: ["pipe", "pipe", "inherit"],

@@ -231,6 +231,7 @@ export class DiscoverService {
       subscription.unsubscribe();
       events.close();
       this.streams.remove(stream.id);
+      this.events.minutes.forget(stream.id);
       this.options.metrics.streams.set(this.streams.size);
       log.info({ stream: stream.id, reason }, "Discover stream closed");
     };

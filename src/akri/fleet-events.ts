@@ -1,4 +1,5 @@
 import type { ReportEntry } from "../discovery/report.js";
+import { ActivityMinutes } from "./activity-minutes.js";
 
 /*
  * The live feed of the fleet page (GET /events, Server-Sent Events): what every Discover
@@ -29,10 +30,13 @@ export class FleetEvents {
   private readonly backlog: FleetEvent[] = [];
   private readonly listeners = new Set<(event: FleetEvent) => void>();
   private n = 0;
+  /** Births, deaths and rebirth requests per minute (the page's chart; GET /activity). */
+  readonly minutes = new ActivityMinutes();
 
   /** Takes a discovery's report entries. */
   publish(stream: number, entries: readonly ReportEntry[], at = Date.now()): void {
     for (const entry of entries) {
+      this.minutes.count(stream, entry.kind, at);
       if (QUIET_KINDS.has(entry.kind)) continue;
       const event: FleetEvent = {
         n: ++this.n,

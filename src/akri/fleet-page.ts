@@ -5,7 +5,8 @@ import { packageFile } from "../paths.js";
 /*
  * The fleet page at / on the handler's HTTP port: every Discover stream (Configuration) as
  * its discovery sees it, listed entities and the ones it leaves out with why, and a live
- * feed of what happens. Three static files in fleet-page/ (no CDN), read-only, under a
+ * feed of what happens, under an overview (counts, a plant map, a chart of births and deaths).
+ * Static files in fleet-page/ (no CDN), read-only, under a
  * Content-Security-Policy that allows only themselves; its script says how it reads the data.
  */
 
@@ -16,6 +17,9 @@ export const FLEET_CSP =
 const FLEET_FILES = readPageFiles(pathToFileURL(packageFile("akri/fleet-page/", import.meta.url)), {
   "/": "index.html",
   "/fleet.js": "fleet.js",
+  "/plant.js": "plant.js",
+  "/overview.js": "overview.js",
+  "/chart.js": "chart.js",
   "/fleet.css": "fleet.css",
 });
 

@@ -12,8 +12,9 @@ import type { HandlerMetrics } from "./handler-metrics.js";
  * The handler's HTTP side: GET /healthz (200 once registered with the agent, else 503) and
  * GET /metrics (Prometheus), for everyone (the kubelet, Prometheus); and the plant inventory:
  * GET /devices (JSON; ?all=true adds what is seen but not listed, with why), the fleet page
- * (/ with its script and style) and GET /events (Server-Sent Events of what the discoveries
- * report). The inventory answers the pod's own loopback (and so `kubectl port-forward`,
+ * (/ with its script and style), GET /events (Server-Sent Events of what the discoveries
+ * report) and GET /activity (their births, deaths and rebirth requests per minute, last
+ * hour). The inventory answers the pod's own loopback (and so `kubectl port-forward`,
  * which connects from inside the pod), and other clients only for the streams whose
  * Configuration opened it (`inventoryAccess: cluster`), or all of them with `serve
  * --inventory-access cluster`; and only when addressed to a name a DNS-rebinding page cannot
@@ -75,7 +76,7 @@ export class StatusServer {
     private readonly sources: StatusSources,
   ) {
     this.files = fleetFiles(options.modes);
-    this.inventoryPaths = new Set([...this.files.keys(), "/devices", "/events"]);
+    this.inventoryPaths = new Set([...this.files.keys(), "/devices", "/events", "/activity"]);
   }
 
   static async start(options: StatusServerOptions, sources: StatusSources): Promise<StatusServer> {
@@ -124,7 +125,11 @@ export class StatusServer {
       return;
     }
     if (!this.inventoryPaths.has(path)) {
-      text(res, 404, "not found: try /, /healthz, /metrics, /devices, /devices?all=true, /events\n");
+      text(
+        res,
+        404,
+        "not found: try /, /healthz, /metrics, /devices, /devices?all=true, /events, /activity\n",
+      );
       return;
     }
     const client = this.clientOf(req, res);
@@ -136,6 +141,12 @@ export class StatusServer {
     }
     if (path === "/events") {
       this.streamEvents(req, res, client);
+      return;
+    }
+    if (path === "/activity") {
+      const visible = (stream: number) => client === "loopback" || sources.inventory.openToCluster(stream);
+      const body = JSON.stringify(sources.inventory.events.minutes.read(visible));
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(body);
       return;
     }
     const file = this.files.get(path)!;

@@ -203,8 +203,12 @@ sparkplug:
         const row = (id: string) => page.locator(`tr[data-id="${id}"]`);
         await row("spBv1.0/Fleet/Line1/Motor").waitFor({ timeout: 10_000 });
         expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td").nth(3).textContent()).toBe("yes");
-        // Facts under the labels people read, not their JSON names (seqGaps).
-        const motorDetails = await row("spBv1.0/Fleet/Line1/Motor").locator("td.details").textContent();
+        // One line per entity: its details fold open under it (facts under the labels people
+        // read, not their JSON names: seqGaps).
+        const more = (id: string) => page.locator(`tr.more[data-for="${id}"] td.details`);
+        expect(await page.locator("tr.more").count()).toBe(0);
+        await row("spBv1.0/Fleet/Line1/Motor").locator("button.expand").click();
+        const motorDetails = await more("spBv1.0/Fleet/Line1/Motor").textContent();
         expect(motorDetails).toContain("bdSeq: 0");
         expect(motorDetails).toContain("seq gaps: 0");
         expect(motorDetails).toContain("rebirth requests: 0");
@@ -212,9 +216,15 @@ sparkplug:
         // shown as if it were a mapped one.
         expect(await row("spBv1.0/Fleet/Line1/Motor").locator("td").nth(1).textContent()).toBe("device");
         expect(motorDetails).not.toMatch(/MQTT_BROKER_URI|SPARKPLUG_/);
-        // The excluded device: not listed, with the filter named.
-        expect(await row("spBv1.0/Fleet/Line1/Spare").locator("td").nth(3).textContent()).toBe(
-          'no: excluded-by-filterdeviceIds Exclude lists "Spare"',
+        // The excluded device: not listed, with the filter named (on the line's hover, and in its details).
+        const spare = row("spBv1.0/Fleet/Line1/Spare");
+        expect(await spare.locator("td").nth(3).textContent()).toBe("no: excluded-by-filter");
+        expect(await spare.locator("td").nth(3).getAttribute("title")).toBe(
+          'deviceIds Exclude lists "Spare"',
+        );
+        await spare.locator("button.expand").click();
+        expect(await more("spBv1.0/Fleet/Line1/Spare").textContent()).toContain(
+          'why not listed: deviceIds Exclude lists "Spare"',
         );
         // Kill Line1: its motor turns offline (listed during the grace), then leaves the listed view.
         await nodes[0]!.kill();
@@ -235,10 +245,10 @@ sparkplug:
         // The feed shows the death, pushed over Server-Sent Events.
         const death = page.locator("#feed li", { hasText: "node-died" }).filter({ hasText: "Fleet/Line1" });
         await eventually(async () => (await death.count()) > 0, "the death in the feed", 10_000);
-        // The search box narrows the table; the keyboard reaches it (Tab from the configuration
-        // selector), and the pager's buttons are real buttons.
-        await page.focus("#stream");
-        await page.keyboard.press("Tab");
+        // The search box narrows the table; the keyboard reaches it (Shift+Tab from the Show
+        // selector beside it), and the pager's buttons are real buttons.
+        await page.focus("#show");
+        await page.keyboard.press("Shift+Tab");
         expect(
           await page
             .locator("#search")

@@ -11,7 +11,7 @@ import { type Answer, hostGet, NetworkNamespace, netnsAvailable } from "../suppo
 import { TahuEdgeNode, type TahuMetric } from "../support/tahu-edge.js";
 
 /*
- * Who may read the plant inventory of `akri-mqtt serve` (/, its files, /devices, /events),
+ * Who may read the plant inventory of `akri-mqtt serve` (/, its files, /devices, /events, /activity),
  * asked from another address for real: a client in a network namespace of its own, joined
  * to the test's by a veth pair, as another pod in the cluster reaches a handler pod's IP.
  * The handler binds 0.0.0.0 as Akri's chart runs it (no arguments). By default only the
@@ -22,7 +22,7 @@ import { TahuEdgeNode, type TahuMetric } from "../support/tahu-edge.js";
  */
 
 const motor: TahuMetric[] = [{ name: "Speed", alias: 1, type: "Double", value: 1 }];
-const INVENTORY = ["/", "/fleet.js", "/fleet.css", "/devices", "/devices?all=true", "/events"];
+const INVENTORY = ["/", "/fleet.js", "/fleet.css", "/devices", "/devices?all=true", "/events", "/activity"];
 /** The handler's cap on open /events clients. */
 const EVENT_STREAMS = 32;
 
@@ -136,6 +136,16 @@ ${extra}`;
         expect(ids(answer.body)).toContain("spBv1.0/Open/Line/Motor");
         expect(answer.body).not.toContain("Closed");
       }
+      // The chart's counts per minute: the open stream's only, as /devices.
+      const streamsIn = (body: string) => (JSON.parse(body) as { stream: number }[]).map((s) => s.stream);
+      const activity = await namespace.get(`${remote}/activity`);
+      expect(activity.status).toBe(200);
+      expect(streamsIn(activity.body)).toStrictEqual(
+        streamsIn((await namespace.get(`${remote}/devices`)).body),
+      );
+      expect(streamsIn((await hostGet(`${handler.url}/activity`)).body)).toStrictEqual(
+        streamsIn((await hostGet(`${handler.url}/devices`)).body),
+      );
       const page = await namespace.get(`${remote}/`);
       expect(page.status).toBe(200);
       expect(page.headers["content-security-policy"]).toBeDefined();

@@ -1,12 +1,27 @@
 /*
  * The fleet page's script (served as /fleet.js, a module: strict, and run once the page is
  * parsed). It takes its data from devices?all=true (polled; redrawn only when it changed, one
- * page of rows at a time) and events (Server-Sent Events), with relative URLs so that it works
- * behind a port-forward or a path-prefixing proxy. Every text from the plant goes in as text,
- * never as HTML.
+ * page of rows at a time), activity (the chart's counts, polled with it) and events
+ * (Server-Sent Events), with relative URLs so that it works behind a port-forward or a
+ * path-prefixing proxy. Every text from the plant goes in as text, never as HTML.
  */
+import { renderChart } from "./chart.js";
+import { Overview } from "./overview.js";
+import { entitiesOf, selects } from "./plant.js";
+
 const PAGE = 100;
-const state = { streams: [], stream: null, page: 0, text: "" };
+const state = {
+  streams: [],
+  stream: null,
+  page: 0,
+  text: "",
+  activity: [],
+  activityText: "",
+  /** The group or edge node the table is narrowed to (a count's or a tile's click). */
+  scope: {},
+  /** Ids whose details are open. */
+  open: new Set(),
+};
 const $ = (id) => document.getElementById(id);
 
 function cell(row, text, className) {
@@ -46,34 +61,14 @@ function details(facts, properties) {
   return lines;
 }
 
-function entities(stream) {
-  const listed = stream.devices.map((d) => ({
-    id: d.id,
-    kind: d.kind,
-    status: d.status,
-    listed: true,
-    instance: d.instanceName,
-    broker: d.broker || "",
-    details: details(d.facts, d.properties),
-  }));
-  const unlisted = (stream.unlisted || []).map((u) => ({
-    id: u.id,
-    kind: u.kind,
-    status: u.status,
-    listed: false,
-    reason: u.reason,
-    instance: "",
-    broker: "",
-    details: details(u.facts),
-  }));
-  return listed.concat(unlisted).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+/** What the search box searches in a row: everything it shows, folded open or not (made once, when first searched). */
+function searchText(entity) {
+  if (entity.text === undefined) entity.text = searchable(entity);
+  return entity.text;
 }
 
-function matches(entity, query, show) {
-  if (show === "listed" && !entity.listed) return false;
-  if (show === "unlisted" && entity.listed) return false;
-  if (!query) return true;
-  const text = [
+function searchable(entity) {
+  return [
     entity.id,
     entity.kind,
     kindLabel(entity.kind),
@@ -82,70 +77,138 @@ function matches(entity, query, show) {
     entity.reason ? entity.reason.code + " " + entity.reason.message : "",
     entity.instance,
     entity.broker,
-    entity.details.join(" "),
+    details(entity.facts, entity.properties).join(" "),
   ]
     .join(" ")
     .toLowerCase();
-  return text.includes(query);
 }
 
+/** One line per entity: its id (with a button that folds its details open), kind, status, listed or why not. */
+function entityRows(entity) {
+  const row = document.createElement("tr");
+  row.dataset.id = entity.id;
+  const open = state.open.has(entity.id);
+  const id = cell(row, "", "id level-" + Math.max(1, entity.id.split("/").length - 2));
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "expand";
+  toggle.setAttribute("aria-expanded", String(open));
+  toggle.setAttribute("aria-label", "details of " + entity.id);
+  toggle.addEventListener("click", () => {
+    if (state.open.has(entity.id)) state.open.delete(entity.id);
+    else state.open.add(entity.id);
+    renderTable();
+  });
+  const name = document.createElement("span");
+  name.textContent = entity.id;
+  id.append(toggle, name);
+  cell(row, kindLabel(entity.kind)).title = entity.kind;
+  cell(row, entity.status, "status " + entity.status);
+  const listed = cell(row, entity.listed ? "yes" : "", "listed");
+  if (!entity.listed) {
+    const no = document.createElement("span");
+    no.className = "no";
+    no.textContent = "no: " + entity.reason.code;
+    listed.title = entity.reason.message;
+    listed.appendChild(no);
+  }
+  cell(row, entity.instance, "instance");
+  cell(row, entity.broker, "broker");
+  if (!open) return [row];
+  const more = document.createElement("tr");
+  more.className = "more";
+  more.dataset.for = entity.id;
+  const td = cell(more, "", "details");
+  td.colSpan = 6;
+  const facts = details(entity.facts, entity.properties);
+  const lines = entity.listed ? facts : ["why not listed: " + entity.reason.message, ...facts];
+  for (const line of lines) {
+    const span = document.createElement("span");
+    span.textContent = line;
+    td.appendChild(span);
+  }
+  return [row, more];
+}
+
+const overview = new Overview((pick) => {
+  ensureShowOption(pick.show);
+  $("show").value = pick.show;
+  $("search").value = "";
+  state.scope = pick.scope;
+  state.page = 0;
+  renderTable();
+  $("entities-title").scrollIntoView({ block: "start" });
+});
+
+/** Each reason seen gets an option of "Show" (a reason's count sets it). */
+function ensureShowOption(show) {
+  if (!show.startsWith("reason:") || [...$("show").options].some((o) => o.value === show)) return;
+  const option = document.createElement("option");
+  option.value = show;
+  option.textContent = "not listed: " + show.slice(7).replaceAll("-", " ");
+  $("show").appendChild(option);
+}
+
+let current = { stream: undefined, entities: [] };
+
+function currentStream() {
+  return state.streams.find((s) => String(s.stream) === state.stream) || state.streams[0];
+}
+
+/** The data changed: the overview and the table. */
 function render() {
-  const stream = state.streams.find((s) => String(s.stream) === state.stream) || state.streams[0];
-  const body = $("rows");
-  const rows = [];
+  const stream = currentStream();
   if (!stream) {
     $("summary").textContent =
       "no Discover stream yet: nothing has asked this handler to discover (apply a Configuration)";
-    body.replaceChildren();
-    $("range").textContent = "";
+    current = { stream: undefined, entities: [] };
+    overview.render([]);
+    renderTable();
     return;
   }
-  const all = entities(stream);
-  const query = $("search").value.trim().toLowerCase();
-  const shown = all.filter((e) => matches(e, query, $("show").value));
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-  state.page = Math.min(state.page, pages - 1);
-  const first = state.page * PAGE;
-  for (const entity of shown.slice(first, first + PAGE)) {
-    const row = document.createElement("tr");
-    row.dataset.id = entity.id;
-    cell(row, entity.id, "id level-" + Math.max(1, entity.id.split("/").length - 2));
-    cell(row, kindLabel(entity.kind)).title = entity.kind;
-    cell(row, entity.status, "status " + entity.status);
-    const listed = cell(row, entity.listed ? "yes" : "");
-    if (!entity.listed) {
-      const no = document.createElement("span");
-      no.className = "no";
-      no.textContent = "no: " + entity.reason.code;
-      const why = document.createElement("span");
-      why.className = "reason";
-      why.textContent = entity.reason.message;
-      listed.append(no, why);
-    }
-    cell(row, entity.instance);
-    cell(row, entity.broker);
-    const facts = cell(row, "", "details");
-    for (const line of entity.details) {
-      const span = document.createElement("span");
-      span.textContent = line;
-      facts.appendChild(span);
-    }
-    rows.push(row);
-  }
-  body.replaceChildren(...rows);
-  const listedCount = all.filter((e) => e.listed).length;
+  const entities = entitiesOf(stream);
+  current = { stream, entities };
+  const { total } = overview.render(entities);
+  for (const code of Object.keys(total.reasons)) ensureShowOption("reason:" + code);
+  renderActivity();
+  renderTable();
   const brokers = stream.brokers
     .map((b) => b.uri + (b.connected ? " (connected)" : " (not connected)"))
     .join(", ");
   $("summary").textContent =
-    listedCount +
+    total.listed +
     " listed, " +
-    (all.length - listedCount) +
+    total.unlisted +
     " seen but not listed · " +
     stream.mode +
     " · " +
     brokers +
     (stream.lastListAt ? " · last list " + stream.lastListAt : "");
+}
+
+function renderActivity() {
+  const stream = currentStream();
+  renderChart(stream && state.activity.find((a) => a.stream === stream.stream));
+}
+
+/** The filter or the page changed (or the data): the table's rows. */
+function renderTable() {
+  const { entities } = current;
+  const query = $("search").value.trim().toLowerCase();
+  const show = $("show").value;
+  const shown = entities.filter((e) => selects(e, show, state.scope, query, searchText));
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  state.page = Math.min(state.page, pages - 1);
+  const first = state.page * PAGE;
+  $("rows").replaceChildren(...shown.slice(first, first + PAGE).flatMap(entityRows));
+  overview.select(state.scope.node);
+  const scope = state.scope.node || state.scope.group;
+  $("scope").hidden = !scope;
+  $("scope-text").textContent = state.scope.node
+    ? "edge node " + state.scope.node
+    : state.scope.group
+      ? "group " + state.scope.group
+      : "";
   $("range").textContent =
     shown.length === 0
       ? "nothing matches"
@@ -167,10 +230,20 @@ function renderStreams() {
   select.value = state.stream || "";
 }
 
+/** The chart's counts; redrawn when they moved. */
+async function refreshActivity() {
+  const text = await (await fetch("activity", { cache: "no-store" })).text();
+  if (text === state.activityText) return;
+  state.activityText = text;
+  state.activity = JSON.parse(text);
+  renderActivity();
+}
+
 // Polled every 2 s, less often when the inventory is large (10 times what a poll took).
 async function refresh() {
   const started = performance.now();
   try {
+    const activity = refreshActivity();
     const response = await fetch("devices?all=true", { cache: "no-store" });
     const text = await response.text();
     if (text !== state.text) {
@@ -179,6 +252,7 @@ async function refresh() {
       renderStreams();
       render();
     }
+    await activity;
   } catch (e) {
     $("summary").textContent = "cannot reach the handler: " + e.message;
   }
@@ -207,11 +281,16 @@ function feed() {
 document.addEventListener("DOMContentLoaded", () => {
   $("search").addEventListener("input", () => {
     state.page = 0;
-    render();
+    renderTable();
   });
   $("show").addEventListener("change", () => {
     state.page = 0;
-    render();
+    renderTable();
+  });
+  $("scope-clear").addEventListener("click", () => {
+    state.scope = {};
+    state.page = 0;
+    renderTable();
   });
   $("stream").addEventListener("change", (e) => {
     state.stream = e.target.value;
@@ -220,11 +299,11 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("prev").addEventListener("click", () => {
     state.page--;
-    render();
+    renderTable();
   });
   $("next").addEventListener("click", () => {
     state.page++;
-    render();
+    renderTable();
   });
   refresh();
   feed();
