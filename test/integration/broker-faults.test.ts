@@ -10,6 +10,7 @@ import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { ResilientEdge } from "../support/resilient-edge.js";
 import { TakeoverNoticeProxy } from "../support/takeover-notice-proxy.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
+import { VersionGateProxy } from "../support/version-gate-proxy.js";
 
 /*
  * Broker faults, inflicted for real on `akri-mqtt serve` (with a test Akri agent reading
@@ -275,6 +276,39 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     expect(call.error).toBeUndefined();
     expect(handler.exitCode).toBeUndefined();
   }, 40_000);
+
+  it("a broker that refuses MQTT 5 with CONNACK 0x84: MQTT 3.1.1 at once, logged, and the plant listed", async () => {
+    const mosquitto = await broker();
+    const gate = await VersionGateProxy.start(mosquitto.port, { refuseMqtt5: true });
+    stoppers.push(gate);
+    const plant = await fleet([mosquitto.url], "Refused", 1);
+    const call = discover(
+      `serverUrls: [${gate.url}]\nclientId: refused\nsparkplug: {groupIds: {action: Include, items: [Refused]}}`,
+    );
+    await call.waitForIds(plant[0]!.ids, "the plant, over MQTT 3.1.1", SETTLE);
+    expect(logLines(handler, "broker refused MQTT 5; falling back to MQTT 3.1.1")).toMatchObject([
+      { broker: gate.url },
+    ]);
+    const connected = logLines(handler, "connected to broker").filter((l) => l.broker === gate.url);
+    expect(connected.map((l) => l.protocolVersion)).toStrictEqual([4]);
+    // One MQTT 5 attempt, then 3.1.1 with no failed round between (and none since).
+    expect(gate.connectLevels).toStrictEqual([5, 4]);
+    expect(logLines(handler, "cannot connect to broker").filter((l) => l.broker === gate.url)).toStrictEqual(
+      [],
+    );
+  }, 60_000);
+
+  it("mqttVersion: 3 connects with MQTT 3.1.1 only: no MQTT 5 CONNECT reaches the broker", async () => {
+    const mosquitto = await broker();
+    const gate = await VersionGateProxy.start(mosquitto.port);
+    stoppers.push(gate);
+    const plant = await fleet([mosquitto.url], "Three", 1);
+    const call = discover(
+      `serverUrls: [${gate.url}]\nclientId: three\nmqttVersion: 3\nsparkplug: {groupIds: {action: Include, items: [Three]}}`,
+    );
+    await call.waitForIds(plant[0]!.ids, "the plant", SETTLE);
+    expect(gate.connectLevels).toStrictEqual([4]);
+  }, 60_000);
 
   it.each([3, 5])(
     "another client that keeps taking the handler's client id (MQTT %s; Mosquitto 2.0.11 says nothing): one clear error naming it, growing backoff, and the handler stays once it leaves",
