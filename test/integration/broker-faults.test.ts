@@ -292,7 +292,7 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     const connected = logLines(handler, "connected to broker").filter((l) => l.broker === gate.url);
     expect(connected.map((l) => l.protocolVersion)).toStrictEqual([4]);
     // One MQTT 5 attempt, then 3.1.1 with no failed round between (and none since).
-    expect(gate.connectLevels).toStrictEqual([5, 4]);
+    expect(gate.connects.map((c) => c.level)).toStrictEqual([5, 4]);
     expect(logLines(handler, "cannot connect to broker").filter((l) => l.broker === gate.url)).toStrictEqual(
       [],
     );
@@ -307,7 +307,7 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
       `serverUrls: [${gate.url}]\nclientId: three\nmqttVersion: 3\nsparkplug: {groupIds: {action: Include, items: [Three]}}`,
     );
     await call.waitForIds(plant[0]!.ids, "the plant", SETTLE);
-    expect(gate.connectLevels).toStrictEqual([4]);
+    expect(gate.connects.map((c) => c.level)).toStrictEqual([4]);
   }, 60_000);
 
   it.each([3, 5])(
