@@ -1,6 +1,8 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestAgent } from "../support/akri-agent.js";
 import { CliProcess, jsonLines, runCli } from "../support/cli.js";
@@ -113,6 +115,27 @@ describe("akri-mqtt discover --replay", () => {
   });
 });
 
+describe("exit codes", () => {
+  it("serve exits 1 with a one-line reason when it cannot start (its HTTP port is taken)", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const directory = await mkdtemp(join(tmpdir(), "akri-mqtt-exit-"));
+      const result = await runCli(["serve", "--http-port", String(port), "--http-host", "127.0.0.1"], {
+        env: { DISCOVERY_HANDLERS_DIRECTORY: directory, AGENT_NODE_NAME: "node-x" },
+        timeoutMs: 15_000,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `akri-mqtt: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe.skipIf(!mosquittoAvailable())("record, replay and live discover through Mosquitto", () => {
   let broker: Mosquitto;
   beforeAll(async () => {
@@ -144,6 +167,33 @@ describe.skipIf(!mosquittoAvailable())("record, replay and live discover through
     const original = jsonLines(await readFile("test/fixtures/tahu/session.jsonl", "utf8"));
     const inspected = jsonLines((await runCli(["inspect", out])).stdout);
     expect(inspected.map((l) => l.topic)).toStrictEqual(original.map((l) => l.topic));
+  });
+
+  it("replay --loop publishes the fixture again and again, in order, until stopped", async () => {
+    const topics = jsonLines(await readFile("test/fixtures/tahu/session.jsonl", "utf8")).map((l) =>
+      String(l.topic),
+    );
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: "loop-watcher" });
+    const received: string[] = [];
+    watcher.on("message", (topic) => received.push(topic));
+    await watcher.subscribeAsync(["spBv1.0/#", "STATE/#"], { qos: 1 });
+    const replay = new CliProcess([
+      "replay",
+      "test/fixtures/tahu/session.jsonl",
+      "--broker",
+      broker.url,
+      "--as-fast-as-possible",
+      "--loop",
+    ]);
+    try {
+      await eventually(() => received.length >= 3 * topics.length, "three passes", 15_000);
+    } finally {
+      await replay.stop();
+      await watcher.endAsync();
+    }
+    expect(received.slice(0, 3 * topics.length)).toStrictEqual([...topics, ...topics, ...topics]);
+    expect(replay.exitCode).toBe(0);
+    expect(replay.stderr).toMatch(/replayed \d+ message\(s\) into/);
   });
 
   it("discovers live from the brokers in the details and exits after the first settled list with --once", async () => {

@@ -78,6 +78,11 @@ export class CliProcess {
     });
   }
 
+  /** Its exit code, once it has exited. */
+  get exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
   /** SIGTERM, then wait for the exit and the last of its output ("close" comes after both). */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
