@@ -157,14 +157,11 @@ configurationName: akri-sparkplug
     );
   });
 
-  it("registers again within 5 s when the agent restarts (new socket)", async () => {
+  it("registers again when the agent restarts (new socket), and only once", async () => {
     const before = agent.registrations.length;
     await agent.stop();
-    await new Promise((r) => setTimeout(r, 300));
-    const restarted = Date.now();
     await agent.start();
-    await agent.waitForRegistrations(before + 1, 5000);
-    expect(Date.now() - restarted).toBeLessThan(5000);
+    await agent.waitForRegistrations(before + 1);
     await new Promise((r) => setTimeout(r, 3000));
     expect(agent.registrations.length).toBe(before + 1); // no periodic re-registration
   });

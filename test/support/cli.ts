@@ -83,6 +83,12 @@ export class CliProcess {
     return this.child.exitCode;
   }
 
+  /** Waits for it to end on its own, and for the last of its output. */
+  async exited(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => this.child.once("close", () => resolve()));
+  }
+
   /** SIGTERM, then wait for the exit and the last of its output ("close" comes after both). */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
