@@ -1,5 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { freePort } from "./mosquitto.js";
+import { type ConnectPacket, parseConnect } from "./mqtt-connect.js";
 
 /*
  * A TCP proxy in front of a broker that reads each connection's CONNECT and notes its
@@ -14,54 +15,9 @@ import { freePort } from "./mosquitto.js";
 /** CONNACK, remaining length 3: no session present, reason 0x84, no properties. */
 const CONNACK_UNSUPPORTED_VERSION = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
 
-/** What a client asked for in its CONNECT. */
-export interface ConnectSeen {
-  /** 4: MQTT 3.1.1, 5: MQTT 5. */
-  level: number;
-  /** Clean Start (MQTT 5) or Clean Session (3.1.1). */
-  clean: boolean;
-  /** MQTT 5's Session Expiry Interval property (0x11), when sent. */
-  sessionExpirySeconds: number | undefined;
-}
-
-/** A varint (MQTT's Variable Byte Integer) at `at`: its value and where it ends. */
-function varint(bytes: Buffer, at: number): { value: number; end: number } | undefined {
-  let value = 0;
-  for (let i = 0; i < 4; i++) {
-    if (at + i >= bytes.length) return undefined;
-    const b = bytes[at + i]!;
-    value += (b & 0x7f) * 128 ** i;
-    if ((b & 0x80) === 0) return { value, end: at + i + 1 };
-  }
-  return undefined;
-}
-
-/** The CONNECT at the start of `bytes` (MQTT 5.0 §3.1), undefined until all of it has arrived. */
-function readConnect(bytes: Buffer): ConnectSeen | undefined {
-  const remaining = varint(bytes, 1);
-  if (!remaining || bytes.length < remaining.end + remaining.value) return undefined;
-  let at = remaining.end;
-  at += 2 + bytes.readUInt16BE(at); // protocol name
-  const level = bytes[at]!;
-  const flags = bytes[at + 1]!;
-  at += 4; // level, flags, keep alive
-  let sessionExpirySeconds: number | undefined;
-  if (level === 5) {
-    const length = varint(bytes, at)!;
-    // Session Expiry Interval comes first when sent (as mqtt.js writes it); look for it anywhere.
-    for (let p = length.end; p < length.end + length.value; p++) {
-      if (bytes[p] === 0x11) {
-        sessionExpirySeconds = bytes.readUInt32BE(p + 1);
-        break;
-      }
-    }
-  }
-  return { level, clean: (flags & 0x02) !== 0, sessionExpirySeconds };
-}
-
 export class VersionGateProxy {
   /** Every CONNECT that came through, in order. */
-  readonly connects: ConnectSeen[] = [];
+  readonly connects: Omit<ConnectPacket, "clientId">[] = [];
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -94,11 +50,16 @@ export class VersionGateProxy {
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
-      const connect = readConnect(head);
-      if (connect === undefined) return;
+      const connect = parseConnect(head);
+      if (connect === "incomplete") return;
       socket.off("data", onData);
       socket.pause();
-      this.connects.push(connect);
+      if (connect === "not-connect") {
+        socket.destroy();
+        return;
+      }
+      const { clientId: _, ...asked } = connect;
+      this.connects.push(asked);
       if (connect.level === 5 && this.refuseMqtt5) {
         socket.end(CONNACK_UNSUPPORTED_VERSION);
         return;
