@@ -26,6 +26,9 @@ import { type ActiveStream, configurationOf, StreamRegistry } from "./stream-reg
 /** The agent's (tonic's) default receive limit, less room for the gRPC frame. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024 - 64;
 
+/** How many of a cut list's devices the error names (all of them in /devices?all=true). */
+const CUT_IDS_LOGGED = 10;
+
 export interface DiscoverServiceOptions {
   discover: DiscoveryFactory;
   metrics: HandlerMetrics;
@@ -258,9 +261,12 @@ export class DiscoverService {
     if (cut > 0) {
       metrics.overflows.inc();
       metrics.overflowCut.inc(cut);
+      // Named, so that whoever reads the log knows which devices Akri no longer sees
+      // (a few: a 100,000-device plant would cut tens of thousands).
+      const cutIds = stream.cut.slice(0, CUT_IDS_LOGGED).map((d) => d.id);
       log.error(
-        { stream: stream.id, devices: emission.devices.length, cut, limitBytes: this.maxBytes },
-        "device list exceeds the agent's 4 MiB message limit: the last devices (in id order) were cut; split the Configuration (e.g. per group)",
+        { stream: stream.id, devices: emission.devices.length, cut, cutIds, limitBytes: this.maxBytes },
+        `device list exceeds the agent's 4 MiB message limit: the last devices (in id order) were cut${cut > cutIds.length ? ` (cutIds: the first ${cutIds.length})` : ""}; split the Configuration (e.g. per group)`,
       );
     }
     stream.lastSent = emission;

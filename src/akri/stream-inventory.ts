@@ -45,7 +45,8 @@ export class StreamInventory {
         mode,
         brokers: stream.about.brokers(),
         lastListAt: stream.lastSent ? new Date(stream.lastSent.at).toISOString() : null,
-        devices: (stream.lastSent?.devices ?? []).map((d) => {
+        // What the agent got: a device cut to fit its limit is unlisted, with why (below).
+        devices: (stream.lastSent?.devices ?? []).slice(0, this.sentCount(stream)).map((d) => {
           // Hashed once per id (each is ~10 µs: a 10,000-device page would pay it every poll).
           const hash = stream.hashes.hash(d.id);
           return {
@@ -69,6 +70,11 @@ export class StreamInventory {
           : {}),
       };
     });
+  }
+
+  /** How many devices of the last list went to the agent (the rest were cut). */
+  private sentCount(stream: ActiveStream): number {
+    return (stream.lastSent?.devices.length ?? 0) - stream.cut.length;
   }
 
   private unlisted(stream: ActiveStream): UnlistedEntity[] {

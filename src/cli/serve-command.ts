@@ -100,23 +100,32 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     });
   };
   const server = await HandlerServer.start(endpoint, handler);
-  await registration.start();
-  // /healthz, /metrics and the fleet page come up after: the page shows the modes. Not
-  // ready before registering anyway, and liveness probes allow a start-up delay.
-  const pageModes = await loadDiscovery();
-  const status = await StatusServer.start(
-    { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
-    {
-      ready: () =>
-        registration.isRegistered
-          ? { ok: true, detail: `registered as ${options.name} (${service.size} Discover stream(s))` }
-          : { ok: false, detail: "not registered with the Akri agent yet" },
-      metrics: () => metrics.text(),
-      metricsContentType: metrics.registry.contentType,
-      inventory: service,
-      counts: metrics.handler,
-    },
-  );
+  let status: StatusServer;
+  try {
+    await registration.start();
+    // /healthz, /metrics and the fleet page come up after: the page shows the modes. Not
+    // ready before registering anyway, and liveness probes allow a start-up delay.
+    const pageModes = await loadDiscovery();
+    status = await StatusServer.start(
+      { host: options.httpHost, port, inventoryAccess, allowedHosts, modes: pageModes },
+      {
+        ready: () =>
+          registration.isRegistered
+            ? { ok: true, detail: `registered as ${options.name} (${service.size} Discover stream(s))` }
+            : { ok: false, detail: "not registered with the Akri agent yet" },
+        metrics: () => metrics.text(),
+        metricsContentType: metrics.registry.contentType,
+        inventory: service,
+        counts: metrics.handler,
+      },
+    );
+  } catch (e) {
+    // A start that fails (its HTTP port taken, say) exits 1: the registration loop and the
+    // gRPC server left running would keep the process up, unhealthy, and deaf to SIGTERM.
+    registration.stop();
+    await server.stop();
+    throw e;
+  }
 
   await stopped;
   log.info("shutting down: taking no new Discover call, ending the streams, publishing STATE death");

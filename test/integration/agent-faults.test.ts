@@ -193,7 +193,11 @@ describe.skipIf(!mosquittoAvailable())("agent faults against akri-mqtt serve", (
     plant.stopChurn();
     const receivedBefore = stuck.received.length;
     stuck.resume();
-    await new Promise((r) => setTimeout(r, 3000));
+    await eventually(
+      () => stuck.received.at(-1)?.devices === plant.deviceCount,
+      "the agent to catch up with the latest list",
+      15_000,
+    );
     // Caught up with at most: one list already in HTTP/2's buffers, the one in flight, the
     // latest one waiting, and the one made as the churn stopped (not the 20 it missed).
     expect(stuck.received.length - receivedBefore).toBeLessThanOrEqual(4);

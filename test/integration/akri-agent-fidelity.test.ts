@@ -49,13 +49,11 @@ describe("registration with an agent that restarts as Akri's does", () => {
       agent = await AgentProcess.start(directory); // removes it and binds the same path
       running.push(agent);
       inodes.push(agent.inode === old.inode);
-      const restarted = Date.now();
       await eventually(
         () => agent.registrations.length >= 1,
         `a registration with the agent restarted after ${delayMs} ms`,
         10_000,
       );
-      expect(Date.now() - restarted).toBeLessThan(10_000);
       await sleep(3000);
       expect(agent.registrations.length, `registrations with the agent restarted after ${delayMs} ms`).toBe(
         1,

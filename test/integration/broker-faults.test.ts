@@ -10,6 +10,7 @@ import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { ResilientEdge } from "../support/resilient-edge.js";
 import { TakeoverNoticeProxy } from "../support/takeover-notice-proxy.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
+import { VersionGateProxy } from "../support/version-gate-proxy.js";
 
 /*
  * Broker faults, inflicted for real on `akri-mqtt serve` (with a test Akri agent reading
@@ -53,13 +54,13 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     brokers.push(b);
     return b;
   };
-  const fleet = async (urls: string[], group: string, nodes: number, devices = 3) => {
+  const fleet = async (urls: string[], group: string, nodes: number, devices = 3, node = "Node") => {
     const started: ResilientEdge[] = [];
     for (let n = 0; n < nodes; n++) {
       const edge = new ResilientEdge({
         urls,
         group,
-        edge: `Node${n}`,
+        edge: `${node}${n}`,
         devices: Array.from({ length: devices }, (_, d) => `Dev${d}`),
         dataEveryMs: 100,
       });
@@ -217,15 +218,31 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     const before = call.lists.length;
 
     await first.kill();
+    // Meanwhile a device dies: its node is reborn on the second broker without it.
+    const dead = plant[0]!.ids[0]!;
+    plant[0]!.killDevice(plant[0]!.aliveDevices[0]!);
     await eventually(
       () => logLines(handler, "connected to broker").some((l) => l.broker === second.url),
       "the handler to fail over to the second broker",
       SETTLE,
     );
     await eventually(() => plant.every((e) => e.connected), "the edge nodes to fail over", SETTLE);
-    await new Promise((r) => setTimeout(r, 3000));
-    await call.waitForIds(expected, "the plant on the second broker", SETTLE);
-    expectWholeLists(call, before, expected.length);
+    // And a node that was only ever on the second broker is born there.
+    const [newcomer] = await fleet([second.url], "Failover", 1, 3, "Newcomer");
+    const survivors = expected.filter((id) => id !== dead);
+    // Only a handler reading the second broker knows either fact: the list kept from before
+    // the outage has the dead device and not the newcomer.
+    await call.waitForIds(
+      [...survivors, ...newcomer!.ids],
+      "the plant relearnt on the second broker",
+      SETTLE,
+    );
+    // Through the failover: no empty list, no id twice, no survivor ever missing.
+    for (const list of call.lists.slice(before)) {
+      const ids = list.map((d) => d.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual(expect.arrayContaining(survivors));
+    }
     await first.restart();
   }, 90_000);
 
@@ -275,6 +292,39 @@ describe.skipIf(!mosquittoAvailable())("broker faults against akri-mqtt serve", 
     expect(call.error).toBeUndefined();
     expect(handler.exitCode).toBeUndefined();
   }, 40_000);
+
+  it("a broker that refuses MQTT 5 with CONNACK 0x84: MQTT 3.1.1 at once, logged, and the plant listed", async () => {
+    const mosquitto = await broker();
+    const gate = await VersionGateProxy.start(mosquitto.port, { refuseMqtt5: true });
+    stoppers.push(gate);
+    const plant = await fleet([mosquitto.url], "Refused", 1);
+    const call = discover(
+      `serverUrls: [${gate.url}]\nclientId: refused\nsparkplug: {groupIds: {action: Include, items: [Refused]}}`,
+    );
+    await call.waitForIds(plant[0]!.ids, "the plant, over MQTT 3.1.1", SETTLE);
+    expect(logLines(handler, "broker refused MQTT 5; falling back to MQTT 3.1.1")).toMatchObject([
+      { broker: gate.url },
+    ]);
+    const connected = logLines(handler, "connected to broker").filter((l) => l.broker === gate.url);
+    expect(connected.map((l) => l.protocolVersion)).toStrictEqual([4]);
+    // One MQTT 5 attempt, then 3.1.1 with no failed round between (and none since).
+    expect(gate.connects.map((c) => c.level)).toStrictEqual([5, 4]);
+    expect(logLines(handler, "cannot connect to broker").filter((l) => l.broker === gate.url)).toStrictEqual(
+      [],
+    );
+  }, 60_000);
+
+  it("mqttVersion: 3 connects with MQTT 3.1.1 only: no MQTT 5 CONNECT reaches the broker", async () => {
+    const mosquitto = await broker();
+    const gate = await VersionGateProxy.start(mosquitto.port);
+    stoppers.push(gate);
+    const plant = await fleet([mosquitto.url], "Three", 1);
+    const call = discover(
+      `serverUrls: [${gate.url}]\nclientId: three\nmqttVersion: 3\nsparkplug: {groupIds: {action: Include, items: [Three]}}`,
+    );
+    await call.waitForIds(plant[0]!.ids, "the plant", SETTLE);
+    expect(gate.connects.map((c) => c.level)).toStrictEqual([4]);
+  }, 60_000);
 
   it.each([3, 5])(
     "another client that keeps taking the handler's client id (MQTT %s; Mosquitto 2.0.11 says nothing): one clear error naming it, growing backoff, and the handler stays once it leaves",

@@ -1,6 +1,8 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestAgent } from "../support/akri-agent.js";
 import { CliProcess, jsonLines, runCli } from "../support/cli.js";
@@ -113,6 +115,27 @@ describe("akri-mqtt discover --replay", () => {
   });
 });
 
+describe("exit codes", () => {
+  it("serve exits 1 with a one-line reason when it cannot start (its HTTP port is taken)", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const directory = await mkdtemp(join(tmpdir(), "akri-mqtt-exit-"));
+      const result = await runCli(["serve", "--http-port", String(port), "--http-host", "127.0.0.1"], {
+        env: { DISCOVERY_HANDLERS_DIRECTORY: directory, AGENT_NODE_NAME: "node-x" },
+        timeoutMs: 15_000,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `akri-mqtt: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe.skipIf(!mosquittoAvailable())("record, replay and live discover through Mosquitto", () => {
   let broker: Mosquitto;
   beforeAll(async () => {
@@ -125,10 +148,9 @@ describe.skipIf(!mosquittoAvailable())("record, replay and live discover through
   it("records what replay publishes, message for message", async () => {
     const dir = await mkdtemp(join(tmpdir(), "akri-mqtt-record-"));
     const out = join(dir, "recorded.jsonl.gz");
-    const recording = runCli(["record", "--broker", broker.url, "--out", out, "--duration", "3"], {
-      timeoutMs: 15_000,
-    });
-    await new Promise((r) => setTimeout(r, 800));
+    const recording = new CliProcess(["record", "--broker", broker.url, "--out", out, "--duration", "3"]);
+    // Its ready signal: subscribed.
+    await eventually(() => recording.stderr.includes('"msg":"recording"'), "record to subscribe");
     const replayed = await runCli([
       "replay",
       "test/fixtures/tahu/session.jsonl",
@@ -139,11 +161,38 @@ describe.skipIf(!mosquittoAvailable())("record, replay and live discover through
     ]);
     expect(replayed.code).toBe(0);
     expect(replayed.stderr).toContain("replayed 12 message(s)");
-    const recorded = await recording;
-    expect(recorded.code).toBe(0);
+    await recording.exited();
+    expect(recording.exitCode).toBe(0);
     const original = jsonLines(await readFile("test/fixtures/tahu/session.jsonl", "utf8"));
     const inspected = jsonLines((await runCli(["inspect", out])).stdout);
     expect(inspected.map((l) => l.topic)).toStrictEqual(original.map((l) => l.topic));
+  });
+
+  it("replay --loop publishes the fixture again and again, in order, until stopped", async () => {
+    const topics = jsonLines(await readFile("test/fixtures/tahu/session.jsonl", "utf8")).map((l) =>
+      String(l.topic),
+    );
+    const watcher = await mqtt.connectAsync(broker.url, { clientId: "loop-watcher" });
+    const received: string[] = [];
+    watcher.on("message", (topic) => received.push(topic));
+    await watcher.subscribeAsync(["spBv1.0/#", "STATE/#"], { qos: 1 });
+    const replay = new CliProcess([
+      "replay",
+      "test/fixtures/tahu/session.jsonl",
+      "--broker",
+      broker.url,
+      "--as-fast-as-possible",
+      "--loop",
+    ]);
+    try {
+      await eventually(() => received.length >= 3 * topics.length, "three passes", 15_000);
+    } finally {
+      await replay.stop();
+      await watcher.endAsync();
+    }
+    expect(received.slice(0, 3 * topics.length)).toStrictEqual([...topics, ...topics, ...topics]);
+    expect(replay.exitCode).toBe(0);
+    expect(replay.stderr).toMatch(/replayed \d+ message\(s\) into/);
   });
 
   it("discovers live from the brokers in the details and exits after the first settled list with --once", async () => {
@@ -209,8 +258,7 @@ describe.skipIf(!mosquittoAvailable())("record, replay and live discover through
 });
 
 describe("akri-mqtt demo (npm start)", () => {
-  it("shows devices within 10 seconds", async () => {
-    const started = Date.now();
+  it("shows devices during an 8-second run", async () => {
     const result = await runCli(["demo", "--json", "--duration", "8"], { timeoutMs: 30_000 });
     expect(result.code).toBe(0);
     const lists = jsonLines(result.stdout) as { devices: { id: string }[] }[];
@@ -220,7 +268,6 @@ describe("akri-mqtt demo (npm start)", () => {
       // The demo maps birth metrics into properties: their values are part of the id (`#` + 8 hex).
       /^spBv1\.0\/Plant-[ABC]\/Edge-\d\d\/(Motor|Sensor|Valve)-\d\d#[0-9a-f]{8}$/,
     );
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it("spreads the plant over two embedded brokers with --brokers 2, every device with both in its properties", async () => {

@@ -5,12 +5,15 @@ import mqtt from "mqtt";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeviceSnapshot } from "../../src/monitor/device-view.js";
+import { DataType } from "../../src/sparkplug/datatype.js";
+import { encodePayload } from "../../src/sparkplug/encode.js";
 import { CHROMIUM_ARGS, chromiumAvailable, chromiumPath } from "../support/browser.js";
 import { CliProcess, jsonLines, ROOT } from "../support/cli.js";
 import { eventually } from "../support/live-host.js";
 import { akriEnvironment, EventStreamReader, MonitorProcess } from "../support/monitor-process.js";
 import { Mosquitto, mosquittoAvailable } from "../support/mosquitto.js";
 import { TahuEdgeNode, type TahuMetric } from "../support/tahu-edge.js";
+import { VersionGateProxy } from "../support/version-gate-proxy.js";
 
 /*
  * akri-mqtt monitor, the workload Akri runs per discovered device, against Mosquitto and an
@@ -31,6 +34,9 @@ describe.skipIf(!mosquittoAvailable())("akri-mqtt monitor with Mosquitto and a T
   let broker: Mosquitto;
   let edge: TahuEdgeNode;
   let env: Record<string, string>;
+  /** The pump as discovery listed it. */
+  let listed: { id: string; properties: Record<string, string> };
+  let stateDir: string;
   let counter = 0;
   let publisher: NodeJS.Timeout;
   const monitors: MonitorProcess[] = [];
@@ -78,6 +84,8 @@ describe.skipIf(!mosquittoAvailable())("akri-mqtt monitor with Mosquitto and a T
       discover.stop(),
     );
     const device = found()!;
+    listed = device;
+    stateDir = dir;
     env = {
       ...akriEnvironment(device.id, device.properties),
       HOSTNAME: "akri-sparkplug-pump-pod",
@@ -332,6 +340,94 @@ describe.skipIf(!mosquittoAvailable())("akri-mqtt monitor with Mosquitto and a T
       );
     } finally {
       await robot.endAsync();
+    }
+  }, 30_000);
+
+  it("asks the broker for a persistent session of a day, and takes commands addressed to MONITOR_ALLOWED_HOSTS", async () => {
+    const gate = await VersionGateProxy.start(broker.port);
+    try {
+      const viaGate = { ...listed.properties, MQTT_BROKER_URI: gate.url };
+      const m = await monitor({
+        ...akriEnvironment(listed.id, viaGate),
+        HOSTNAME: "akri-sparkplug-pump-session",
+        MONITOR_STATE_DIR: join(stateDir, "session"),
+        MONITOR_ALLOW_COMMANDS: "true",
+        MONITOR_ALLOWED_HOSTS: "pump.plant.example, other.plant.example",
+      });
+      await eventually(async () => (await m.state()).status === "online", "the device online", 15_000);
+      expect(gate.connects[0]).toStrictEqual({ level: 5, clean: false, sessionExpirySeconds: 86_400 });
+
+      const body = JSON.stringify({ metric: "Temperature", value: 21.5 });
+      const post = (host: string) =>
+        m.postWith("/command", body, { "content-type": "application/json", host: `${host}:${m.httpPort}` });
+      expect((await post("pump.plant.example")).status).toBe(202);
+      expect((await post("OTHER.plant.example")).status).toBe(202);
+      const refused = await post("unlisted.plant.example");
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatch(/MONITOR_ALLOWED_HOSTS/);
+    } finally {
+      await gate.stop();
+    }
+  }, 30_000);
+
+  it('shows birthSource "certificate" for a birth learnt from $sparkplug/certificates, until a live one comes', async () => {
+    // A Sparkplug-aware broker republishes every NBIRTH and DBIRTH retained under
+    // $sparkplug/certificates/ (Sparkplug 3.0, 10.2); Mosquitto is not one, so the test does it.
+    // This edge node is gone: no live birth will come, and no rebirth request is answered.
+    const now = Date.now();
+    const certificates = await mqtt.connectAsync(broker.url, { clientId: "certificate-publisher" });
+    try {
+      await certificates.publishAsync(
+        "$sparkplug/certificates/spBv1.0/Cert/NBIRTH/Gone",
+        Buffer.from(
+          encodePayload({
+            timestamp: now,
+            seq: 0,
+            metrics: [{ name: "bdSeq", datatype: DataType.Int64, value: 0n }],
+          }),
+        ),
+        { qos: 1, retain: true },
+      );
+      await certificates.publishAsync(
+        "$sparkplug/certificates/spBv1.0/Cert/DBIRTH/Gone/Gauge",
+        Buffer.from(
+          encodePayload({
+            timestamp: now,
+            seq: 1,
+            metrics: [{ name: "Level", alias: 1n, datatype: DataType.Double, value: 3.5 }],
+          }),
+        ),
+        { qos: 1, retain: true },
+      );
+      // Its own pod: the gauge's environment only.
+      const m = await MonitorProcess.start({
+        ...akriEnvironment("spBv1.0/Cert/Gone/Gauge", {
+          MQTT_BROKER_URI: broker.url,
+          SPARKPLUG_GROUP_ID: "Cert",
+          SPARKPLUG_EDGE_NODE_ID: "Gone",
+          SPARKPLUG_DEVICE_ID: "Gauge",
+          SPARKPLUG_DATA_TOPIC: "spBv1.0/Cert/DDATA/Gone/Gauge",
+        }),
+        HOSTNAME: "akri-sparkplug-gauge-pod",
+        MONITOR_STATE_DIR: join(stateDir, "certificate"),
+      });
+      monitors.push(m);
+      await eventually(
+        async () => metricOf(await m.state(), "Level") !== undefined,
+        "the birth from the certificate",
+        15_000,
+      );
+      const state = await m.state();
+      expect(state.birthSource).toBe("certificate");
+      expect(metricOf(state, "Level")).toMatchObject({ datatype: "Double", value: 3.5 });
+    } finally {
+      await certificates.publishAsync("$sparkplug/certificates/spBv1.0/Cert/NBIRTH/Gone", "", {
+        retain: true,
+      });
+      await certificates.publishAsync("$sparkplug/certificates/spBv1.0/Cert/DBIRTH/Gone/Gauge", "", {
+        retain: true,
+      });
+      await certificates.endAsync();
     }
   }, 30_000);
 

@@ -39,6 +39,16 @@ export { type Registered, RegistrationService } from "./akri-v0.js";
  *   stream itself.
  */
 
+/**
+ * The largest DiscoverResponse the agent takes. Its Discover client is built with no
+ * `max_decoding_message_size` (agent/src/discovery_handler_manager/registration_socket.rs,
+ * NetworkEndpoint::get_client: `DiscoveryHandlerClient::new(channel)`), so tonic's default
+ * holds: tonic 0.13.1 (Akri's Cargo.lock), src/codec/mod.rs, `DEFAULT_MAX_RECV_MESSAGE_SIZE:
+ * usize = 4 * 1024 * 1024`, which decode.rs applies to the message (the 5-byte gRPC prefix
+ * not counted), as grpc-js's `grpc.max_receive_message_length` does.
+ */
+export const AGENT_MAX_DECODING_BYTES = 4 * 1024 * 1024;
+
 export interface TestDevice {
   id: string;
   properties: Record<string, string>;
@@ -142,7 +152,9 @@ export class TestAgent {
       registered.endpoint_type === "UDS"
         ? `unix://${registered.endpoint}`
         : registered.endpoint.replace(/^http:\/\//, "");
-    const client = new DiscoveryHandlerClient(target, credentials.createInsecure()) as unknown as {
+    const client = new DiscoveryHandlerClient(target, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": AGENT_MAX_DECODING_BYTES,
+    }) as unknown as {
       Discover(request: object): ClientReadableStream<{ devices: TestDevice[] }>;
       close(): void;
     };

@@ -62,6 +62,7 @@ export class CliProcess {
   stdout = "";
   stderr = "";
   private readonly child: ReturnType<typeof spawn>;
+  private readonly closed: Promise<void>;
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
@@ -76,6 +77,17 @@ export class CliProcess {
     this.child.stderr?.on("data", (d: Buffer) => {
       this.stderr += d.toString();
     });
+    this.closed = new Promise<void>((resolve) => this.child.once("close", () => resolve()));
+  }
+
+  /** Its exit code, once it has exited. */
+  get exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
+  /** Waits for it to end on its own, and for the last of its output ("close" comes after both). */
+  exited(): Promise<void> {
+    return this.closed;
   }
 
   /** SIGTERM, then wait for the exit and the last of its output ("close" comes after both). */

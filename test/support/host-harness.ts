@@ -9,8 +9,16 @@ import type { HostStep } from "../../src/sparkplug/host/step.js";
 import { seededRandom } from "../../src/streams/seeded-random.js";
 import { runReducer, VirtualClock } from "../../src/streams/timed-reducer.js";
 
-/** The profile (discovery unless said) and its settings. */
-type Overrides = HostSettings & { profile?: HostProfile };
+/**
+ * The two paths a discovery host's DATA can take: the quiet lane (discovery's profile, its
+ * values not decoded: what production runs) and the full decode (the same profile with every
+ * payload decoded, so no DATA takes the lane). Behaviour tests run on both, by name.
+ */
+export const HOST_PATHS = ["quiet-lane", "full-decode"] as const;
+export type HostPath = (typeof HOST_PATHS)[number];
+
+/** The profile (discovery unless said), its settings, and for discovery the path its DATA takes. */
+type Overrides = HostSettings & { profile?: HostProfile; path?: HostPath };
 
 /**
  * Drives a HostSession on virtual time: every input is applied at `now`, and timers fire
@@ -24,13 +32,15 @@ export class HostHarness {
   private readonly inputs$ = new Subject<HostInput>();
   private readonly steps: HostStep[] = [];
 
-  constructor({ profile, ...overrides }: Overrides = {}, start = Date.UTC(2026, 0, 5, 10), seed = 7) {
+  constructor({ profile, path, ...overrides }: Overrides = {}, start = Date.UTC(2026, 0, 5, 10), seed = 7) {
     const options = hostOptions(profile ?? "discovery", {
       hostId: "test-host",
       ...overrides,
       rebirth: { jitterMs: 0, ...overrides.rebirth },
     });
-    this.session = new HostSession(options, seededRandom(seed));
+    // Decoding every value is what turns the quiet lane off (host-session.ts).
+    const decode = path === "full-decode" ? { decodeDataValues: true } : {};
+    this.session = new HostSession({ ...options, ...decode }, seededRandom(seed));
     this.clock = new VirtualClock(start);
     runReducer(this.session, this.inputs$, { kind: "tick" } as HostInput, this.clock.scheduler).subscribe(
       (step) => {

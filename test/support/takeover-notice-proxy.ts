@@ -1,5 +1,6 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { freePort } from "./mosquitto.js";
+import { parseConnect } from "./mqtt-connect.js";
 
 /*
  * Debian 12's Mosquitto 2.0.11 closes the older of two connections with one client id
@@ -13,37 +14,6 @@ import { freePort } from "./mosquitto.js";
  */
 
 const SESSION_TAKEN_OVER = Buffer.from([0xe0, 0x01, 0x8e]);
-
-/** A variable byte integer at `at`: its value and length, or undefined if incomplete. */
-function varint(buf: Buffer, at: number): { value: number; length: number } | undefined {
-  let value = 0;
-  for (let i = 0; i < 4; i++) {
-    if (at + i >= buf.length) return undefined;
-    const byte = buf[at + i]!;
-    value += (byte & 0x7f) * 128 ** i;
-    if ((byte & 0x80) === 0) return { value, length: i + 1 };
-  }
-  return undefined;
-}
-
-/** The client id and protocol level of a complete CONNECT at the start of `buf`. */
-function parseConnect(buf: Buffer): { clientId: string; level: number } | "incomplete" | "not-connect" {
-  if (buf.length < 2) return "incomplete";
-  if (buf[0] !== 0x10) return "not-connect";
-  const remaining = varint(buf, 1);
-  if (!remaining) return "incomplete";
-  const start = 1 + remaining.length;
-  if (buf.length < start + remaining.value) return "incomplete";
-  let at = start + 2 + buf.readUInt16BE(start); // protocol name
-  const level = buf[at]!;
-  at += 1 + 1 + 2; // level, flags, keepalive
-  if (level === 5) {
-    const properties = varint(buf, at)!;
-    at += properties.length + properties.value;
-  }
-  const idLength = buf.readUInt16BE(at);
-  return { clientId: buf.subarray(at + 2, at + 2 + idLength).toString("utf8"), level };
-}
 
 export class TakeoverNoticeProxy {
   private readonly sockets = new Set<Socket>();
