@@ -110,7 +110,7 @@ configurationName: akri-sparkplug
     [
       "an unknown mode",
       "serverUrls: [tcp://b:1883]\nmode: bogus",
-      'mode: expected one of "sparkplug", "generic", got "bogus"',
+      'mode: expected one of "sparkplug", "reference", "generic", got "bogus"',
     ],
     ["missing serverUrls", "topics: [a/#]", "serverUrls: required"],
     ["malformed YAML", "serverUrls: [tcp://b:1883\nmode: x", "discoveryDetails is not valid YAML"],
