@@ -194,6 +194,13 @@ describe.skipIf(!chromiumAvailable())("the fleet overview on the demo (npm start
     await eventually(async () => (await deathsCharted(page)) > 0, "a death in the chart", 60_000);
     const activity = JSON.parse(await (await fetch(`${url}/activity`)).text()) as { deaths: number[] }[];
     expect(activity[0]!.deaths.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(await deathsCharted(page));
+    // The demo stops or kills a node now and then: its tile turns offline while the handler
+    // says so too (its outage lasts 6–12 s, its devices stay listed within the grace).
+    const offlineTile = page.locator("#map button.tile.offline");
+    await eventually(async () => (await offlineTile.count()) > 0, "a node's tile offline", 60_000);
+    const downNode = await offlineTile.first().getAttribute("data-node");
+    const down = (JSON.parse(await (await fetch(`${url}/devices?all=true`)).text()) as StreamJson[])[0]!;
+    expect([...down.devices, ...down.unlisted].find((e) => e.id === downNode)?.status).toBe("offline");
     // The map is one stop of the Tab key; the arrow keys move between its tiles, Enter picks one.
     expect(await page.locator('#map button.tile[tabindex="0"]').count()).toBe(1);
     await page.focus('#map button.tile[tabindex="0"]');
