@@ -216,9 +216,10 @@ export function detailsParser<D extends ModeDetails>(
     // handler's; generic's is idleTimeoutSeconds): as good as unknown.
     for (const key of Object.keys(raw.value))
       if (modeKeys.has(key) && !ownKeys.includes(key)) warnings.push(`${key} is ignored in ${name} mode`);
-    const own = mode.details.own(pick(data, ownKeys));
+    const picked = pick(data, ownKeys);
+    const own = mode.details.own(picked);
     if (!own.ok) return own;
-    const common = commonDetails(data, mode.details.brokers && pick(data, ownKeys), mode.details.brokers);
+    const common = commonDetails(data, picked, mode.details.brokers);
     if (!common.ok) return common;
     warnings.push(...common.warnings);
     // The mode typed its own details; that `mode: name` goes with them is this list's doing.
@@ -253,12 +254,12 @@ function readMap(text: string): Parsed<object> {
 
 function commonDetails(
   data: Common,
-  ownKeys?: Record<string, unknown>,
-  ownBrokers?: ModeDetailsParser["brokers"],
+  ownKeys: Record<string, unknown>,
+  ownBrokers: ModeDetailsParser["brokers"],
 ): { ok: true; value: CommonDetails; warnings: string[] } | { ok: false; error: string } {
   let brokers: Parsed<BrokerDetails[]>;
   let warnings: string[] = [];
-  if (ownBrokers && ownKeys) {
+  if (ownBrokers) {
     const beside = data.serverUrls !== undefined ? "serverUrls" : data.brokers !== undefined ? "brokers" : "";
     if (beside !== "")
       return {

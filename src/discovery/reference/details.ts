@@ -12,13 +12,11 @@ import { type PayloadFilter, payloadFilterKey } from "../payload-filter.js";
  * need, it is ignored with a warning; credentials in the URL are used, never shown.
  */
 
-/** The schemes rumqttc 0.22 takes from a URL (with TLS: rustls, its default), and their default ports. */
-const SCHEMES: Readonly<Record<string, { port: number; tls: boolean }>> = {
-  mqtt: { port: 1883, tls: false },
-  tcp: { port: 1883, tls: false },
-  mqtts: { port: 8883, tls: true },
-  ssl: { port: 8883, tls: true },
-};
+/**
+ * The schemes rumqttc 0.22 takes from a URL, and their default ports. mqtts and ssl are TLS
+ * (rustls, its default), as they are to mqtt.js, which the scheme tells.
+ */
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { mqtt: 1883, tcp: 1883, mqtts: 8883, ssl: 8883 };
 
 const brokerUri = z.string().superRefine((value, ctx) => {
   const problem = uriProblem(value);
@@ -101,8 +99,8 @@ function uriProblem(value: string): string | undefined {
     return `expected a URL like tcp://host:1883, got ${JSON.stringify(value.replace(/\/\/.*@/, "//***@"))}`;
   }
   const scheme = url.protocol.replace(/:$/, "");
-  if (SCHEMES[scheme] === undefined)
-    return `scheme must be one of ${Object.keys(SCHEMES).join(", ")}, got ${JSON.stringify(scheme)}`;
+  if (DEFAULT_PORTS[scheme] === undefined)
+    return `scheme must be one of ${Object.keys(DEFAULT_PORTS).join(", ")}, got ${JSON.stringify(scheme)}`;
   if (url.hostname === "") return "no host in the URL";
   return undefined;
 }
@@ -111,7 +109,7 @@ function uriProblem(value: string): string | undefined {
 function brokerOf(value: string): { brokers: BrokerDetails[]; warnings: string[] } {
   const url = new URL(value);
   const scheme = url.protocol.replace(/:$/, "");
-  const serverUrl = `${scheme}://${url.hostname}:${url.port || SCHEMES[scheme]!.port}`;
+  const serverUrl = `${scheme}://${url.hostname}:${url.port || DEFAULT_PORTS[scheme]!}`;
   const broker: BrokerDetails = { name: undefined, serverUrls: [serverUrl], uri: serverUrl };
   const warnings: string[] = [];
   // rumqttc reads a user name (and a password, if any) from the URL; a password alone, not.
